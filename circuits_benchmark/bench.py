@@ -123,19 +123,18 @@ def run_key(config: RunConfig) -> str:
 
 
 def trained_model_id(case_id: int, output_dir: Path) -> str | None:
-    """`siit:<case>:<run>` for the case's best finished SIIT run, None when no run has finished.
+    """`siit:<case>:<run>` for the case's trained model (the best local run, else the released
+    one: `siit_models.default_run_id`), None when there is neither.
 
     The run is named in the id, so a better run trained later gets a new run key and is benched
     instead of being skipped as done.
     """
-    from circuits_benchmark.training.siit_models import best_run_id, finished_run_ids
+    from circuits_benchmark.training.siit_models import default_run_id
 
-    if not finished_run_ids(output_dir, case_id):
-        return None
     try:
-        return f"siit:{case_id}:{best_run_id(output_dir, case_id)}"
+        return f"siit:{case_id}:{default_run_id(output_dir, case_id)}"
     except BenchmarkError:
-        return f"siit:{case_id}"  # no readable run: its jobs report why, the other jobs go on
+        return None
 
 
 def model_ids(case_ids: Sequence[int], kinds: Sequence[str], output_dir: Path) -> list[str]:

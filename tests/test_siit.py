@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
+import math
 import sys
 import types
 from pathlib import Path
@@ -23,7 +24,7 @@ from circuits_benchmark.patching.engine import EdgeLayout
 from circuits_benchmark.training.artifacts import GROUND_TRUTH_FILE, META_FILE, run_dir
 from circuits_benchmark.training.correspondence import Correspondence, ll_config, ll_ground_truths
 from circuits_benchmark.training.data_split import split_unique_inputs
-from circuits_benchmark.training.evaluation import AblationProbe, faithfulness_check, node_realism
+from circuits_benchmark.training.evaluation import AblationProbe, ground_truth_check, node_realism
 from circuits_benchmark.training.objectives import SiitObjective, output_loss, output_matches
 from circuits_benchmark.training.siit_models import best_run_id, load_run
 from circuits_benchmark.training.task import SiitTask, fresh_ll_model
@@ -62,11 +63,17 @@ def test_cut_sources_mask_zeroes_exactly_the_edges_out_of_the_cut_nodes() -> Non
 
 
 def test_output_loss_by_hand() -> None:
-    # Categorical: position 0 is BOS, position 2 undecided (all-zero HL logits): only position 1 counts.
-    hl = torch.tensor([[[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]]])
-    ll = torch.tensor([[[5.0, -5.0], [0.0, torch.log(torch.tensor(3.0))], [9.0, 0.0]]])
-    assert output_loss(ll, hl, categorical=True).item() == pytest.approx(-torch.log(torch.tensor(0.75)).item())
-    assert output_matches(ll, hl, categorical=True, tolerance=0.05) == (1, 1)
+    # Categorical, classes (a, b, undefined): position 0 is BOS; position 1's target is b, position
+    # 2's is "undefined" (the HL's undefined logit is its argmax there): both count.
+    hl = torch.tensor([[[1.0, 0.0, 1e-3], [0.0, 1.0, 1e-3], [0.0, 0.0, 1e-3]]])
+    log3 = torch.log(torch.tensor(3.0))
+    ll = torch.tensor([[[5.0, -5.0, 0.0], [0.0, log3, -100.0], [9.0, 0.0, 9.0 + log3]]])
+    expected = -(math.log(0.75) + math.log(3 / (4 + math.exp(-9.0)))) / 2
+    assert output_loss(ll, hl, categorical=True).item() == pytest.approx(expected, rel=1e-5)
+    assert output_matches(ll, hl, categorical=True, tolerance=0.05) == (2, 2)
+    ll_ignoring_undefined = ll.clone()
+    ll_ignoring_undefined[0, 2, 2] = -10.0  # predicts class a where the program's value is None
+    assert output_matches(ll_ignoring_undefined, hl, categorical=True, tolerance=0.05) == (1, 2)
     # Numerical: mean squared error over the non-BOS positions.
     hl_num = torch.tensor([[[0.0], [0.5], [1.0]]])
     ll_num = torch.tensor([[[7.0], [0.6], [0.7]]])
@@ -186,18 +193,43 @@ def test_best_run_is_the_one_with_the_best_worst_metric(trained) -> None:
         best_run_id(output_dir, 4)
 
 
-def test_faithfulness_check_and_node_realism(cache_dir: Path, tmp_path: Path) -> None:
+def test_ground_truth_check_and_node_realism(cache_dir: Path, tmp_path: Path) -> None:
     output_dir = output_dir_with_cache(tmp_path, cache_dir)
     tracr = load_benchmark_model("tracr:3", output_dir)
     probe = AblationProbe(tracr, n_examples=200, seed=0)
-    check = faithfulness_check(probe, "resample")
-    assert check.faithful and check.change.changed_fraction == 0.0
+    check = ground_truth_check(probe, "resample")
+    assert check.faithful and check.kept.changed_fraction == 0.0 and check.minimal
+    assert {"m0", "a1.h0"} <= set(check.removals) and all(c.changed_inputs > 0 for c in check.removals.values())
     broken = dataclasses.replace(
         tracr, ground_truths={k: c.without_edge(("m0", "a1.h0.v")) for k, c in tracr.ground_truths.items()}
     )
-    assert not faithfulness_check(AblationProbe(broken, n_examples=200, seed=0), "resample").faithful
+    assert not ground_truth_check(AblationProbe(broken, n_examples=200, seed=0), "resample").faithful
+    # A ground truth padded with an edge the output never uses is faithful but not minimal.
+    padded = dataclasses.replace(
+        tracr,
+        ground_truths={
+            k: Circuit([*c.edges, ("embed", "output")], c.graph.nodes, c.granularity) for k, c in tracr.ground_truths.items()
+        },
+    )
+    padded_check = ground_truth_check(AblationProbe(padded, n_examples=200, seed=0), "resample")
+    assert padded_check.faithful and padded_check.redundant == ["embed->output"]
     assert node_realism(probe, tracr.ground_truth("resample")).changed_fraction == 0.0
     assert node_realism(probe, Circuit([], ["embed", "output"])).changed_fraction > 0.5
+
+
+def test_suite_training_in_two_processes_resumes_by_skipping_finished_cases(tmp_path: Path, cache_dir: Path) -> None:
+    output_dir = output_dir_with_cache(tmp_path, cache_dir)
+    command = ["train", "iit", "-i", "3,19", "--jobs", "2", "--epochs", "1", "--no-early-stop", "-o", str(output_dir)]
+    first = CliRunner().invoke(app, command)
+    assert first.exit_code == 0, first.output
+    assert "trained siit:3:" in first.output and "trained siit:19:" in first.output
+    meta = json.loads((run_dir(output_dir, 19, SiitSettings(epochs=1, early_stop=False).run_id()) / META_FILE).read_text())
+    assert set(meta["ground_truth_checks"]) == {"resample", "mean"}
+    again = CliRunner().invoke(app, [*command, "--resume"])
+    assert again.exit_code == 0, again.output
+    assert "already trained siit:3:" in again.output and "already trained siit:19:" in again.output
+    without_resume = CliRunner().invoke(app, command)
+    assert "case 3 not trained" in without_resume.output and "--resume" in without_resume.output
 
 
 def test_cli_train_eval_and_realism(trained) -> None:
@@ -252,5 +284,5 @@ def test_case3_trained_to_the_bar_has_a_faithful_ground_truth(tmp_path: Path, ca
     assert meta["stopped"] == "early stop"
     probe = AblationProbe(load_benchmark_model("siit:3", output_dir), n_examples=500, seed=1)
     for ablation in ("resample", "mean"):
-        check = faithfulness_check(probe, ablation)
-        assert check.faithful, check.to_dict()
+        check = ground_truth_check(probe, ablation)
+        assert check.faithful and check.minimal, check.summary()

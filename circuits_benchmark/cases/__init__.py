@@ -32,13 +32,20 @@ def get_case(case_id: int) -> Case:
         raise CaseError(f"unknown case id {case_id} (known ids: 1-131 except 16 and 27)") from None
 
 
+def suite_case_ids() -> list[int]:
+    """The realistic suite: every case the spec does not flag trivial (118 of 129)."""
+    return [case_id for case_id, case in sorted(registered_cases().items()) if not case.trivial]
+
+
 def parse_case_ids(text: str | None) -> list[int]:
     """Parses `3`, `3,4,21`, `1-10` or a mix of them; None or "" selects every case.
 
     Raises CaseError naming the offending part for malformed text or unknown ids.
     """
-    if not text:
+    if not text or text.strip() == "all":
         return all_case_ids()
+    if text.strip() == "suite":
+        return suite_case_ids()
     ids: list[int] = []
     for part in text.split(","):
         part = part.strip()
@@ -63,6 +70,7 @@ __all__ = [
     "BOS",
     "PAD",
     "ORIGINAL_RELEASE_IDS",
+    "suite_case_ids",
     "Case",
     "CaseError",
     "all_case_ids",

@@ -1,9 +1,10 @@
 """Checks that a compiled case is right and that its ground truth is faithful and minimal.
 
-a. behaviour: the compiled model's decoded output equals the RASP program's at every defined
-   position (all inputs when there are at most 10,000, else 2,000 sampled ones);
+a. behaviour: the compiled model's decoded output equals the RASP program's at every position
+   (all inputs when there are at most 10,000, else 2,000 sampled ones); for categorical cases
+   "undefined" (None) is a value like any other, read from the model's undefined class;
 b. faithfulness: keeping only the ground-truth edges and ablating all others leaves the output
-   unchanged at defined positions on every tested (clean, corrupted) pair;
+   unchanged on every tested (clean, corrupted) pair (numerical cases: at defined positions);
 c. minimality: removing any single ground-truth edge changes the output on some pair.
 b and c are checked for each ablation a ground truth is stored for.
 """
@@ -130,14 +131,17 @@ def verify_case(compiled: CompiledCase, seed: int = 0) -> VerificationReport:
         logits = compiled.model(compiled.encode(inputs))
     actual = compiled.decode(logits)
     mismatches = sum(
-        not _same(a, e, compiled.is_categorical) for row_a, row_e in zip(actual, expected) for a, e in zip(row_a, row_e) if e is not None
+        not _same(a, e, compiled.is_categorical)
+        for row_a, row_e in zip(actual, expected)
+        for a, e in zip(row_a, row_e)
+        if e is not None or compiled.is_categorical
     )
 
     rng = np.random.default_rng(seed + 1)
     chosen = rng.choice(len(inputs), size=min(CIRCUIT_PAIRS, len(inputs)), replace=False)
     clean = compiled.encode([inputs[i] for i in chosen])
     corrupted = clean[torch.from_numpy(rng.permutation(len(chosen)))]
-    defined = torch.tensor([[v is not None for v in expected[i]] for i in chosen])
+    defined = torch.tensor([[v is not None or compiled.is_categorical for v in expected[i]] for i in chosen])
     checks = {
         ablation: _check_ablation(compiled, ablation, clean, corrupted, defined) for ablation in GROUND_TRUTH_ABLATIONS
     }

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from circuits_benchmark.cli import bench, cases, eval, leaderboard, results, run, train
+from circuits_benchmark.cli import bench, cases, eval, leaderboard, release, results, run, train
 
 app = typer.Typer(
     help="circuits-benchmark: known-circuit transformers and circuit-discovery methods scored against them.",
@@ -21,6 +21,7 @@ app.add_typer(eval.app, name="eval")
 app.command("bench")(bench.bench)
 app.add_typer(results.app, name="results")
 app.add_typer(leaderboard.app, name="leaderboard")
+app.add_typer(release.app, name="release")
 
 
 def main() -> None:

@@ -9,7 +9,7 @@ import typer
 
 Indices = Annotated[
     Optional[str],
-    typer.Option("-i", "--indices", help="Cases: 3, 3,4,21 or 1-10 (default: all cases)."),
+    typer.Option("-i", "--indices", help="Cases: 3, 3,4,21, 1-10, all, or suite (the non-trivial ones) (default: all cases)."),
 ]
 OutputDir = Annotated[
     Path, typer.Option("-o", "--output-dir", help="Where results and caches are written.")

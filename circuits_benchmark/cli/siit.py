@@ -40,19 +40,27 @@ def train_iit(
     wandb: Annotated[bool, typer.Option("--wandb", "--use-wandb", help="Log to Weights & Biases (offline unless WANDB_MODE=online).")] = False,
     wandb_project: Annotated[str, typer.Option("--wandb-project", help="wandb project name.")] = "circuits-benchmark-siit",
     threads: Annotated[int, typer.Option("--threads", help="CPU threads for torch (1 is fastest for models this small).")] = 1,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Cases trained at once, one process each (CPU).")] = 1,
     seed: Seed = 0,
     output_dir: OutputDir = DEFAULT_OUTPUT_DIR,
     device: Device = "cpu",
 ) -> None:
-    """Train a fresh transformer to implement each selected case's circuit (SIIT)."""
+    """Train a fresh transformer to implement each selected case's circuit (SIIT).
+
+    `-i suite --jobs 2 --resume` trains the realistic suite on both cores and, run again after a
+    kill, continues where it stopped.
+    """
     import torch
 
     from circuits_benchmark.cases import parse_case_ids
     from circuits_benchmark.errors import BenchmarkError
-    from circuits_benchmark.training.trainer import SiitSettings, train_siit
+    from circuits_benchmark.training.suite import train_case, train_in_workers
+    from circuits_benchmark.training.trainer import SiitSettings
 
     if indices is None:
-        raise BenchmarkError("train iit needs -i: which cases to train (3, 3,4,21 or 1-10)")
+        raise BenchmarkError("train iit needs -i: which cases to train (3, 3,4,21, 1-10, all or suite)")
+    if jobs < 1:
+        raise BenchmarkError(f"--jobs must be at least 1, got {jobs}")
     settings = SiitSettings(
         behaviour_weight=behavior_weight, iit_weight=iit_weight, strict_weight=strict_weight, epochs=epochs,
         batch_size=batch_size, lr=lr, seed=seed, early_stop=early_stop, target=target, tolerance=atol,
@@ -60,26 +68,53 @@ def train_iit(
     )
     settings.validate()
     device = resolve_device(device)
-    torch.set_num_threads(threads)
-    table = _table("SIIT runs (held-out metrics)", "case", "epochs", "stopped", "accuracy", "IIA", "strict IIA", "train s")
-    model_ids = []
-    for case_id in parse_case_ids(indices):
-        tracker = _tracker(wandb, wandb_project, case_id, settings, output_dir)
-        with progress_bar(f"case {case_id}", settings.epochs) as advance:
-            try:
-                meta = train_siit(case_id, settings, output_dir, resume, device, _epoch_reporter(advance), tracker)
-            finally:
-                if tracker is not None:
-                    tracker.finish()
+    if jobs > 1 and (device != "cpu" or wandb):
+        raise BenchmarkError("--jobs above 1 trains on the CPU without wandb: use --jobs 1 for -d cuda or --wandb")
+    case_ids = parse_case_ids(indices)
+    if jobs == 1:
+        torch.set_num_threads(threads)
+        outcomes = []
+        for case_id in case_ids:
+            tracker = _tracker(wandb, wandb_project, case_id, settings, output_dir)
+            with progress_bar(f"case {case_id}", settings.epochs) as advance:
+                try:
+                    outcomes.append(train_case(case_id, settings, output_dir, resume, device, _epoch_reporter(advance), tracker))
+                finally:
+                    if tracker is not None:
+                        tracker.finish()
+    else:
+        with progress_bar(f"{len(case_ids)} cases, {jobs} jobs", len(case_ids)) as advance:
+            outcomes = train_in_workers(
+                case_ids, settings, output_dir, resume, jobs,
+                lambda outcome: advance(status=f"case {outcome.case_id} {outcome.status}"),
+            )
+    _print_outcomes(outcomes, output_dir)
+
+
+def _print_outcomes(outcomes: list[Any], output_dir: Path) -> None:
+    """The table of trained cases, the model ids, and the cases left untrained with the reason."""
+    table = _table(
+        "SIIT runs (held-out metrics)", "case", "epochs", "stopped", "accuracy", "IIA", "strict IIA", "train s", "ground truth (resample)"
+    )
+    for outcome in outcomes:
+        meta = outcome.meta
+        if meta is None:
+            continue
         metrics = meta["metrics"]
-        table.add_row(
-            str(case_id), str(meta["epochs"]), meta["stopped"],
-            *(f"{100 * metrics[m]:.2f}%" for m in ("accuracy", "iia", "strict_iia")), f"{meta['train_seconds']:.1f}",
+        check = meta.get("ground_truth_checks", {}).get("resample")
+        verdict = "" if check is None else ", ".join(
+            ["faithful" if check["faithful"] else "UNFAITHFUL", "minimal" if check["minimal"] else "NOT MINIMAL"]
         )
-        model_ids.append(meta["model_id"])
+        table.add_row(
+            str(outcome.case_id), str(meta["epochs"]), meta["stopped"],
+            *(f"{100 * metrics[m]:.2f}%" for m in ("accuracy", "iia", "strict_iia")), f"{meta['train_seconds']:.1f}", verdict,
+        )
     console.print(table)
-    for model_id in model_ids:
-        console.print(f"trained {model_id}")
+    for outcome in outcomes:
+        if outcome.meta is not None:
+            console.print(f"{outcome.status} {outcome.meta['model_id']}")
+        else:
+            console.print(f"case {outcome.case_id} not trained: {outcome.reason}")
     console.print(f"models in {output_dir / 'll_models'}")
 
 
@@ -90,7 +125,7 @@ def eval_iit(
     seed: Seed = 0,
     output_dir: OutputDir = DEFAULT_OUTPUT_DIR,
 ) -> None:
-    """Held-out accuracy, IIA, strict IIA; per-node ablation effects; faithfulness of the ground truth."""
+    """Held-out accuracy, IIA, strict IIA; per-node ablation effects; the ground truth's faithfulness and minimality."""
     from circuits_benchmark.cases import parse_case_ids
     from circuits_benchmark.training.evaluation import evaluate_trained_run
 
@@ -101,13 +136,7 @@ def eval_iit(
         for row in report["node_effects"]:
             effects.add_row(row["node"], "yes" if row["in_circuit"] else "", *(_percent(row[k]) for k in ("resample", "zero", "mean")))
         console.print(effects)
-        faithful = _table("ground truth kept, everything else ablated", "ablation", "positions changed", "inputs changed", "faithful")
-        for check in report["faithfulness"]:
-            faithful.add_row(
-                check["ablation"], _percent(check), f"{check['changed_inputs']}/{check['inputs']}",
-                f"{'yes' if check['faithful'] else 'no'} (tolerance {100 * check['tolerance']:.1f}%)",
-            )
-        console.print(faithful)
+        console.print(_ground_truth_table(report["ground_truth_checks"]))
         console.print(f"written to {report['result_dir']}")
 
 
@@ -193,6 +222,21 @@ def _print_realism(report: dict[str, Any]) -> None:
         f"{change['changed_inputs']}/{change['inputs']} inputs, mean change {change['mean_change']:.4g}"
     )
     console.print(f"written to {report['result_dir']}")
+
+
+def _ground_truth_table(checks: list[dict[str, Any]]) -> Table:
+    """Sufficiency and necessity of a ground truth, one row per ablation."""
+    table = _table(
+        "ground truth: kept alone (faithful) and each part removed (minimal)",
+        "ablation", "positions changed", "inputs changed", "faithful", "parts", "redundant parts",
+    )
+    for check in checks:
+        table.add_row(
+            check["ablation"], _percent(check), f"{check['changed_inputs']}/{check['inputs']}",
+            f"{'yes' if check['faithful'] else 'no'} (tolerance {100 * check['tolerance']:.1f}%)",
+            str(len(check["removals"])), ", ".join(check["redundant"]) or "none",
+        )
+    return table
 
 
 def _metrics_text(values: dict[str, Any]) -> str:

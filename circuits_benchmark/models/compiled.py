@@ -30,7 +30,7 @@ from circuits_benchmark.storage.files import (
 )
 
 # Bump when the compiler or the ground-truth derivation changes what ends up in the cache.
-COMPILER_VERSION = "2"
+COMPILER_VERSION = "3"
 DEFAULT_CACHE_DIR = Path("results") / "cache"
 # Inputs used to decide which intermediate values vary between inputs (resample ground truth).
 VARIATION_SAMPLE_SIZE = 512

@@ -38,7 +38,8 @@ class BenchmarkModel:
         metric_positions: bool [pos], the output positions a task metric reads.
         ground_truths: ablation -> circuit (q/k/v granularity), or {} when none is known.
         defined_positions: optional (tokens -> bool [batch, pos]) of positions whose target is
-            defined (tracr's undef positions are don't-care); None means all metric positions.
+            defined (a numerical program's undefined positions are don't-care); None means all
+            metric positions (categorical models output "undefined" as a class of its own).
     """
 
     model_id: str
@@ -114,7 +115,8 @@ def _load_tracr(parts: list[str], output_dir: Path) -> BenchmarkModel:
         sample_tokens=sample,
         metric_positions=positions,
         ground_truths=compiled.ground_truths,
-        defined_positions=defined,
+        # Categorical models output "undefined" as a class of its own, so every position counts.
+        defined_positions=None if compiled.is_categorical else defined,
     )
 
 

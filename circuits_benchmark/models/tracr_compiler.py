@@ -18,10 +18,17 @@ import numpy as np
 
 from circuits_benchmark.cases.case import BOS, PAD, Case
 from circuits_benchmark.circuits.components import EMBED, head_name, layer_of, mlp_name
-from circuits_benchmark.models.transformer import TransformerConfig
+from circuits_benchmark.models.transformer import CircuitTransformer, TransformerConfig
 
 # tracr's default MLP discretisation; larger is more exact but risks large weights.
 MLP_EXACTNESS = 100
+# Logit of the explicit "undefined" class (the last output class, value None) of categorical
+# cases. tracr writes nothing (every logit below 4e-6, measured over all cases) where the
+# program's value is None, and a top logit of at least 0.11 where it is defined (tracr's
+# discretised MLPs are not one-hot: 0.11-1.0). A constant between the two, 250x above the one and
+# 100x below the other, makes "undefined" the argmax exactly where the program says None, so every
+# comparison of outputs treats undefined as a value of its own instead of as class 0.
+UNDEFINED_LOGIT = 1e-3
 
 
 @dataclasses.dataclass
@@ -32,7 +39,8 @@ class CompiledProgram:
         config: shape of the CircuitTransformer.
         weights: TransformerLens-named numpy arrays.
         input_tokens: vocabulary in token-id order (BOS and PAD included).
-        output_classes: output value of each logit (categorical), or None (numerical).
+        output_classes: output value of each logit (categorical; the last is None, "undefined"),
+            or None (numerical).
         residual_labels: name of each residual dimension, e.g. "tokens:a" or "frac_x".
         writers_of_label: residual label -> components that write it ("embed", "a0.h1", "m2"), in
             forward order (tracr's SelectorWidth MLP also writes to its head's output direction).
@@ -110,16 +118,18 @@ def compile_case(case: Case) -> CompiledProgram:
         d_head=d_head,
         d_mlp=d_mlp,
         d_vocab=tokens_space.num_dims,
-        d_vocab_out=output_space.num_dims if categorical else 1,
+        d_vocab_out=output_space.num_dims + 1 if categorical else 1,
         n_ctx=case.max_seq_len,
         causal=case.causal,
         output_kind="categorical" if categorical else "numerical",
-        use_bias=False,
+        use_bias=True,  # all zero but the unembedding's undefined logit
     )
     weights = assembler.empty_weights(config)
     weights["embed.W_E"] = assembler.token_embedding(tokens_space)
     weights["pos_embed.W_pos"][1:] = assembler.project(indices_space).T  # BOS (position 0) gets none
-    weights["unembed.W_U"] = assembler.project(output_space)
+    weights["unembed.W_U"][:, : output_space.num_dims] = assembler.project(output_space)
+    if categorical:
+        weights["unembed.b_U"][-1] = UNDEFINED_LOGIT
 
     writers_of_label: dict[str, list[str]] = {}
 
@@ -149,7 +159,7 @@ def compile_case(case: Case) -> CompiledProgram:
         config=config,
         weights=weights,
         input_tokens=[d.value for d in tokens_space.basis],
-        output_classes=[d.value for d in output_space.basis] if categorical else None,
+        output_classes=[d.value for d in output_space.basis] + [None] if categorical else None,
         residual_labels=assembler.labels,
         writers_of_label={label: sorted(w, key=layer_of) for label, w in writers_of_label.items()},
         sop_of_component=sop_of_component,
@@ -202,22 +212,8 @@ class _WeightAssembler:
         return [label for label, hit in zip(self.labels, written) if hit]
 
     def empty_weights(self, cfg: TransformerConfig) -> dict[str, np.ndarray]:
-        weights = {
-            "embed.W_E": np.zeros((cfg.d_vocab, cfg.d_model)),
-            "pos_embed.W_pos": np.zeros((cfg.n_ctx, cfg.d_model)),
-            "unembed.W_U": np.zeros((cfg.d_model, cfg.d_vocab_out)),
-        }
-        for layer in range(cfg.n_layers):
-            for name, shape in (
-                ("W_Q", (cfg.n_heads, cfg.d_model, cfg.d_head)),
-                ("W_K", (cfg.n_heads, cfg.d_model, cfg.d_head)),
-                ("W_V", (cfg.n_heads, cfg.d_model, cfg.d_head)),
-                ("W_O", (cfg.n_heads, cfg.d_head, cfg.d_model)),
-            ):
-                weights[f"blocks.{layer}.attn.{name}"] = np.zeros(shape)
-            weights[f"blocks.{layer}.mlp.W_in"] = np.zeros((cfg.d_model, cfg.d_mlp))
-            weights[f"blocks.{layer}.mlp.W_out"] = np.zeros((cfg.d_mlp, cfg.d_model))
-        return weights
+        """Every parameter of a CircuitTransformer of shape `cfg`, zero (biases included)."""
+        return {name: np.zeros(tuple(p.shape)) for name, p in CircuitTransformer(cfg).named_parameters()}
 
 
 def _label(direction: Any) -> str:

@@ -31,6 +31,17 @@ META_FILE = "meta.json"
 CHECKPOINT_FILE = "checkpoint.safetensors"
 
 
+# The model release that ships with the project (see `training.release`): one folder per case,
+# laid out like a run, read by the `siit:` loader under the run id "release".
+RELEASE_DIR = Path(__file__).resolve().parents[1] / "releases" / "siit"
+RELEASE_RUN_ID = "release"
+
+
+def release_case_dir(case_id: int, release_dir: Path = RELEASE_DIR) -> Path:
+    """The folder of one released model."""
+    return release_dir / f"case-{case_id:03d}"
+
+
 def case_runs_dir(output_dir: Path, case_id: int) -> Path:
     """The folder holding every SIIT run of a case."""
     return output_dir / LL_MODELS_DIR / f"case-{case_id:03d}"

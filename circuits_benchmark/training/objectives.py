@@ -13,8 +13,10 @@ For a batch of base inputs, each paired with a source input (another input of th
   half of them (so that no two ablations merely cancel).
 
 Matching means cross-entropy against the HL's argmax class for categorical outputs and squared
-error against the HL's value for numerical ones, at every non-BOS position where the HL output is
-decided (tracr gives all-zero logits where a program's value is undefined: no target there).
+error against the HL's value for numerical ones, at every non-BOS position (the HL argmax is
+the program's value: `cases verify` checks it on every case). "Undefined" is a class of the compiled model's own (see `models.tracr_compiler`), so
+where the program's value is None the LL model must predict undefined: nodes whose only job is to
+make an output undefined are trained and scored like every other node.
 The metrics count matching positions: argmax equal, or |LL - HL| <= tolerance. Both sides of every
 intervention are masks of `patching.engine`: an interchange intervention on a node is the mask
 that cuts every edge out of it, with the source input's outputs as the ablated values.
@@ -37,17 +39,10 @@ from circuits_benchmark.training.correspondence import Correspondence
 # regression accuracy, so figures compare like for like. It separates case 3's values (at least
 # 1/12 apart) but not all of case 4's (1/8 and 1/9 are 1/72 apart): pass a smaller one to demand more.
 NUMERICAL_TOLERANCE = 0.05
-# tracr's categorical logits are one-hot (margin 1) where defined and all zero where undefined.
-DECIDED_MARGIN = 0.5
-
-
 def decided_positions(hl_logits: torch.Tensor) -> torch.Tensor:
-    """bool [batch, pos]: positions with a target (not BOS, and a clear argmax for categorical outputs)."""
+    """bool [batch, pos]: positions with a target: every one but BOS ("undefined" is a class too)."""
     decided = torch.ones(hl_logits.shape[:2], dtype=torch.bool, device=hl_logits.device)
     decided[:, 0] = False
-    if hl_logits.shape[-1] > 1:
-        top2 = hl_logits.topk(2, dim=-1).values
-        decided &= (top2[..., 0] - top2[..., 1]) > DECIDED_MARGIN
     return decided
 
 

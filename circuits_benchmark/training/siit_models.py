@@ -1,4 +1,5 @@
-"""Trained SIIT runs as benchmark models: `siit:<case>[:<run-id>]`, default the case's best run.
+"""Trained SIIT runs as benchmark models: `siit:<case>[:<run-id>]`: the run the user trained (by
+id, or the best one), else the model release that ships with the project (`siit:<case>:release`).
 
 A trained model is scored against the LL ground truth stored with it (ground_truth.json), which
 training derived from the very correspondence its losses used. Everything else a discovery method
@@ -24,7 +25,9 @@ from circuits_benchmark.training.artifacts import (
     GROUND_TRUTH_FILE,
     META_FILE,
     MODEL_FILE,
+    RELEASE_RUN_ID,
     case_runs_dir,
+    release_case_dir,
     run_dir,
 )
 from circuits_benchmark.training.correspondence import Correspondence
@@ -79,10 +82,25 @@ def best_run_id(output_dir: Path, case_id: int) -> str:
     return min(run_id for rank, run_id in ranked if rank == best)
 
 
+def default_run_id(output_dir: Path, case_id: int) -> str:
+    """What `siit:<case>` means: the best local run the user trained, else the released model.
+
+    Raises BenchmarkError when there is neither.
+    """
+    if finished_run_ids(output_dir, case_id):
+        return best_run_id(output_dir, case_id)
+    if (release_case_dir(case_id) / META_FILE).exists():
+        return RELEASE_RUN_ID
+    raise BenchmarkError(
+        f"no released or trained model of case {case_id}: run ./main.py train iit -i {case_id}"
+    )
+
+
 def load_run(output_dir: Path, case_id: int, run_id: str | None = None) -> TrainedRun:
-    """Reads a finished run (the best one when `run_id` is None); raises BenchmarkError if absent or broken."""
-    run_id = run_id or best_run_id(output_dir, case_id)
-    directory = run_dir(output_dir, case_id, run_id)
+    """Reads a finished run (`default_run_id` when `run_id` is None; "release" is the released
+    model); raises BenchmarkError if absent or broken."""
+    run_id = run_id or default_run_id(output_dir, case_id)
+    directory = release_case_dir(case_id) if run_id == RELEASE_RUN_ID else run_dir(output_dir, case_id, run_id)
     if not (directory / META_FILE).exists():
         known = ", ".join(finished_run_ids(output_dir, case_id)) or "none"
         raise BenchmarkError(f"no finished run {run_id!r} of case {case_id} (finished runs: {known})")

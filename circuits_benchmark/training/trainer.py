@@ -23,6 +23,7 @@ from circuits_benchmark.errors import BenchmarkError
 from circuits_benchmark.models.compiled import load_compiled_case
 from circuits_benchmark.storage.files import StorageError
 from circuits_benchmark.training.artifacts import CHECKPOINT_FILE, Checkpoint, run_dir, write_run
+from circuits_benchmark.training.evaluation import check_trained_ground_truth
 from circuits_benchmark.training.objectives import NUMERICAL_TOLERANCE, SiitObjective, heldout_metrics
 from circuits_benchmark.training.task import SiitTask, fresh_ll_model
 from circuits_benchmark.versions import library_versions
@@ -133,6 +134,9 @@ def train_siit(
     stopped = loop.run(generator_state, on_epoch, tracker)
     meta = _meta(task, settings, progress, stopped, device)
     write_run(directory, model.cpu(), task.ll_ground_truths, meta)
+    # Sufficiency and necessity of the ground truth, judged on the finished model as written.
+    meta["ground_truth_checks"] = check_trained_ground_truth(meta["model_id"], output_dir, seed=settings.seed)
+    write_run(directory, model, task.ll_ground_truths, meta)
     return meta
 
 

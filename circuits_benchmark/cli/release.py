@@ -1,0 +1,58 @@
+"""`./main.py release build|list`: the SIIT model release that ships with the project (thin)."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from circuits_benchmark.cli.options import DEFAULT_OUTPUT_DIR, Indices, OutputDir
+
+app = typer.Typer(help="The released SIIT models: build the release from trained runs, list it.", no_args_is_help=True)
+console = Console()
+
+
+@app.command("build")
+def build(indices: Indices = "suite", output_dir: OutputDir = DEFAULT_OUTPUT_DIR) -> None:
+    """Release each selected case's best trained run under OUTPUT_DIR that clears the bar
+    (99.5% accuracy, IIA and strict IIA; ground truth faithful and minimal); list the rest."""
+    from circuits_benchmark.cases import parse_case_ids
+    from circuits_benchmark.errors import BenchmarkError
+    from circuits_benchmark.training.release import best_runs, build_release
+
+    runs = best_runs(output_dir, parse_case_ids(indices))
+    if not runs:
+        raise BenchmarkError(f"no finished SIIT run under {output_dir / 'll_models'} for these cases")
+    manifest = build_release(runs, output_dir)
+    _print_manifest(manifest)
+
+
+@app.command("list")
+def list_release() -> None:
+    """Every released model with its held-out figures and ground-truth checks, and the cases left out."""
+    from circuits_benchmark.training.release import read_manifest
+
+    _print_manifest(read_manifest())
+
+
+def _print_manifest(manifest: dict) -> None:
+    table = Table(title="released SIIT models (held-out figures; ground truth under resample / mean ablation)")
+    for column in ("model", "params", "accuracy", "IIA", "strict IIA", "resample", "mean"):
+        table.add_column(column)
+    for entry in manifest["models"].values():
+        metrics, checks = entry["metrics"], entry["ground_truth_checks"]
+        table.add_row(
+            entry["model_id"], str(entry["parameters"]),
+            *(f"{100 * metrics[m]:.2f}%" for m in ("accuracy", "iia", "strict_iia")),
+            *(_verdict(checks[a]) for a in ("resample", "mean")),
+        )
+    console.print(table)
+    for case_id, excluded in manifest.get("excluded", {}).items():
+        console.print(f"case {case_id} not released ({excluded['run_id']}): {excluded['reason']}")
+    total = manifest.get("total_bytes", 0)
+    console.print(f"{len(manifest['models'])} models, {total / 1e6:.1f} MB")
+
+
+def _verdict(check: dict) -> str:
+    faithful = "faithful" if check["faithful"] else f"UNFAITHFUL {100 * check['changed_fraction']:.2f}%"
+    return f"{faithful}, {'minimal' if check['minimal'] else 'redundant: ' + ', '.join(check['redundant'])}"

@@ -1,0 +1,160 @@
+"""The project's model release: verified SIIT models that ship in the repository.
+
+`circuits_benchmark/releases/siit/` holds one folder per released case, laid out like a training
+run (`training.artifacts`: model.safetensors, config.json, ground_truth.json, meta.json without
+the per-epoch history), and one `manifest.json`: per case the source run, settings, seed,
+parameter count, held-out accuracy / IIA / strict IIA, the ground truth's faithfulness and
+minimality per ablation, the sha256 of every file and the library versions; and the cases left
+out, each with its figures and the reason.
+
+A model is released only when it clears the bar: accuracy, IIA and strict IIA at least
+`RELEASE_TARGET` on held-out inputs, and a ground truth that is faithful and minimal under
+resample ablation (`evaluation.ground_truth_check`). The release is read by the `siit:` loader
+under the run id `release` (`siit:3:release`, and `siit:3` where no local run exists).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+from typing import Any
+
+from circuits_benchmark.errors import BenchmarkError
+from circuits_benchmark.storage.files import StorageError, atomic_write_json, load_tensors, read_json
+from circuits_benchmark.training.artifacts import (
+    CONFIG_FILE,
+    GROUND_TRUTH_FILE,
+    META_FILE,
+    MODEL_FILE,
+    RELEASE_DIR,
+    RELEASE_RUN_ID,
+    release_case_dir,
+    run_dir,
+)
+from circuits_benchmark.training.evaluation import check_trained_ground_truth
+from circuits_benchmark.training.siit_models import RUN_METRICS, finished_run_ids, run_rank
+from circuits_benchmark.versions import library_versions
+
+MANIFEST_FILE = "manifest.json"
+RELEASE_TARGET = 0.995
+RELEASED_FILES = (MODEL_FILE, CONFIG_FILE, GROUND_TRUTH_FILE, META_FILE)
+
+
+def read_manifest(release_dir: Path = RELEASE_DIR) -> dict[str, Any]:
+    """The release manifest ({"models": {}} when nothing is released); raises BenchmarkError if unreadable."""
+    path = release_dir / MANIFEST_FILE
+    if not path.exists():
+        return {"models": {}, "excluded": {}}
+    try:
+        return read_json(path)
+    except StorageError as error:
+        raise BenchmarkError(f"the model release is damaged: {error}") from None
+
+
+def released_case_ids(release_dir: Path = RELEASE_DIR) -> list[int]:
+    """Cases with a released SIIT model, ascending."""
+    return sorted(int(case_id) for case_id in read_manifest(release_dir)["models"])
+
+
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def release_verdict(meta: dict[str, Any]) -> str:
+    """'' when a finished run clears the release bar, else why not (one line, with the figures)."""
+    problems = [
+        f"{name} {100 * meta['metrics'][name]:.2f}%" for name in RUN_METRICS if meta["metrics"][name] < RELEASE_TARGET
+    ]
+    check = meta.get("ground_truth_checks", {}).get("resample")
+    if check is None:
+        problems.append("ground truth never checked")
+    else:
+        if not check["faithful"]:
+            problems.append(f"ground truth unfaithful ({100 * check['changed_fraction']:.2f}% of positions change)")
+        if not check["minimal"]:
+            problems.append(f"ground truth not minimal (redundant: {', '.join(check['redundant'])})")
+    return "; ".join(problems)
+
+
+def build_release(
+    runs: dict[int, str], output_dir: Path, release_dir: Path = RELEASE_DIR
+) -> dict[str, Any]:
+    """Releases the given runs (case id -> run id under `output_dir`) that clear the bar.
+
+    Cases already released and not in `runs` stay as they are; a case in `runs` that fails the
+    bar is listed under "excluded" with its figures (and its earlier release, if any, removed).
+    Runs trained before the ground-truth check existed are checked here. Returns the manifest.
+    """
+    manifest = read_manifest(release_dir)
+    for case_id, run_id in sorted(runs.items()):
+        source = run_dir(output_dir, case_id, run_id)
+        meta = read_json(source / META_FILE)
+        if "ground_truth_checks" not in meta:
+            meta["ground_truth_checks"] = check_trained_ground_truth(meta["model_id"], output_dir, seed=meta["seed"])
+        target = release_case_dir(case_id, release_dir)
+        verdict = release_verdict(meta)
+        key = str(case_id)
+        if verdict:
+            manifest["models"].pop(key, None)
+            shutil.rmtree(target, ignore_errors=True)
+            manifest["excluded"][key] = {"run_id": run_id, "reason": verdict, "metrics": meta["metrics"]}
+            continue
+        manifest["excluded"].pop(key, None)
+        staging = release_dir / f".{target.name}.staging"
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        for name in (MODEL_FILE, CONFIG_FILE, GROUND_TRUTH_FILE):
+            shutil.copyfile(source / name, staging / name)
+        released_meta = {key_: value for key_, value in meta.items() if key_ != "history"}
+        released_meta |= {"source_run_id": run_id, "run_id": RELEASE_RUN_ID, "model_id": f"siit:{case_id}:{RELEASE_RUN_ID}"}
+        atomic_write_json(staging / META_FILE, released_meta)
+        shutil.rmtree(target, ignore_errors=True)
+        staging.rename(target)
+        manifest["models"][key] = _manifest_entry(case_id, released_meta, target)
+    manifest["models"] = dict(sorted(manifest["models"].items(), key=lambda item: int(item[0])))
+    manifest["excluded"] = dict(sorted(manifest["excluded"].items(), key=lambda item: int(item[0])))
+    manifest["total_bytes"] = sum(entry["bytes"] for entry in manifest["models"].values())
+    manifest["release_target"] = RELEASE_TARGET
+    manifest["versions"] = library_versions()
+    atomic_write_json(release_dir / MANIFEST_FILE, manifest)
+    return manifest
+
+
+def _manifest_entry(case_id: int, meta: dict[str, Any], directory: Path) -> dict[str, Any]:
+    n_params = sum(int(t.numel()) for t in load_tensors(directory / MODEL_FILE).values())
+    checks = {
+        ablation: {key: check[key] for key in ("faithful", "minimal", "changed_fraction", "redundant")}
+        for ablation, check in meta["ground_truth_checks"].items()
+    }
+    return {
+        "case_id": case_id,
+        "model_id": meta["model_id"],
+        "source_run_id": meta["source_run_id"],
+        "settings": meta["settings"],
+        "seed": meta["seed"],
+        "parameters": n_params,
+        "epochs": meta["epochs"],
+        "train_seconds": meta["train_seconds"],
+        "metrics": meta["metrics"],
+        "ground_truth_checks": checks,
+        "sha256": {name: sha256_of(directory / name) for name in RELEASED_FILES},
+        "bytes": sum((directory / name).stat().st_size for name in RELEASED_FILES),
+        "versions": meta["versions"],
+    }
+
+
+def best_runs(output_dir: Path, case_ids: list[int]) -> dict[int, str]:
+    """For each case with finished local runs, the run to release: the best of those that clear
+    the bar, else the best one (so that the manifest records why the case is left out)."""
+    chosen = {}
+    for case_id in case_ids:
+        metas = {}
+        for run_id in finished_run_ids(output_dir, case_id):
+            try:
+                metas[run_id] = read_json(run_dir(output_dir, case_id, run_id) / META_FILE)
+            except StorageError:
+                continue
+        if metas:
+            chosen[case_id] = max(metas, key=lambda r: (not release_verdict(metas[r]), run_rank(metas[r]), r))
+    return chosen

@@ -1,0 +1,91 @@
+"""Training many cases in one command: `./main.py train iit -i suite --jobs 2 --resume`.
+
+Each case is one `train_siit` run in its own worker process (one torch thread each: these models
+are too small for intra-op threads to pay). With `resume`, a case whose run already finished
+with the same settings is skipped and an interrupted one continues from its checkpoint, so a
+killed suite run picks up where it stopped, across processes and sessions.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import multiprocessing
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+
+from circuits_benchmark.errors import BenchmarkError
+from circuits_benchmark.storage.files import StorageError, read_json
+from circuits_benchmark.training.artifacts import META_FILE, run_dir
+from circuits_benchmark.training.trainer import EpochCallback, SiitSettings, Tracker, train_siit
+
+
+@dataclasses.dataclass(frozen=True)
+class CaseOutcome:
+    """What became of one case: its meta dict when trained (or already trained), else why not."""
+
+    case_id: int
+    status: str  # "trained", "already trained" or "not trained"
+    meta: dict[str, Any] | None = None
+    reason: str = ""
+
+
+def finished_meta(output_dir: Path, case_id: int, settings: SiitSettings) -> dict[str, Any] | None:
+    """The meta of the case's finished run with exactly these settings, or None."""
+    path = run_dir(output_dir, case_id, settings.run_id()) / META_FILE
+    try:
+        meta = read_json(path) if path.exists() else None
+    except StorageError:
+        return None
+    if meta is None or meta.get("settings") != dataclasses.asdict(settings):
+        return None
+    return meta
+
+
+def train_case(
+    case_id: int,
+    settings: SiitSettings,
+    output_dir: Path,
+    resume: bool,
+    device: str = "cpu",
+    on_epoch: EpochCallback | None = None,
+    tracker: Tracker | None = None,
+) -> CaseOutcome:
+    """Trains one case, or with `resume` skips it when its run finished with these settings.
+
+    A case that cannot be trained (no circuit node, or an existing run without `resume`) is
+    "not trained", with the reason, rather than an error: it must not stop the other cases.
+    """
+    meta = finished_meta(output_dir, case_id, settings) if resume else None
+    if meta is not None:
+        return CaseOutcome(case_id, "already trained", meta)
+    try:
+        return CaseOutcome(case_id, "trained", train_siit(case_id, settings, output_dir, resume, device, on_epoch, tracker))
+    except BenchmarkError as error:
+        return CaseOutcome(case_id, "not trained", reason=str(error))
+
+
+def train_in_workers(
+    case_ids: list[int],
+    settings: SiitSettings,
+    output_dir: Path,
+    resume: bool,
+    jobs: int,
+    on_outcome: Callable[[CaseOutcome], None],
+) -> list[CaseOutcome]:
+    """`train_case` for every case in `jobs` worker processes (CPU); `on_outcome` as each ends."""
+    context = multiprocessing.get_context("spawn")  # fresh interpreters: no forked torch state
+    outcomes = []
+    with concurrent.futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        futures = [pool.submit(_worker, case_id, settings, output_dir, resume) for case_id in case_ids]
+        for future in concurrent.futures.as_completed(futures):
+            outcomes.append(future.result())
+            on_outcome(outcomes[-1])
+    return sorted(outcomes, key=lambda outcome: outcome.case_id)
+
+
+def _worker(case_id: int, settings: SiitSettings, output_dir: Path, resume: bool) -> CaseOutcome:
+    torch.set_num_threads(1)  # `jobs` processes share the cores
+    return train_case(case_id, settings, output_dir, resume)
