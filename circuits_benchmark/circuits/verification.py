@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
 
 from circuits_benchmark.cases.evaluation import evaluate_program
-from circuits_benchmark.circuits.circuit import Circuit
+from circuits_benchmark.circuits.circuit import Circuit, Edge
 from circuits_benchmark.circuits.ground_truth import GROUND_TRUTH_ABLATIONS
 from circuits_benchmark.models.compiled import CompiledCase
 from circuits_benchmark.patching.engine import PatchableModel
@@ -27,6 +27,9 @@ from circuits_benchmark.patching.engine import PatchableModel
 ENUMERATION_LIMIT = 10_000
 SAMPLED_INPUTS = 2_000
 CIRCUIT_PAIRS = 300
+# Pairs and seed of the ground-truth pruning rule (`prune_ground_truth`), apart from verification's.
+PRUNING_PAIRS = 200
+PRUNING_SEED = 1_000
 # tracr averages with a finite softmax temperature, so numerical outputs are approximate; 5e-3 is
 # below a third of the smallest gap between distinct outputs of any numerical case (1/59, case 39).
 NUMERICAL_TOLERANCE = 5e-3
@@ -137,20 +140,65 @@ def verify_case(compiled: CompiledCase, seed: int = 0) -> VerificationReport:
         if e is not None or compiled.is_categorical
     )
 
-    rng = np.random.default_rng(seed + 1)
-    chosen = rng.choice(len(inputs), size=min(CIRCUIT_PAIRS, len(inputs)), replace=False)
-    clean = compiled.encode([inputs[i] for i in chosen])
-    corrupted = clean[torch.from_numpy(rng.permutation(len(chosen)))]
-    defined = torch.tensor([[v is not None or compiled.is_categorical for v in expected[i]] for i in chosen])
-    checks = {
-        ablation: _check_ablation(compiled, ablation, clean, corrupted, defined) for ablation in GROUND_TRUTH_ABLATIONS
-    }
+    clean, corrupted, scored = _circuit_pairs(compiled, inputs, expected, seed + 1, CIRCUIT_PAIRS)
+    checks = {}
+    for ablation in GROUND_TRUTH_ABLATIONS:
+        changed_pairs = _pair_counter(compiled, ablation, clean, corrupted, scored)
+        truth = compiled.ground_truth(ablation, granularity="qkv")
+        redundant = [edge for edge in truth.edges if changed_pairs(truth.without_edge(edge)) == 0]
+        unfaithful = changed_pairs(truth)
+        checks[ablation] = AblationCheck(ablation, unfaithful == 0, unfaithful, redundant)
     return VerificationReport(compiled.case.case_id, len(inputs), exhaustive, mismatches, checks)
 
 
-def _check_ablation(
-    compiled: CompiledCase, ablation: str, clean: torch.Tensor, corrupted: torch.Tensor, defined: torch.Tensor
-) -> AblationCheck:
+def prune_ground_truth(compiled: CompiledCase, ablation: str) -> tuple[Circuit, list[Edge]]:
+    """The ground truth without the edges that provably do nothing, and those edges in the order removed.
+
+    The rule, the same for every case: read off the weights, a ground truth holds every edge that
+    carries a varying value (resample) or any value (zero) into a destination that reads it. Some
+    such reads never change an output: a query that finds the same key whatever it is, tracr's
+    BOS fallback when every query finds a key, a `length` computed from zeroed inputs that comes
+    out as the full length anyway. On `PRUNING_PAIRS` (clean, corrupted) pairs drawn with a seed of
+    their own (so `verify_case`'s pairs remain an independent check), the edge whose removal
+    changes no output ("undefined" included) on any pair is removed, in forward order, each
+    tested anew after the removals before it; dead ends are dropped; the search repeats until
+    every edge left is needed. Each step changes no
+    output, so the result is exactly as faithful as the full ground truth, and minimal.
+    """
+    inputs, _ = verification_inputs(compiled, PRUNING_SEED)
+    expected = evaluate_program(compiled.case, inputs)
+    changed_pairs = _pair_counter(compiled, ablation, *_circuit_pairs(compiled, inputs, expected, PRUNING_SEED, PRUNING_PAIRS))
+    truth = compiled.ground_truth(ablation, granularity="qkv")
+    removed: list[Edge] = []
+    candidates = [edge for edge in truth.edges if changed_pairs(truth.without_edge(edge)) == 0]
+    while candidates:
+        for edge in candidates:  # one removal may make a later candidate needed: test each anew
+            if edge in truth.graph.edges and changed_pairs(truth.without_edge(edge)) == 0:
+                pruned = truth.without_edge(edge).restricted_to_output_paths()
+                removed += [e for e in truth.edges if e not in set(pruned.edges)]
+                truth = pruned
+        candidates = [edge for edge in truth.edges if changed_pairs(truth.without_edge(edge)) == 0]
+    return truth, removed
+
+
+def _circuit_pairs(
+    compiled: CompiledCase, inputs: list[list[Any]], expected: list[list[Any]], seed: int, n_pairs: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(clean, corrupted, scored positions [pairs, pos - 1]): `n_pairs` inputs, each paired with
+    another of them; every position counts for categorical cases, defined ones for numerical."""
+    rng = np.random.default_rng(seed)
+    chosen = rng.choice(len(inputs), size=min(n_pairs, len(inputs)), replace=False)
+    clean = compiled.encode([inputs[i] for i in chosen])
+    corrupted = clean[torch.from_numpy(rng.permutation(len(chosen)))]
+    scored = torch.tensor([[v is not None or compiled.is_categorical for v in expected[i]] for i in chosen])
+    return clean, corrupted, scored
+
+
+def _pair_counter(
+    compiled: CompiledCase, ablation: str, clean: torch.Tensor, corrupted: torch.Tensor, scored: torch.Tensor
+) -> Callable[[Circuit], int]:
+    """circuit -> number of pairs whose output changes (at a scored position) when only the
+    circuit's edges are kept and all others take `ablation` values."""
     patchable = PatchableModel(compiled.model)
     ablated = patchable.ablated_outputs(ablation, clean, corrupted)
     with torch.no_grad():
@@ -163,12 +211,9 @@ def _check_ablation(
             differs = logits.argmax(-1) != reference.argmax(-1)
         else:
             differs = (logits[..., 0] - reference[..., 0]).abs() > NUMERICAL_TOLERANCE
-        return int((differs & defined).any(dim=1).sum())
+        return int((differs & scored).any(dim=1).sum())
 
-    truth = compiled.ground_truth(ablation, granularity="qkv")
-    redundant = [edge for edge in truth.edges if changed_pairs(truth.without_edge(edge)) == 0]
-    unfaithful = changed_pairs(truth)
-    return AblationCheck(ablation, unfaithful == 0, unfaithful, redundant)
+    return changed_pairs
 
 
 def _same(actual: Any, expected: Any, categorical: bool) -> bool:

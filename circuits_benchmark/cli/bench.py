@@ -13,7 +13,7 @@ from circuits_benchmark.cli.options import DEFAULT_OUTPUT_DIR, OutputDir, Seed
 
 console = Console(width=200) if not sys.stdout.isatty() else Console()
 
-Cases = Annotated[Optional[str], typer.Option("-i", "--indices", help="Cases: 3, 3,4,21 or 1-10 (default: the original-release cases).")]
+Cases = Annotated[Optional[str], typer.Option("-i", "--indices", help="Cases: 3, 3,4,21 or 1-10 (default: those of --suite).")]
 Methods = Annotated[
     Optional[str],
     typer.Option("--methods", help="Comma-separated: acdc, sp, sp-edge, eap, eap-ig, patching, random, magnitude (default: all)."),
@@ -21,7 +21,9 @@ Methods = Annotated[
 Kinds = Annotated[str, typer.Option("--models", help="Model kinds: tracr (compiled) and/or siit (trained; used where one exists).")]
 Ablation = Annotated[str, typer.Option("--ablation", help="resample, zero or mean.")]
 Examples = Annotated[int, typer.Option("--n-examples", help="Clean (and as many corrupted) inputs per run.")]
-Executor = Annotated[str, typer.Option("--executor", help="local (this process) or ray.")]
+Executor = Annotated[str, typer.Option("--executor", help="local (this machine) or ray.")]
+Suite = Annotated[str, typer.Option("--suite", help="original (the original-release cases) or full (every case: all compiled models, every released SIIT model).")]
+Jobs = Annotated[int, typer.Option("--jobs", "-j", help="Worker processes of the local executor (one core each).")]
 RayAddress = Annotated[
     Optional[str], typer.Option("--ray-address", help="With --executor ray: a running cluster (e.g. auto, HEAD:6379); default: start a local Ray.")
 ]
@@ -29,12 +31,14 @@ RayAddress = Annotated[
 
 def bench(
     indices: Cases = None,
+    suite: Suite = "original",
     methods: Methods = None,
     models: Kinds = "tracr,siit",
     ablation: Ablation = "resample",
     n_examples: Examples = 100,
     seed: Seed = 42,
     executor: Executor = "local",
+    jobs: Jobs = 1,
     ray_address: RayAddress = None,
     output_dir: OutputDir = DEFAULT_OUTPUT_DIR,
 ) -> None:
@@ -53,6 +57,7 @@ def bench(
 
     request = BenchRequest(
         case_ids=parse_case_ids(indices) if indices else None,
+        suite=suite,
         kinds=[k.strip() for k in models.split(",")],
         labels=[m.strip() for m in methods.split(",")] if methods else None,
         ablation=ablation,
@@ -60,6 +65,7 @@ def bench(
         seed=seed,
         executor=executor,
         ray_address=ray_address,
+        jobs=jobs,
     )
     report = run_bench(request, output_dir, progress_bar)
     console.print(

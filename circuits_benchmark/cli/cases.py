@@ -74,6 +74,10 @@ def show_case(
         console.print(f"  verification: {'not verified (run: cases verify)' if report is None else report.status()}")
         for name in ("resample", "zero"):
             console.print(f"  ground truth, {name} ablation: " + compiled.ground_truth(name, "qkv").to_text().replace("\n", "\n    "))
+            pruned = compiled.pruned_edges.get(name)
+            if pruned:
+                listed = ", ".join(f"{s}->{d}" for s, d in pruned)
+                console.print(f"    read by the weights but changing no output, so left out: {listed}")
         if draw is not None:
             target = draw if len(selected) == 1 else draw.with_name(f"{draw.stem}-case{case.case_id}{draw.suffix}")
             full = full_circuit(cfg.n_layers, cfg.n_heads, cfg.d_mlp > 0)

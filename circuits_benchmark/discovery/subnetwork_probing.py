@@ -18,16 +18,23 @@ from circuits_benchmark.discovery.settings import SP_SWEEP, MethodSettings
 
 # Hard-concrete stretch interval and temperature, the values of Louizos et al.
 GAMMA, ZETA, BETA = -0.1, 1.1, 2 / 3
+# Early stop (`_settled`): training ends once the circuit (gates with log-alpha > 0) has held for
+# SETTLED_EPOCHS steps, every log-alpha is at least SETTLED_MARGIN from 0 (Adam at the default
+# rate, at most 0.1 a step, needs 10 steps against the trend to cross it), and no log-alpha's
+# recent trend would carry it across 0 before the last epoch: the circuit read then is the one
+# the full run ends with, at a fraction of the cost.
+SETTLED_EPOCHS = 30
+SETTLED_MARGIN = 1.0
 
 
 def subnetwork_probing(problem: DiscoveryProblem, settings: MethodSettings) -> MethodOutput:
     """Trains gates at `settings.lambda_reg`; the circuit keeps units whose deterministic gate is > 0.5."""
-    log_alpha, unit_of_edge, loss = _train(problem, settings, settings.lambda_reg)
+    log_alpha, unit_of_edge, loss, epochs = _train(problem, settings, settings.lambda_reg)
     keep = _deterministic_gate(log_alpha)[unit_of_edge] > 0.5
     return MethodOutput(
         edge_scores=log_alpha.detach()[unit_of_edge],
         sweep=[(settings.lambda_reg, problem.circuit_from_mask(keep))],
-        details={"final_loss": loss, "units": "edges" if settings.edgewise else "nodes"},
+        details={"final_loss": loss, "epochs_run": epochs, "units": "edges" if settings.edgewise else "nodes"},
     )
 
 
@@ -35,11 +42,11 @@ def subnetwork_probing_sweep(problem: DiscoveryProblem, settings: MethodSettings
     """Subnetwork probing at every lambda of the sweep grid; scores from the run at `lambda_reg`."""
     sweep, at_setting = [], None
     for lam in sorted({*SP_SWEEP, settings.lambda_reg}):
-        log_alpha, unit_of_edge, loss = _train(problem, settings, lam)
+        log_alpha, unit_of_edge, loss, epochs = _train(problem, settings, lam)
         circuit = problem.circuit_from_mask(_deterministic_gate(log_alpha)[unit_of_edge] > 0.5)
         sweep.append((lam, circuit))
         if lam == settings.lambda_reg:
-            at_setting = MethodOutput(log_alpha[unit_of_edge], [(lam, circuit)], {"final_loss": loss})
+            at_setting = MethodOutput(log_alpha[unit_of_edge], [(lam, circuit)], {"final_loss": loss, "epochs_run": epochs})
     details = {**at_setting.details, "units": "edges" if settings.edgewise else "nodes"}
     # The circuit at `lambda_reg` comes last: it is the one reported at the chosen setting.
     return MethodOutput(at_setting.edge_scores, [p for p in sweep if p[0] != settings.lambda_reg] + at_setting.sweep, details)
@@ -54,14 +61,17 @@ def _units(problem: DiscoveryProblem, edgewise: bool) -> tuple[int, torch.Tensor
     return len(layout.sources), torch.tensor([index[source] for source, _ in layout.edges()], device=problem.patchable.device)
 
 
-def _train(problem: DiscoveryProblem, settings: MethodSettings, lam: float) -> tuple[torch.Tensor, torch.Tensor, float]:
+def _train(problem: DiscoveryProblem, settings: MethodSettings, lam: float) -> tuple[torch.Tensor, torch.Tensor, float, int]:
+    """Gate log-alphas, each edge's unit, the final loss and the epochs run (at most
+    `settings.epochs`, fewer once the gates have settled)."""
     n_units, unit_of_edge = _units(problem, settings.edgewise)
     generator = torch.Generator().manual_seed(problem.seed)
     device = problem.patchable.device
     log_alpha = torch.full((n_units,), 3.0, device=device, requires_grad=True)  # start near "keep everything"
     optimiser = torch.optim.Adam([log_alpha], lr=settings.learning_rate)
     loss = torch.tensor(0.0)
-    for _ in range(settings.epochs):
+    history: list[torch.Tensor] = []
+    for epoch in range(settings.epochs):
         u = torch.rand(n_units, generator=generator).to(device).clamp(1e-6, 1 - 1e-6)
         s = torch.sigmoid((torch.log(u) - torch.log(1 - u) + log_alpha) / BETA)
         gates = (s * (ZETA - GAMMA) + GAMMA).clamp(0, 1)
@@ -71,7 +81,23 @@ def _train(problem: DiscoveryProblem, settings: MethodSettings, lam: float) -> t
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()
-    return log_alpha.detach(), unit_of_edge, float(loss.detach())
+        if _settled(history, log_alpha.detach(), settings.epochs - epoch - 1):
+            break
+    return log_alpha.detach(), unit_of_edge, float(loss.detach()), epoch + 1
+
+
+def _settled(history: list[torch.Tensor], log_alpha: torch.Tensor, epochs_left: int) -> bool:
+    """Whether the circuit can be read now: over the last SETTLED_EPOCHS steps no gate crossed 0,
+    every log-alpha is at least SETTLED_MARGIN from 0, and none would cross 0 by the last epoch at
+    its average rate of change over those steps. `history` is updated in place."""
+    history.append(log_alpha.clone())
+    if len(history) <= SETTLED_EPOCHS:
+        return False
+    before = history.pop(0)
+    rate = (log_alpha - before) / SETTLED_EPOCHS
+    at_the_end = log_alpha + rate * epochs_left
+    same_side = torch.stack(history).gt(0).eq(log_alpha.gt(0)).all() and torch.equal(at_the_end > 0, log_alpha > 0)
+    return bool(same_side) and bool(log_alpha.abs().min() >= SETTLED_MARGIN)
 
 
 def _deterministic_gate(log_alpha: torch.Tensor) -> torch.Tensor:

@@ -30,7 +30,7 @@ from circuits_benchmark.storage.files import (
 )
 
 # Bump when the compiler or the ground-truth derivation changes what ends up in the cache.
-COMPILER_VERSION = "3"
+COMPILER_VERSION = "4"
 DEFAULT_CACHE_DIR = Path("results") / "cache"
 # Inputs used to decide which intermediate values vary between inputs (resample ground truth).
 VARIATION_SAMPLE_SIZE = 512
@@ -48,6 +48,7 @@ class CompiledCase:
     ground_truths: dict[str, Circuit]
     fingerprint: str
     entry_dir: Path
+    pruned_edges: dict[str, list[tuple[str, str]]] = dataclasses.field(default_factory=dict)
 
     @property
     def is_categorical(self) -> bool:
@@ -100,6 +101,7 @@ def _write_entry(case: Case, entry_dir: Path) -> None:
     import numpy as np
 
     from circuits_benchmark.cases.evaluation import varying_sops
+    from circuits_benchmark.circuits.verification import prune_ground_truth
     from circuits_benchmark.circuits.ground_truth import (
         destination_reads,
         ground_truth_circuit,
@@ -121,20 +123,26 @@ def _write_entry(case: Case, entry_dir: Path) -> None:
     shutil.rmtree(staging, ignore_errors=True)
     tensors = {name: torch.tensor(value, dtype=torch.float32) for name, value in compiled.weights.items()}
     atomic_save_tensors(staging / "model.safetensors", tensors)
-    atomic_write_json(
-        staging / "compiled.json",
-        {
-            "case_id": case.case_id,
-            "compiler_version": COMPILER_VERSION,
-            "config": compiled.config.to_dict(),
-            "input_tokens": compiled.input_tokens,
-            "output_classes": compiled.output_classes,
-            "residual_labels": compiled.residual_labels,
-            "writers_of_label": compiled.writers_of_label,
-            "sop_of_component": compiled.sop_of_component,
-            "ground_truth": {ablation: circuit.to_dict() for ablation, circuit in ground_truths.items()},
-        },
-    )
+    entry = {
+        "case_id": case.case_id,
+        "compiler_version": COMPILER_VERSION,
+        "config": compiled.config.to_dict(),
+        "input_tokens": compiled.input_tokens,
+        "output_classes": compiled.output_classes,
+        "residual_labels": compiled.residual_labels,
+        "writers_of_label": compiled.writers_of_label,
+        "sop_of_component": compiled.sop_of_component,
+        "ground_truth": {ablation: circuit.to_dict() for ablation, circuit in ground_truths.items()},
+    }
+    atomic_write_json(staging / "compiled.json", entry)
+    # The resample ground truth read off the weights, less the reads that change no output (the
+    # rule in `verification.prune_ground_truth`); what was removed is kept for `cases show`.
+    # Zero ablation is left as read: there, the reads that look idle (tracr's BOS fallback) do
+    # matter on rare inputs, which sampled pairs can miss (measured: case 5).
+    truth, removed = prune_ground_truth(_read_entry(case, "", staging), "resample")
+    entry["ground_truth"]["resample"] = truth.to_dict()
+    entry["pruned_edges"] = {"resample": [list(edge) for edge in removed]}
+    atomic_write_json(staging / "compiled.json", entry)
     shutil.rmtree(entry_dir, ignore_errors=True)
     staging.rename(entry_dir)
 
@@ -154,4 +162,5 @@ def _read_entry(case: Case, fingerprint: str, entry_dir: Path) -> CompiledCase:
         ground_truths={a: Circuit.from_dict(meta["ground_truth"][a]) for a in GROUND_TRUTH_ABLATIONS},
         fingerprint=fingerprint,
         entry_dir=entry_dir,
+        pruned_edges={a: [tuple(e) for e in edges] for a, edges in meta.get("pruned_edges", {}).items()},
     )

@@ -20,7 +20,9 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from circuits_benchmark.circuits.circuit import Circuit
 from circuits_benchmark.errors import BenchmarkError
+from circuits_benchmark.models.compiled import load_compiled_case
 from circuits_benchmark.storage.files import StorageError, atomic_write_json, load_tensors, read_json
 from circuits_benchmark.training.artifacts import (
     CONFIG_FILE,
@@ -32,6 +34,7 @@ from circuits_benchmark.training.artifacts import (
     release_case_dir,
     run_dir,
 )
+from circuits_benchmark.training.correspondence import Correspondence, ll_ground_truths
 from circuits_benchmark.training.evaluation import check_trained_ground_truth
 from circuits_benchmark.training.siit_models import RUN_METRICS, finished_run_ids, run_rank
 from circuits_benchmark.versions import library_versions
@@ -93,7 +96,9 @@ def build_release(
         if "ground_truth_checks" not in meta:
             meta["ground_truth_checks"] = check_trained_ground_truth(meta["model_id"], output_dir, seed=meta["seed"])
         target = release_case_dir(case_id, release_dir)
-        verdict = release_verdict(meta)
+        verdict = release_verdict(meta) if _ground_truth_current(source, meta, output_dir) else (
+            "trained against an earlier ground truth of its case: retrain it"
+        )
         key = str(case_id)
         if verdict:
             manifest["models"].pop(key, None)
@@ -119,6 +124,13 @@ def build_release(
     manifest["versions"] = library_versions()
     atomic_write_json(release_dir / MANIFEST_FILE, manifest)
     return manifest
+
+
+def _ground_truth_current(run_directory: Path, meta: dict[str, Any], output_dir: Path) -> bool:
+    """Whether the run's stored ground truth is still the image of its case's current one."""
+    stored = {a: Circuit.from_dict(c) for a, c in read_json(run_directory / GROUND_TRUTH_FILE).items()}
+    compiled = load_compiled_case(meta["case_id"], output_dir / "cache")
+    return ll_ground_truths(Correspondence.from_dict(meta["correspondence"]), compiled.ground_truths) == stored
 
 
 def _manifest_entry(case_id: int, meta: dict[str, Any], directory: Path) -> dict[str, Any]:

@@ -16,7 +16,6 @@ from typing import Any
 
 from circuits_benchmark.circuits.circuit import Circuit
 from circuits_benchmark.errors import BenchmarkError
-from circuits_benchmark.models.compiled import load_compiled_case
 from circuits_benchmark.models.registry import BenchmarkModel, load_benchmark_model, register_loader
 from circuits_benchmark.models.transformer import CircuitTransformer, TransformerConfig
 from circuits_benchmark.storage.files import StorageError, load_tensors, read_json
@@ -30,7 +29,7 @@ from circuits_benchmark.training.artifacts import (
     release_case_dir,
     run_dir,
 )
-from circuits_benchmark.training.correspondence import Correspondence
+from circuits_benchmark.training.correspondence import Correspondence, ll_ground_truths
 
 RUN_METRICS = ("accuracy", "iia", "strict_iia")
 
@@ -124,11 +123,9 @@ def load_siit_model(parts: list[str], output_dir: Path) -> BenchmarkModel:
     case_id = int(parts[0])
     run = load_run(output_dir, case_id, parts[1] if len(parts) == 2 else None)
     task_model = load_benchmark_model(f"tracr:{case_id}", output_dir)
-    fingerprint = run.meta.get("hl_model", {}).get("fingerprint")
-    if fingerprint is not None and fingerprint != _compiled_fingerprint(case_id, output_dir):
-        print(f"warning: case {case_id}'s program changed since run {run.run_id} was trained", file=sys.stderr)
+    if ll_ground_truths(run.correspondence, task_model.ground_truths) != run.ground_truths:
+        print(
+            f"warning: case {case_id}'s ground truth changed since run {run.run_id} was trained: retrain it",
+            file=sys.stderr,
+        )
     return dataclasses.replace(task_model, model_id=run.model_id, model=run.model, ground_truths=run.ground_truths)
-
-
-def _compiled_fingerprint(case_id: int, output_dir: Path) -> str:
-    return load_compiled_case(case_id, output_dir / "cache").fingerprint

@@ -1,0 +1,63 @@
+"""The SIIT model release that ships in the repository: every file is what the manifest says,
+every model loads, reproduces its recorded held-out accuracy, and its ground truth is faithful
+and minimal; `siit:<case>` finds it on a checkout that has trained nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from circuits_benchmark.cases import suite_case_ids
+from circuits_benchmark.models.compiled import load_compiled_case
+from circuits_benchmark.models.registry import load_benchmark_model
+from circuits_benchmark.training.artifacts import release_case_dir
+from circuits_benchmark.training.data_split import split_unique_inputs
+from circuits_benchmark.training.evaluation import AblationProbe, ground_truth_check
+from circuits_benchmark.training.objectives import output_matches
+from circuits_benchmark.training.release import RELEASED_FILES, read_manifest, sha256_of
+from circuits_benchmark.training.siit_models import load_run
+
+MANIFEST = read_manifest()
+RELEASED = sorted(int(case_id) for case_id in MANIFEST["models"])
+
+
+@pytest.fixture(scope="module")
+def output_dir(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> Path:
+    """An output folder with no trained run, sharing the session's compile cache."""
+    directory = tmp_path_factory.mktemp("release-output")
+    (directory / "cache").symlink_to(cache_dir, target_is_directory=True)
+    return directory
+
+
+def test_every_suite_case_is_released_or_excluded_with_a_reason() -> None:
+    assert len(RELEASED) >= 9
+    excluded = {int(case_id): entry for case_id, entry in MANIFEST["excluded"].items()}
+    assert set(RELEASED) | set(excluded) == set(suite_case_ids())
+    assert not set(RELEASED) & set(excluded)
+    assert all(entry["reason"] for entry in excluded.values())
+    assert MANIFEST["total_bytes"] == sum(entry["bytes"] for entry in MANIFEST["models"].values())
+
+
+@pytest.mark.parametrize("case_id", RELEASED)
+def test_released_model_matches_manifest_and_its_recorded_figures(case_id: int, output_dir: Path) -> None:
+    entry = MANIFEST["models"][str(case_id)]
+    directory = release_case_dir(case_id)
+    assert {name: sha256_of(directory / name) for name in RELEASED_FILES} == entry["sha256"]
+    run = load_run(output_dir, case_id)  # no local run: `siit:<case>` is the release
+    assert run.model_id == entry["model_id"] == f"siit:{case_id}:release"
+    assert sum(p.numel() for p in run.model.parameters()) == entry["parameters"]
+    compiled = load_compiled_case(case_id, output_dir / "cache")
+    split = split_unique_inputs(compiled, run.meta["seed"])
+    assert split.fingerprint() == run.meta["split"]["fingerprint"]
+    test = split.test[:256]
+    with torch.no_grad():
+        matching, scored = output_matches(
+            run.model(test), compiled.model(test), compiled.is_categorical, run.meta["settings"]["tolerance"]
+        )
+    # A sample of the held-out inputs: the recorded accuracy is at least 99.5% on all of them.
+    assert matching / scored >= entry["metrics"]["accuracy"] - 0.005
+    probe = AblationProbe(load_benchmark_model(f"siit:{case_id}", output_dir), n_examples=100, seed=3)
+    check = ground_truth_check(probe, "resample")
+    assert check.faithful and check.minimal, check.summary()
