@@ -1,9 +1,9 @@
 """Evaluating trained models and circuits on them: IIT metrics, node ablation effects, node
-realism and causal faithfulness, all on the one patching engine.
+realism and the ground truth's sufficiency and necessity, all on the one patching engine.
 
-Every figure here is an output change: the fraction of decided output positions (BOS excluded,
-undefined tracr positions excluded) where an ablated run's output differs from the model's own
-clean output, by argmax for categorical outputs or by more than a tolerance for numerical ones;
+Every figure here is an output change: the fraction of scored output positions (BOS excluded;
+"undefined" is a class of its own for categorical cases, so those positions count too) where an
+ablated run's output differs from the model's own clean output, by argmax for categorical outputs or by more than a tolerance for numerical ones;
 the mean absolute change (numerical) or the mean KL divergence (categorical) comes with it.
 """
 

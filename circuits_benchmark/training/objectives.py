@@ -13,10 +13,11 @@ For a batch of base inputs, each paired with a source input (another input of th
   half of them (so that no two ablations merely cancel).
 
 Matching means cross-entropy against the HL's argmax class for categorical outputs and squared
-error against the HL's value for numerical ones, at every non-BOS position (the HL argmax is
-the program's value: `cases verify` checks it on every case). "Undefined" is a class of the compiled model's own (see `models.tracr_compiler`), so
-where the program's value is None the LL model must predict undefined: nodes whose only job is to
-make an output undefined are trained and scored like every other node.
+error against the HL's value for numerical ones, at every non-BOS position (the HL argmax is the
+program's value: `cases verify` checks it on every case). "Undefined" is a class of the compiled
+model's own (see `models.tracr_compiler`), so where the program's value is None the LL model must
+predict undefined: nodes whose only job is to make an output undefined are trained and scored like
+every other node.
 The metrics count matching positions: argmax equal, or |LL - HL| <= tolerance. Both sides of every
 intervention are masks of `patching.engine`: an interchange intervention on a node is the mask
 that cuts every edge out of it, with the source input's outputs as the ablated values.
@@ -39,33 +40,33 @@ from circuits_benchmark.training.correspondence import Correspondence
 # regression accuracy, so figures compare like for like. It separates case 3's values (at least
 # 1/12 apart) but not all of case 4's (1/8 and 1/9 are 1/72 apart): pass a smaller one to demand more.
 NUMERICAL_TOLERANCE = 0.05
-def decided_positions(hl_logits: torch.Tensor) -> torch.Tensor:
+def target_positions(hl_logits: torch.Tensor) -> torch.Tensor:
     """bool [batch, pos]: positions with a target: every one but BOS ("undefined" is a class too)."""
-    decided = torch.ones(hl_logits.shape[:2], dtype=torch.bool, device=hl_logits.device)
-    decided[:, 0] = False
-    return decided
+    targeted = torch.ones(hl_logits.shape[:2], dtype=torch.bool, device=hl_logits.device)
+    targeted[:, 0] = False
+    return targeted
 
 
 def output_loss(ll_logits: torch.Tensor, hl_logits: torch.Tensor, categorical: bool) -> torch.Tensor:
-    """Mean cross-entropy (categorical) or squared error (numerical) of LL against HL at decided positions."""
-    decided = decided_positions(hl_logits)
-    if not decided.any():
+    """Mean cross-entropy (categorical) or squared error (numerical) of LL against HL at targeted positions."""
+    targeted = target_positions(hl_logits)
+    if not targeted.any():
         return ll_logits.sum() * 0.0  # keeps the graph, contributes nothing
     if categorical:
-        return F.cross_entropy(ll_logits[decided], hl_logits[decided].argmax(dim=-1))
-    return F.mse_loss(ll_logits[decided][:, 0], hl_logits[decided][:, 0])
+        return F.cross_entropy(ll_logits[targeted], hl_logits[targeted].argmax(dim=-1))
+    return F.mse_loss(ll_logits[targeted][:, 0], hl_logits[targeted][:, 0])
 
 
 def output_matches(
     ll_logits: torch.Tensor, hl_logits: torch.Tensor, categorical: bool, tolerance: float
 ) -> tuple[int, int]:
-    """(matching, decided) position counts: argmax equal, or within `tolerance` for numerical outputs."""
-    decided = decided_positions(hl_logits)
+    """(matching, targeted) position counts: argmax equal, or within `tolerance` for numerical outputs."""
+    targeted = target_positions(hl_logits)
     if categorical:
         match = ll_logits.argmax(dim=-1) == hl_logits.argmax(dim=-1)
     else:
         match = (ll_logits[..., 0] - hl_logits[..., 0]).abs() <= tolerance
-    return int((match & decided).sum()), int(decided.sum())
+    return int((match & targeted).sum()), int(targeted.sum())
 
 
 @dataclasses.dataclass
@@ -170,7 +171,7 @@ class SiitObjective:
         return terms
 
     def match_counts(self, outputs: InterventionOutputs) -> dict[str, tuple[int, int]]:
-        """(matching, decided) position counts for accuracy, IIA and strict IIA (those computed)."""
+        """(matching, targeted) position counts for accuracy, IIA and strict IIA (those computed)."""
         def count(ll: torch.Tensor, hl: torch.Tensor) -> tuple[int, int]:
             return output_matches(ll, hl, self.categorical, self.tolerance)
 
@@ -207,7 +208,7 @@ def strict_units(ll: PatchableModel, ll_circuit: Circuit) -> torch.Tensor:
 
 
 def heldout_metrics(objective: SiitObjective, tokens: torch.Tensor, seed: int) -> dict[str, float]:
-    """Accuracy, IIA and strict IIA on held-out inputs, as fractions of decided positions.
+    """Accuracy, IIA and strict IIA on held-out inputs, as fractions of targeted positions.
 
     Every HL node is patched in every input, with the next input of `tokens` as the source; each
     of those passes also draws strict ablations (from a generator seeded with `seed`, so that
@@ -221,10 +222,10 @@ def heldout_metrics(objective: SiitObjective, tokens: torch.Tensor, seed: int) -
             node_index = torch.full((len(tokens),), node, device=tokens.device)
             strict = objective.strict_masks(len(tokens), generator)
             outputs = objective.run(tokens, source_index, node_index, strict)
-            for name, (matching, decided) in objective.match_counts(outputs).items():
+            for name, (matching, targeted) in objective.match_counts(outputs).items():
                 if name == "accuracy" and node > 0:
                     continue  # the clean pass is the same for every node
                 total = totals.setdefault(name, [0, 0])
                 total[0] += matching
-                total[1] += decided
-    return {name: matching / decided if decided else 1.0 for name, (matching, decided) in totals.items()}
+                total[1] += targeted
+    return {name: matching / targeted if targeted else 1.0 for name, (matching, targeted) in totals.items()}
