@@ -17,7 +17,6 @@ their circuits, exactly as `./main.py run <method> --sweep` does from one proces
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
 import dataclasses
 import datetime
@@ -335,14 +334,23 @@ def _run_here(pending: list[Job], output_dir: Path, store: ResultsStore, advance
 
 def _run_in_processes(pending: list[Job], output_dir: Path, store: ResultsStore, advance: Advance, jobs: int) -> tuple[int, list]:
     """Runs jobs in `jobs` worker processes; this process stores each result as it comes back, so
-    the store has one writer."""
+    the store has one writer. On Ctrl-C the workers are stopped at once: only runs in flight are lost."""
     context = multiprocessing.get_context("spawn")  # fresh interpreters: no forked torch state
     ran, failures = 0, []
-    with concurrent.futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-        futures = {pool.submit(_attempt, job, output_dir): job for job in pending}
-        for future in concurrent.futures.as_completed(futures):
-            ran += _store_outcome(futures[future], future.result(), store, failures, advance)
+    pool = context.Pool(jobs)
+    try:
+        numbered = pool.imap_unordered(_attempt_numbered, [(i, job, output_dir) for i, job in enumerate(pending)])
+        for index, outcome in numbered:
+            ran += _store_outcome(pending[index], outcome, store, failures, advance)
+        pool.close()
+    finally:
+        pool.terminate()
     return ran, failures
+
+
+def _attempt_numbered(item: tuple[int, Job, Path]) -> tuple[int, RunRecord | str]:
+    index, job, output_dir = item
+    return index, _attempt(job, output_dir)
 
 
 def _run_on_ray(pending: list[Job], output_dir: Path, store: ResultsStore, advance: Advance, address: str | None) -> tuple[int, list]:

@@ -17,14 +17,15 @@ from pathlib import Path
 import pytest
 
 from circuits_benchmark.bench import VARIANTS, BenchRequest, Job, plan_jobs, run_bench
-from circuits_benchmark.cases import ORIGINAL_RELEASE_IDS
+from circuits_benchmark.cases import ORIGINAL_RELEASE_IDS, all_case_ids
 from circuits_benchmark.discovery.settings import ACDC_SWEEP, SP_SWEEP, MethodSettings
 from circuits_benchmark.errors import BenchmarkError
 from circuits_benchmark.runs import RunConfig, run_discovery
 from circuits_benchmark.storage.results_db import DATABASE_FILE, ResultsStore
+from circuits_benchmark.training.release import released_case_ids
 
 ROOT = Path(__file__).resolve().parents[1]
-FAST = BenchRequest(case_ids=[3], labels=["acdc", "eap", "random"], n_examples=40)
+FAST = BenchRequest(case_ids=[3], kinds=["tracr"], labels=["acdc", "eap", "random"], n_examples=40)
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
@@ -58,22 +59,33 @@ def test_the_default_plan_covers_the_original_release_with_every_method_and_swee
     jobs = plan_jobs(BenchRequest(), tmp_path)
     points = {"acdc": len(ACDC_SWEEP) + 1, "sp": len(SP_SWEEP), "sp-edge": len(SP_SWEEP)}  # acdc's default 0.025 is off its grid
     per_model = sum(points.get(label, 1) for label in VARIANTS)
-    assert {job.config.model_id for job in jobs} == {f"tracr:{i}" for i in ORIGINAL_RELEASE_IDS}
-    assert len(jobs) == len(ORIGINAL_RELEASE_IDS) * per_model
+    # With nothing trained here, the trained models are the released ones: no training step needed.
+    released = [i for i in ORIGINAL_RELEASE_IDS if i in released_case_ids()]
+    assert set(released) == {3, 4, 13, 18, 19, 21, 24, 34, 38}  # the non-trivial original-release cases
+    expected = {f"tracr:{i}" for i in ORIGINAL_RELEASE_IDS} | {f"siit:{i}:release" for i in released}
+    assert {job.config.model_id for job in jobs} == expected
+    assert len(jobs) == len(expected) * per_model
     assert len({job.run_key for job in jobs}) == len(jobs)
     sp_edge = [job for job in jobs if job.label == "sp-edge" and job.config.model_id == "tracr:3"]
     assert all(job.config.settings.edgewise and job.sweep_size == len(SP_SWEEP) for job in sp_edge)
     assert sum(job.reference for job in sp_edge) == 1 and len({job.series_key for job in sp_edge}) == 1
 
 
-def test_a_trained_model_joins_the_plan_when_present(tmp_path: Path) -> None:
+def test_a_trained_model_joins_the_plan_in_place_of_the_released_one(tmp_path: Path) -> None:
     run = tmp_path / "ll_models" / "case-003" / "some-run"
     run.mkdir(parents=True)
-    assert {j.config.model_id for j in plan_jobs(dataclasses.replace(FAST, case_ids=[3, 4]), tmp_path)} == {"tracr:3", "tracr:4"}
+    request = dataclasses.replace(FAST, case_ids=[3, 4, 11], kinds=["tracr", "siit"])  # 11 is trivial: nothing released
+    assert {j.config.model_id for j in plan_jobs(request, tmp_path)} == {"tracr:3", "tracr:4", "tracr:11", "siit:3:release", "siit:4:release"}
     # meta.json is written last by training: the run is finished
     (run / "meta.json").write_text(json.dumps({"metrics": {"accuracy": 1.0, "iia": 1.0, "strict_iia": 0.9}}))
-    planned = {j.config.model_id for j in plan_jobs(dataclasses.replace(FAST, case_ids=[3, 4]), tmp_path)}
-    assert planned == {"tracr:3", "tracr:4", "siit:3:some-run"}
+    planned = {j.config.model_id for j in plan_jobs(request, tmp_path)}
+    assert planned == {"tracr:3", "tracr:4", "tracr:11", "siit:3:some-run", "siit:4:release"}
+
+
+def test_the_full_suite_covers_every_compiled_case_and_every_released_model(tmp_path: Path) -> None:
+    request = BenchRequest(suite="full", labels=["eap"])
+    models = {j.config.model_id for j in plan_jobs(request, tmp_path)}
+    assert models == {f"tracr:{i}" for i in all_case_ids()} | {f"siit:{i}:release" for i in released_case_ids()}
 
 
 def test_bench_stores_every_run_and_the_sweep_roc_matches_a_sweep_run(benched: Path) -> None:
@@ -115,7 +127,7 @@ def test_a_failing_run_is_reported_and_the_others_are_stored(tmp_path: Path, mon
 
 def test_ctrl_c_keeps_finished_runs_and_a_rerun_completes_the_rest(benched: Path, tmp_path: Path) -> None:
     with_compiled_cache(benched, tmp_path)
-    args = ["bench", "-i", "3", "--methods", "acdc", "--n-examples", "40", "-o", str(tmp_path)]
+    args = ["bench", "-i", "3", "--models", "tracr", "--methods", "acdc", "--n-examples", "40", "-o", str(tmp_path)]
     process = subprocess.Popen([sys.executable, str(ROOT / "main.py"), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and process.poll() is None:
@@ -135,7 +147,7 @@ def test_ctrl_c_keeps_finished_runs_and_a_rerun_completes_the_rest(benched: Path
 
 def test_two_benches_at_once_share_the_store(benched: Path, tmp_path: Path) -> None:
     with_compiled_cache(benched, tmp_path)
-    args = [sys.executable, str(ROOT / "main.py"), "bench", "-i", "3", "--methods", "acdc,eap,random,magnitude", "--n-examples", "40", "-o", str(tmp_path)]
+    args = [sys.executable, str(ROOT / "main.py"), "bench", "-i", "3", "--models", "tracr", "--methods", "acdc,eap,random,magnitude", "--n-examples", "40", "-o", str(tmp_path)]
     benches = [subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
     for process in benches:
         _, stderr = process.communicate(timeout=120)
@@ -158,9 +170,19 @@ def test_the_ray_executor_fills_the_same_store(benched: Path, tmp_path: Path) ->
             assert run.metrics == here.run(run.run_key).metrics
 
 
+def test_two_worker_processes_fill_the_same_store(benched: Path, tmp_path: Path) -> None:
+    report = run_bench(dataclasses.replace(FAST, labels=["eap", "random"], jobs=2), tmp_path)
+    assert report.ran == 2 and not report.failures
+    with ResultsStore(tmp_path) as in_workers, ResultsStore(benched) as here:
+        for run in in_workers.runs():
+            assert run.metrics == here.run(run.run_key).metrics
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
+        ({"suite": "half"}, "unknown suite 'half'"),
+        ({"jobs": 0}, "--jobs must be at least 1"),
         ({"labels": ["acdc", "nope"]}, "unknown method 'nope'"),
         ({"kinds": ["compiled"]}, "unknown model kind compiled"),
         ({"executor": "spark"}, "unknown executor 'spark'"),

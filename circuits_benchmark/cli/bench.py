@@ -3,6 +3,7 @@ store, then the leaderboard. The work is `circuits_benchmark.bench.run_bench`.""
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Annotated, Optional
 
@@ -23,7 +24,7 @@ Ablation = Annotated[str, typer.Option("--ablation", help="resample, zero or mea
 Examples = Annotated[int, typer.Option("--n-examples", help="Clean (and as many corrupted) inputs per run.")]
 Executor = Annotated[str, typer.Option("--executor", help="local (this machine) or ray.")]
 Suite = Annotated[str, typer.Option("--suite", help="original (the original-release cases) or full (every case: all compiled models, every released SIIT model).")]
-Jobs = Annotated[int, typer.Option("--jobs", "-j", help="Worker processes of the local executor (one core each).")]
+Jobs = Annotated[Optional[int], typer.Option("--jobs", "-j", help="Worker processes of the local executor (default: one per CPU core, at most 4).")]
 RayAddress = Annotated[
     Optional[str], typer.Option("--ray-address", help="With --executor ray: a running cluster (e.g. auto, HEAD:6379); default: start a local Ray.")
 ]
@@ -38,7 +39,7 @@ def bench(
     n_examples: Examples = 100,
     seed: Seed = 42,
     executor: Executor = "local",
-    jobs: Jobs = 1,
+    jobs: Jobs = None,
     ray_address: RayAddress = None,
     output_dir: OutputDir = DEFAULT_OUTPUT_DIR,
 ) -> None:
@@ -65,7 +66,7 @@ def bench(
         seed=seed,
         executor=executor,
         ray_address=ray_address,
-        jobs=jobs,
+        jobs=jobs if jobs is not None else (1 if executor == "ray" else min(4, len(os.sched_getaffinity(0)))),
     )
     report = run_bench(request, output_dir, progress_bar)
     console.print(
