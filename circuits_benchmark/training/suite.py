@@ -8,7 +8,6 @@ killed suite run picks up where it stopped, across processes and sessions.
 
 from __future__ import annotations
 
-import concurrent.futures
 import dataclasses
 import multiprocessing
 from pathlib import Path
@@ -75,17 +74,23 @@ def train_in_workers(
     jobs: int,
     on_outcome: Callable[[CaseOutcome], None],
 ) -> list[CaseOutcome]:
-    """`train_case` for every case in `jobs` worker processes (CPU); `on_outcome` as each ends."""
+    """`train_case` for every case in `jobs` worker processes (CPU); `on_outcome` as each ends.
+
+    On Ctrl-C the workers stop at once; each run keeps its last checkpoint (at most 15 s old).
+    """
     context = multiprocessing.get_context("spawn")  # fresh interpreters: no forked torch state
     outcomes = []
-    with concurrent.futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-        futures = [pool.submit(_worker, case_id, settings, output_dir, resume) for case_id in case_ids]
-        for future in concurrent.futures.as_completed(futures):
-            outcomes.append(future.result())
-            on_outcome(outcomes[-1])
+    pool = context.Pool(jobs)
+    try:
+        for outcome in pool.imap_unordered(_worker, [(case_id, settings, output_dir, resume) for case_id in case_ids]):
+            outcomes.append(outcome)
+            on_outcome(outcome)
+        pool.close()
+    finally:
+        pool.terminate()
     return sorted(outcomes, key=lambda outcome: outcome.case_id)
 
 
-def _worker(case_id: int, settings: SiitSettings, output_dir: Path, resume: bool) -> CaseOutcome:
+def _worker(arguments: tuple[int, SiitSettings, Path, bool]) -> CaseOutcome:
     torch.set_num_threads(1)  # `jobs` processes share the cores
-    return train_case(case_id, settings, output_dir, resume)
+    return train_case(*arguments)
