@@ -25,7 +25,7 @@ from circuits_benchmark.leaderboard.summary import series_results
 from circuits_benchmark.storage.results_db import ResultsStore, RunRecord
 
 ROOT = Path(__file__).resolve().parents[1]
-FAST = BenchRequest(case_ids=[3], labels=["acdc", "eap", "random"], n_examples=40)
+FAST = BenchRequest(case_ids=[3], kinds=["tracr"], labels=["acdc", "eap", "random"], n_examples=40)
 
 
 @pytest.fixture(scope="module")

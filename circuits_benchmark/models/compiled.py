@@ -9,6 +9,7 @@ loads in milliseconds without importing tracr's compiler. A corrupt entry is reb
 from __future__ import annotations
 
 import dataclasses
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -88,6 +89,7 @@ def load_compiled_case(case: Case | int, cache_dir: Path = DEFAULT_CACHE_DIR, re
             return _read_entry(case, fingerprint, entry_dir)
         except (StorageError, KeyError, TypeError, ValueError, RuntimeError) as error:
             print(f"warning: rebuilding corrupt cache entry {entry_dir}: {error}", file=sys.stderr)
+    shutil.rmtree(entry_dir, ignore_errors=True)
     _write_entry(case, entry_dir)
     return _read_entry(case, fingerprint, entry_dir)
 
@@ -119,7 +121,8 @@ def _write_entry(case: Case, entry_dir: Path) -> None:
         ablation: ground_truth_circuit(reads, compiled.writers_of_label, None if ablation == "zero" else varying)
         for ablation in GROUND_TRUTH_ABLATIONS
     }
-    staging = ensure_writable_dir(entry_dir.parent) / f".{entry_dir.name}.staging"
+    # A staging folder of this process's own: bench and training workers may compile one case at once.
+    staging = ensure_writable_dir(entry_dir.parent) / f".{entry_dir.name}.staging-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
     tensors = {name: torch.tensor(value, dtype=torch.float32) for name, value in compiled.weights.items()}
     atomic_save_tensors(staging / "model.safetensors", tensors)
@@ -143,8 +146,10 @@ def _write_entry(case: Case, entry_dir: Path) -> None:
     entry["ground_truth"]["resample"] = truth.to_dict()
     entry["pruned_edges"] = {"resample": [list(edge) for edge in removed]}
     atomic_write_json(staging / "compiled.json", entry)
-    shutil.rmtree(entry_dir, ignore_errors=True)
-    staging.rename(entry_dir)
+    try:
+        staging.rename(entry_dir)  # atomic: readers see no entry or a whole one
+    except OSError:
+        shutil.rmtree(staging)  # another process got there first with the same entry
 
 
 def _read_entry(case: Case, fingerprint: str, entry_dir: Path) -> CompiledCase:
