@@ -333,24 +333,30 @@ def _run_here(pending: list[Job], output_dir: Path, store: ResultsStore, advance
 
 
 def _run_in_processes(pending: list[Job], output_dir: Path, store: ResultsStore, advance: Advance, jobs: int) -> tuple[int, list]:
-    """Runs jobs in `jobs` worker processes; this process stores each result as it comes back, so
-    the store has one writer. On Ctrl-C the workers are stopped at once: only runs in flight are lost."""
+    """Runs jobs in `jobs` worker processes, a sweep's points in one worker one after another (so
+    ACDC's neighbouring thresholds reuse the passes they share); this process stores each result
+    as it comes back, so the store has one writer. On Ctrl-C the workers are stopped at once: only
+    the sweeps in flight are lost."""
+    series: dict[str, list[int]] = {}
+    for index, job in enumerate(pending):
+        series.setdefault(job.series_key, []).append(index)
     context = multiprocessing.get_context("spawn")  # fresh interpreters: no forked torch state
     ran, failures = 0, []
     pool = context.Pool(jobs)
     try:
-        numbered = pool.imap_unordered(_attempt_numbered, [(i, job, output_dir) for i, job in enumerate(pending)])
-        for index, outcome in numbered:
-            ran += _store_outcome(pending[index], outcome, store, failures, advance)
+        work = [[(i, pending[i]) for i in indices] for indices in series.values()]
+        for outcomes in pool.imap_unordered(_attempt_series, [(group, output_dir) for group in work]):
+            for index, outcome in outcomes:
+                ran += _store_outcome(pending[index], outcome, store, failures, advance)
         pool.close()
     finally:
         pool.terminate()
     return ran, failures
 
 
-def _attempt_numbered(item: tuple[int, Job, Path]) -> tuple[int, RunRecord | str]:
-    index, job, output_dir = item
-    return index, _attempt(job, output_dir)
+def _attempt_series(item: tuple[list[tuple[int, Job]], Path]) -> list[tuple[int, RunRecord | str]]:
+    group, output_dir = item
+    return [(index, _attempt(job, output_dir)) for index, job in group]
 
 
 def _run_on_ray(pending: list[Job], output_dir: Path, store: ResultsStore, advance: Advance, address: str | None) -> tuple[int, list]:

@@ -127,7 +127,8 @@ def test_a_failing_run_is_reported_and_the_others_are_stored(tmp_path: Path, mon
 
 def test_ctrl_c_keeps_finished_runs_and_a_rerun_completes_the_rest(benched: Path, tmp_path: Path) -> None:
     with_compiled_cache(benched, tmp_path)
-    args = ["bench", "-i", "3", "--models", "tracr", "--methods", "acdc", "--n-examples", "40", "-o", str(tmp_path)]
+    # One process: every run is stored as it finishes (worker processes store a sweep at a time).
+    args = ["bench", "-i", "3", "--models", "tracr", "--methods", "acdc", "--n-examples", "40", "--jobs", "1", "-o", str(tmp_path)]
     process = subprocess.Popen([sys.executable, str(ROOT / "main.py"), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and process.poll() is None:

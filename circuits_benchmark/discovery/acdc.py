@@ -8,6 +8,8 @@ forward pass. The edge score is the growth measured when the edge was tried.
 
 from __future__ import annotations
 
+import hashlib
+
 import torch
 
 from circuits_benchmark.circuits import components
@@ -35,6 +37,21 @@ def acdc_sweep(problem: DiscoveryProblem, settings: MethodSettings) -> MethodOut
     return MethodOutput(edge_scores=scores, sweep=sweep + [chosen])
 
 
+# Distances already measured, per circuit, for the problem seen last in this process. ACDC at
+# neighbouring thresholds walks the same circuits until its first different decision, and the bench
+# runs a sweep's thresholds one after another in each worker: those runs measure only where they
+# part. A pass is deterministic, so a remembered distance is exactly the one a pass would give.
+_measured: dict[str, dict[bytes, float]] = {}
+
+
+def _problem_key(problem: DiscoveryProblem) -> str:
+    """What a distance depends on besides the circuit: model outputs, inputs, ablation and metric."""
+    digest = hashlib.sha256(f"{problem.ablation}|{problem.metric}".encode())
+    for tensor in (problem.clean, problem.corrupted, problem.clean_logits, problem.ablated, problem.position_weights):
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
 def _prune(problem: DiscoveryProblem, tau: float) -> tuple[torch.Tensor, torch.Tensor]:
     layout = problem.patchable.layout
     edges = layout.edges()
@@ -44,10 +61,19 @@ def _prune(problem: DiscoveryProblem, tau: float) -> tuple[torch.Tensor, torch.T
     out_degree = {source: 0 for source in layout.sources}
     for source, _ in edges:
         out_degree[source] += 1
+    key = _problem_key(problem)
+    if key not in _measured:
+        _measured.clear()  # one problem at a time: memory stays one sweep's circuits
+        _measured[key] = {}
+    measured = _measured[key]
 
     def distance() -> float:
-        with torch.no_grad():
-            return float(output_distance(problem.metric, problem.run(masks), problem.clean_logits, problem.position_weights))
+        circuit = masks.bool().cpu().numpy().tobytes()
+        if circuit not in measured:
+            with torch.no_grad():
+                patched = problem.run(masks)
+                measured[circuit] = float(output_distance(problem.metric, patched, problem.clean_logits, problem.position_weights))
+        return measured[circuit]
 
     current = distance()
     for index in reversed(range(len(edges))):
