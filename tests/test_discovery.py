@@ -117,3 +117,20 @@ def test_run_writes_result_files_and_never_overwrites_other_runs(tmp_path: Path)
         assert {p.name for p in folder.iterdir()} == {"result.json", "roc.png", "circuit.png"}
     assert first["config"]["seed"] == 42 and "torch" in first["versions"]
     assert first["evaluation"]["edge_auroc"] == 1.0
+
+
+def test_acdc_reusing_measured_circuits_gives_what_fresh_runs_give(tmp_path_factory: pytest.TempPathFactory) -> None:
+    from circuits_benchmark.discovery import acdc
+
+    problem = problem_for("siit:21", tmp_path_factory.getbasetemp() / "runs")
+    thresholds = (0.1, 0.03, 0.01, 0.003)
+    fresh, fresh_passes = [], 0
+    for tau in thresholds:
+        acdc._measured.clear()
+        fresh.append(acdc.acdc(problem, MethodSettings(threshold=tau)))
+        fresh_passes += len(next(iter(acdc._measured.values())))
+    acdc._measured.clear()
+    reused = [acdc.acdc(problem, MethodSettings(threshold=tau)) for tau in thresholds]
+    for a, b in zip(fresh, reused):
+        assert torch.equal(a.edge_scores, b.edge_scores) and a.sweep == b.sweep
+    assert len(next(iter(acdc._measured.values()))) < fresh_passes  # later runs passed only where they parted
