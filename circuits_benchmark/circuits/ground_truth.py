@@ -23,6 +23,11 @@ from circuits_benchmark.models.transformer import TransformerConfig
 GROUND_TRUTH_ABLATIONS = ("resample", "zero")
 
 
+def stored_ablation(ablation: str) -> str:
+    """The ground truth that holds under `ablation`: zero's for zero, resample's for resample and mean."""
+    return "zero" if ablation == "zero" else "resample"
+
+
 def destination_reads(
     config: TransformerConfig, weights: Mapping[str, np.ndarray], residual_labels: list[str]
 ) -> dict[str, set[str]]:

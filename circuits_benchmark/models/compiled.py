@@ -19,7 +19,7 @@ import torch
 
 from circuits_benchmark.cases import BOS, Case, get_case
 from circuits_benchmark.circuits.circuit import Circuit
-from circuits_benchmark.circuits.ground_truth import GROUND_TRUTH_ABLATIONS
+from circuits_benchmark.circuits.ground_truth import GROUND_TRUTH_ABLATIONS, stored_ablation
 from circuits_benchmark.models.transformer import CircuitTransformer, TransformerConfig
 from circuits_benchmark.storage.files import (
     StorageError,
@@ -57,7 +57,7 @@ class CompiledCase:
 
     def ground_truth(self, ablation: str = "resample", granularity: str = "component") -> Circuit:
         """Ground-truth circuit for an ablation kind (mean shares resample's) at a granularity."""
-        circuit = self.ground_truths["zero" if ablation == "zero" else "resample"]
+        circuit = self.ground_truths[stored_ablation(ablation)]
         return circuit.canonical() if granularity == "component" else circuit
 
     def encode(self, inputs: Sequence[Sequence[Any]]) -> torch.Tensor:

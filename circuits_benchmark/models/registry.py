@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from circuits_benchmark.circuits.circuit import Circuit
+from circuits_benchmark.circuits.ground_truth import stored_ablation
 from circuits_benchmark.errors import BenchmarkError
 from circuits_benchmark.models.transformer import CircuitTransformer
 
@@ -57,7 +58,7 @@ class BenchmarkModel:
         """Component-level ground truth for an ablation (mean shares resample's); None if unknown."""
         if not self.ground_truths:
             return None
-        return self.ground_truths["zero" if ablation == "zero" else "resample"].canonical()
+        return self.ground_truths[stored_ablation(ablation)].canonical()
 
     def clean_and_corrupted(self, count: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Two independent batches of inputs: clean, and corrupted (another seed), as the reference does."""

@@ -19,6 +19,7 @@ import torch
 
 from circuits_benchmark.circuits.circuit import Circuit
 from circuits_benchmark.circuits.components import EMBED, OUTPUT
+from circuits_benchmark.circuits.ground_truth import stored_ablation
 from circuits_benchmark.errors import BenchmarkError
 from circuits_benchmark.models.compiled import load_compiled_case
 from circuits_benchmark.models.registry import BenchmarkModel, load_benchmark_model
@@ -171,7 +172,7 @@ def ground_truth_check(
     model = probe.benchmark_model
     if not model.ground_truths:
         raise BenchmarkError(f"{model.model_id} has no ground truth to check")
-    truth = model.ground_truths["zero" if ablation == "zero" else "resample"]
+    truth = model.ground_truths[stored_ablation(ablation)]
     layout = probe.patchable.layout
     kept = layout.mask_for(truth)
     removals = {
