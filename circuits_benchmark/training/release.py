@@ -106,16 +106,7 @@ def build_release(
             manifest["excluded"][key] = {"run_id": run_id, "reason": verdict, "metrics": meta["metrics"]}
             continue
         manifest["excluded"].pop(key, None)
-        staging = release_dir / f".{target.name}.staging"
-        shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir(parents=True)
-        for name in (MODEL_FILE, CONFIG_FILE, GROUND_TRUTH_FILE):
-            shutil.copyfile(source / name, staging / name)
-        released_meta = {key_: value for key_, value in meta.items() if key_ != "history"}
-        released_meta |= {"source_run_id": run_id, "run_id": RELEASE_RUN_ID, "model_id": f"siit:{case_id}:{RELEASE_RUN_ID}"}
-        atomic_write_json(staging / META_FILE, released_meta)
-        shutil.rmtree(target, ignore_errors=True)
-        staging.rename(target)
+        released_meta = _copy_run(source, target, meta)
         manifest["models"][key] = _manifest_entry(case_id, released_meta, target)
     manifest["models"] = dict(sorted(manifest["models"].items(), key=lambda item: int(item[0])))
     manifest["excluded"] = dict(sorted(manifest["excluded"].items(), key=lambda item: int(item[0])))
@@ -124,6 +115,23 @@ def build_release(
     manifest["versions"] = library_versions()
     atomic_write_json(release_dir / MANIFEST_FILE, manifest)
     return manifest
+
+
+def _copy_run(source: Path, target: Path, meta: dict[str, Any]) -> dict[str, Any]:
+    """Copies a run's files to its release folder (staged, then renamed); returns the released meta:
+    the run's without its per-epoch history, under the run id "release"."""
+    case_id = meta["case_id"]
+    staging = target.parent / f".{target.name}.staging"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    for name in (MODEL_FILE, CONFIG_FILE, GROUND_TRUTH_FILE):
+        shutil.copyfile(source / name, staging / name)
+    released_meta = {key: value for key, value in meta.items() if key != "history"}
+    released_meta |= {"source_run_id": meta["run_id"], "run_id": RELEASE_RUN_ID, "model_id": f"siit:{case_id}:{RELEASE_RUN_ID}"}
+    atomic_write_json(staging / META_FILE, released_meta)
+    shutil.rmtree(target, ignore_errors=True)
+    staging.rename(target)
+    return released_meta
 
 
 def _ground_truth_current(run_directory: Path, meta: dict[str, Any], output_dir: Path) -> bool:
