@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime
-import multiprocessing
 import socket
 import time
 from pathlib import Path
@@ -31,6 +30,7 @@ from circuits_benchmark.discovery.settings import ACDC_SWEEP, SP_SWEEP, MethodSe
 from circuits_benchmark.errors import BenchmarkError
 from circuits_benchmark.runs import RunConfig, result_dir
 from circuits_benchmark.storage.results_db import ResultsStore, RunRecord
+from circuits_benchmark.workers import map_in_workers
 
 if TYPE_CHECKING:
     from circuits_benchmark.leaderboard.summary import Leaderboard
@@ -340,17 +340,11 @@ def _run_in_processes(pending: list[Job], output_dir: Path, store: ResultsStore,
     series: dict[str, list[int]] = {}
     for index, job in enumerate(pending):
         series.setdefault(job.series_key, []).append(index)
-    context = multiprocessing.get_context("spawn")  # fresh interpreters: no forked torch state
     ran, failures = 0, []
-    pool = context.Pool(jobs)
-    try:
-        work = [[(i, pending[i]) for i in indices] for indices in series.values()]
-        for outcomes in pool.imap_unordered(_attempt_series, [(group, output_dir) for group in work]):
-            for index, outcome in outcomes:
-                ran += _store_outcome(pending[index], outcome, store, failures, advance)
-        pool.close()
-    finally:
-        pool.terminate()
+    work = [([(i, pending[i]) for i in indices], output_dir) for indices in series.values()]
+    for outcomes in map_in_workers(_attempt_series, work, jobs):
+        for index, outcome in outcomes:
+            ran += _store_outcome(pending[index], outcome, store, failures, advance)
     return ran, failures
 
 

@@ -7,6 +7,7 @@ from rich.console import Console
 from rich.table import Table
 
 from circuits_benchmark.cli.options import DEFAULT_OUTPUT_DIR, Indices, OutputDir
+from circuits_benchmark.cli.siit import ground_truth_verdict
 
 app = typer.Typer(help="The released SIIT models: build the release from trained runs, list it.", no_args_is_help=True)
 console = Console()
@@ -44,7 +45,7 @@ def _print_manifest(manifest: dict) -> None:
         table.add_row(
             entry["model_id"], str(entry["parameters"]),
             *(f"{100 * metrics[m]:.2f}%" for m in ("accuracy", "iia", "strict_iia")),
-            *(_verdict(checks[a]) for a in ("resample", "mean")),
+            *(ground_truth_verdict(checks[a]) for a in ("resample", "mean")),
         )
     console.print(table)
     for case_id, excluded in manifest.get("excluded", {}).items():
@@ -52,7 +53,3 @@ def _print_manifest(manifest: dict) -> None:
     total = manifest.get("total_bytes", 0)
     console.print(f"{len(manifest['models'])} models, {total / 1e6:.1f} MB")
 
-
-def _verdict(check: dict) -> str:
-    faithful = "faithful" if check["faithful"] else f"UNFAITHFUL {100 * check['changed_fraction']:.2f}%"
-    return f"{faithful}, {'minimal' if check['minimal'] else 'redundant: ' + ', '.join(check['redundant'])}"

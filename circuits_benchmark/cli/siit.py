@@ -102,9 +102,7 @@ def _print_outcomes(outcomes: list[Any], output_dir: Path) -> None:
             continue
         metrics = meta["metrics"]
         check = meta.get("ground_truth_checks", {}).get("resample")
-        verdict = "" if check is None else ", ".join(
-            ["faithful" if check["faithful"] else "UNFAITHFUL", "minimal" if check["minimal"] else "NOT MINIMAL"]
-        )
+        verdict = "" if check is None else ground_truth_verdict(check)
         table.add_row(
             str(outcome.case_id), str(meta["epochs"]), meta["stopped"],
             *(f"{100 * metrics[m]:.2f}%" for m in ("accuracy", "iia", "strict_iia")), f"{meta['train_seconds']:.1f}", verdict,
@@ -222,6 +220,12 @@ def _print_realism(report: dict[str, Any]) -> None:
         f"{change['changed_inputs']}/{change['inputs']} inputs, mean change {change['mean_change']:.4g}"
     )
     console.print(f"written to {report['result_dir']}")
+
+
+def ground_truth_verdict(check: dict[str, Any]) -> str:
+    """One cell for a stored ground-truth check: faithful or not, minimal or what is redundant."""
+    faithful = "faithful" if check["faithful"] else f"UNFAITHFUL {100 * check['changed_fraction']:.2f}%"
+    return f"{faithful}, {'minimal' if check['minimal'] else 'redundant: ' + ', '.join(check['redundant'])}"
 
 
 def _ground_truth_table(checks: list[dict[str, Any]]) -> Table:

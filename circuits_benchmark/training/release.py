@@ -20,7 +20,6 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from circuits_benchmark.circuits.circuit import Circuit
 from circuits_benchmark.errors import BenchmarkError
 from circuits_benchmark.models.compiled import load_compiled_case
 from circuits_benchmark.storage.files import StorageError, atomic_write_json, load_tensors, read_json
@@ -34,9 +33,14 @@ from circuits_benchmark.training.artifacts import (
     release_case_dir,
     run_dir,
 )
-from circuits_benchmark.training.correspondence import Correspondence, ll_ground_truths
 from circuits_benchmark.training.evaluation import check_trained_ground_truth
-from circuits_benchmark.training.siit_models import RUN_METRICS, finished_run_ids, run_rank
+from circuits_benchmark.training.siit_models import (
+    RUN_METRICS,
+    finished_run_ids,
+    ground_truth_is_current,
+    load_run,
+    run_rank,
+)
 from circuits_benchmark.versions import library_versions
 
 MANIFEST_FILE = "manifest.json"
@@ -96,7 +100,7 @@ def build_release(
         if "ground_truth_checks" not in meta:
             meta["ground_truth_checks"] = check_trained_ground_truth(meta["model_id"], output_dir, seed=meta["seed"])
         target = release_case_dir(case_id, release_dir)
-        verdict = release_verdict(meta) if _ground_truth_current(source, meta, output_dir) else (
+        verdict = release_verdict(meta) if _ground_truth_current(output_dir, case_id, run_id) else (
             "trained against an earlier ground truth of its case: retrain it"
         )
         key = str(case_id)
@@ -134,11 +138,9 @@ def _copy_run(source: Path, target: Path, meta: dict[str, Any]) -> dict[str, Any
     return released_meta
 
 
-def _ground_truth_current(run_directory: Path, meta: dict[str, Any], output_dir: Path) -> bool:
-    """Whether the run's stored ground truth is still the image of its case's current one."""
-    stored = {a: Circuit.from_dict(c) for a, c in read_json(run_directory / GROUND_TRUTH_FILE).items()}
-    compiled = load_compiled_case(meta["case_id"], output_dir / "cache")
-    return ll_ground_truths(Correspondence.from_dict(meta["correspondence"]), compiled.ground_truths) == stored
+def _ground_truth_current(output_dir: Path, case_id: int, run_id: str) -> bool:
+    run = load_run(output_dir, case_id, run_id)
+    return ground_truth_is_current(run, load_compiled_case(case_id, output_dir / "cache").ground_truths)
 
 
 def _manifest_entry(case_id: int, meta: dict[str, Any], directory: Path) -> dict[str, Any]:

@@ -115,6 +115,11 @@ def load_run(output_dir: Path, case_id: int, run_id: str | None = None) -> Train
     return TrainedRun(case_id, run_id, directory, model, truths, correspondence, meta)
 
 
+def ground_truth_is_current(run: TrainedRun, case_ground_truths: dict[str, Circuit]) -> bool:
+    """Whether the run's stored ground truth is still the image of its case's current one."""
+    return ll_ground_truths(run.correspondence, case_ground_truths) == run.ground_truths
+
+
 @register_loader("siit")
 def load_siit_model(parts: list[str], output_dir: Path) -> BenchmarkModel:
     """`siit:<case>[:<run-id>]`: a trained model with its LL ground truth and the case's task."""
@@ -123,7 +128,7 @@ def load_siit_model(parts: list[str], output_dir: Path) -> BenchmarkModel:
     case_id = int(parts[0])
     run = load_run(output_dir, case_id, parts[1] if len(parts) == 2 else None)
     task_model = load_benchmark_model(f"tracr:{case_id}", output_dir)
-    if ll_ground_truths(run.correspondence, task_model.ground_truths) != run.ground_truths:
+    if not ground_truth_is_current(run, task_model.ground_truths):
         print(
             f"warning: case {case_id}'s ground truth changed since run {run.run_id} was trained: retrain it",
             file=sys.stderr,

@@ -9,7 +9,6 @@ killed suite run picks up where it stopped, across processes and sessions.
 from __future__ import annotations
 
 import dataclasses
-import multiprocessing
 from pathlib import Path
 from typing import Any, Callable
 
@@ -19,6 +18,7 @@ from circuits_benchmark.errors import BenchmarkError
 from circuits_benchmark.storage.files import StorageError, read_json
 from circuits_benchmark.training.artifacts import META_FILE, run_dir
 from circuits_benchmark.training.trainer import EpochCallback, SiitSettings, Tracker, train_siit
+from circuits_benchmark.workers import map_in_workers
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,16 +78,10 @@ def train_in_workers(
 
     On Ctrl-C the workers stop at once; each run keeps its last checkpoint (at most 15 s old).
     """
-    context = multiprocessing.get_context("spawn")  # fresh interpreters: no forked torch state
     outcomes = []
-    pool = context.Pool(jobs)
-    try:
-        for outcome in pool.imap_unordered(_worker, [(case_id, settings, output_dir, resume) for case_id in case_ids]):
-            outcomes.append(outcome)
-            on_outcome(outcome)
-        pool.close()
-    finally:
-        pool.terminate()
+    for outcome in map_in_workers(_worker, [(case_id, settings, output_dir, resume) for case_id in case_ids], jobs):
+        outcomes.append(outcome)
+        on_outcome(outcome)
     return sorted(outcomes, key=lambda outcome: outcome.case_id)
 
 

@@ -21,8 +21,8 @@ import torch
 
 from circuits_benchmark.errors import BenchmarkError
 from circuits_benchmark.models.compiled import load_compiled_case
-from circuits_benchmark.storage.files import StorageError
-from circuits_benchmark.training.artifacts import CHECKPOINT_FILE, Checkpoint, run_dir, write_run
+from circuits_benchmark.storage.files import StorageError, atomic_write_json
+from circuits_benchmark.training.artifacts import CHECKPOINT_FILE, META_FILE, Checkpoint, run_dir, write_run
 from circuits_benchmark.training.evaluation import check_trained_ground_truth
 from circuits_benchmark.training.objectives import NUMERICAL_TOLERANCE, SiitObjective, heldout_metrics
 from circuits_benchmark.training.task import SiitTask, fresh_ll_model
@@ -136,7 +136,7 @@ def train_siit(
     write_run(directory, model.cpu(), task.ll_ground_truths, meta)
     # Sufficiency and necessity of the ground truth, judged on the finished model as written.
     meta["ground_truth_checks"] = check_trained_ground_truth(meta["model_id"], output_dir, seed=settings.seed)
-    write_run(directory, model, task.ll_ground_truths, meta)
+    atomic_write_json(directory / META_FILE, meta)
     return meta
 
 
