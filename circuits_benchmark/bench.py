@@ -8,8 +8,10 @@
    subnetwork probing are swept over their threshold grids; each grid value is its own job, so a
    cluster can spread a sweep and an interrupted sweep keeps its finished points.
 2. skip every job whose run key (built from its RunConfig) is already in the store;
-3. run the rest in this process or on Ray, storing each run the moment it finishes;
-4. write the leaderboard.
+3. run the rest in this process or on Ray, storing each run the moment it finishes.
+
+The leaderboard is read from the store afterwards (`leaderboard.report.write_leaderboard`, which
+`./main.py bench` calls when the bench ends).
 
 A sweep's points are the runs sharing a `series_key`; the leaderboard builds the sweep's ROC from
 their circuits, exactly as `./main.py run <method> --sweep` does from one process.
@@ -23,17 +25,15 @@ import datetime
 import socket
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, ContextManager, Iterator, Sequence
+from typing import Any, Callable, ContextManager, Iterator, Sequence
 
 from circuits_benchmark.discovery.methods import METHODS
 from circuits_benchmark.discovery.settings import ACDC_SWEEP, SP_SWEEP, MethodSettings
 from circuits_benchmark.errors import BenchmarkError
+from circuits_benchmark.models.model_id import ModelId
 from circuits_benchmark.runs import RunConfig, result_dir
 from circuits_benchmark.storage.results_db import ResultsStore, RunRecord
 from circuits_benchmark.workers import map_in_workers
-
-if TYPE_CHECKING:
-    from circuits_benchmark.leaderboard.summary import Leaderboard
 
 # The settings each threshold method's `--sweep` varies, with the grid it uses (see acdc_sweep and
 # subnetwork_probing_sweep): the bench runs the same grid one point per job.
@@ -112,15 +112,13 @@ SUITES = ("original", "full")
 @dataclasses.dataclass
 class BenchReport:
     """What a bench did: jobs planned, skipped (stored already, or meanwhile by another bench), run
-    and failed (label, model id, message); wall time; the leaderboard and the pages written."""
+    and failed (label, model id, message); wall time."""
 
     total: int
     skipped: int
     ran: int
     failures: list[tuple[str, str, str]]
     wall_time_s: float
-    leaderboard: "Leaderboard"
-    pages: list[Path]
 
 
 def run_key(config: RunConfig) -> str:
@@ -139,7 +137,7 @@ def trained_model_id(case_id: int, output_dir: Path) -> str | None:
     from circuits_benchmark.training.siit_models import default_run_id
 
     try:
-        return f"siit:{case_id}:{default_run_id(output_dir, case_id)}"
+        return str(ModelId.siit(case_id, default_run_id(output_dir, case_id)))
     except BenchmarkError:
         return None
 
@@ -154,7 +152,7 @@ def model_ids(case_ids: Sequence[int], kinds: Sequence[str], output_dir: Path) -
         raise BenchmarkError(f"no trained model under {output_dir / 'll_models'} for these cases: train one with ./main.py train iit")
     ids = []
     for case_id in case_ids:
-        ids += [f"tracr:{case_id}"] if "tracr" in kinds else []
+        ids += [str(ModelId.tracr(case_id))] if "tracr" in kinds else []
         ids += [trained[case_id]] if trained.get(case_id) else []
     return ids
 
@@ -223,7 +221,7 @@ def record_from_result(job: Job, result: dict[str, Any], wall_time_s: float) -> 
         metrics[f"{level[:-1]}_tpr"] = confusion.get("tpr")
         metrics[f"{level[:-1]}_fpr"] = confusion.get("fpr")
     config = job.config
-    kind, _, rest = config.model_id.partition(":")
+    model_id = ModelId.parse(config.model_id)
     return RunRecord(
         run_key=job.run_key,
         series_key=job.series_key,
@@ -231,8 +229,8 @@ def record_from_result(job: Job, result: dict[str, Any], wall_time_s: float) -> 
         method=config.method,
         label=job.label,
         model_id=config.model_id,
-        model_kind=kind,
-        case_id=int(rest.split(":")[0]) if kind in ("tracr", "siit") else None,
+        model_kind=model_id.kind,
+        case_id=model_id.case_id,
         ablation=config.ablation,
         metric=result["config"]["metric"],
         n_examples=config.n_examples,
@@ -283,13 +281,11 @@ def no_progress(description: str, total: int) -> Iterator[Advance]:
 
 
 def run_bench(request: BenchRequest, output_dir: Path, progress: ProgressFactory = no_progress) -> BenchReport:
-    """Plans, skips finished work, runs the rest into the store, writes the leaderboard.
+    """Plans, skips finished work, runs the rest into the store.
 
     Each run is committed as it finishes, so an interrupt (Ctrl-C) loses only runs in flight and a
     rerun continues where this one stopped. Raises BenchmarkError for a bad request.
     """
-    from circuits_benchmark.leaderboard.report import write_leaderboard
-
     if request.executor not in EXECUTORS:
         raise BenchmarkError(f"unknown executor {request.executor!r}: use {' or '.join(EXECUTORS)}")
     if request.jobs < 1 or (request.jobs > 1 and request.executor != "local"):
@@ -307,8 +303,7 @@ def run_bench(request: BenchRequest, output_dir: Path, progress: ProgressFactory
                 ran, failures = _run_in_processes(pending, output_dir, store, advance, request.jobs)
             else:
                 ran, failures = _run_here(pending, output_dir, store, advance)
-    board, pages = write_leaderboard(output_dir)
-    return BenchReport(len(jobs), len(jobs) - ran - len(failures), ran, failures, time.perf_counter() - start, board, pages)
+    return BenchReport(len(jobs), len(jobs) - ran - len(failures), ran, failures, time.perf_counter() - start)
 
 
 def _store_outcome(job: Job, outcome: RunRecord | str, store: ResultsStore, failures: list, advance: Advance) -> int:

@@ -22,6 +22,7 @@ from circuits_benchmark.discovery.metrics import METRICS
 from circuits_benchmark.discovery.problem import DiscoveryProblem, MethodOutput, component_edge_scores, node_scores
 from circuits_benchmark.discovery.settings import MethodSettings
 from circuits_benchmark.errors import BenchmarkError
+from circuits_benchmark.formatting import format_number
 from circuits_benchmark.evaluation.faithfulness import faithfulness_curve
 from circuits_benchmark.evaluation.roc import (
     auroc,
@@ -30,7 +31,9 @@ from circuits_benchmark.evaluation.roc import (
     roc_from_scores,
     scored_nodes,
 )
-from circuits_benchmark.models.registry import BenchmarkModel, load_benchmark_model
+from circuits_benchmark.models.benchmark_model import BenchmarkModel
+from circuits_benchmark.models.model_id import ModelId
+from circuits_benchmark.models.registry import load_benchmark_model
 from circuits_benchmark.patching.engine import ABLATIONS, PatchableModel
 from circuits_benchmark.storage.files import atomic_write_json
 from circuits_benchmark.versions import library_versions
@@ -93,12 +96,7 @@ def build_problem(benchmark_model: BenchmarkModel, config: RunConfig) -> Discove
 
 def result_dir(config: RunConfig, output_dir: Path) -> Path:
     """`<output_dir>/<method>/<case>/<model>/<params>/` for a run configuration."""
-    kind, _, rest = config.model_id.partition(":")
-    parts = rest.split(":")
-    if kind in ("tracr", "siit"):
-        case, model = f"case-{int(parts[0]):03d}", "-".join([kind, *parts[1:]])
-    else:
-        case, model = f"{kind}-{parts[0]}", "-".join(parts[1:]) or kind
+    case, model = ModelId.parse(config.model_id).folders()
     used = {name: getattr(config.settings, name) for name in METHODS[config.method].uses}
     params = {"ablation": config.ablation, "metric": config.metric or "auto", **used, "n": config.n_examples, "seed": config.seed}
     name = ("sweep_" if config.sweep else "") + "_".join(f"{k}-{v}" for k, v in params.items())
@@ -185,11 +183,8 @@ def _draw(result: dict[str, Any], problem: DiscoveryProblem, target: Path) -> No
     evaluation = result.get("evaluation")
     if evaluation:
         curves = {
-            f"edges AUROC {_fmt(evaluation['edge_auroc'])}": evaluation["edge_roc"],
-            f"nodes AUROC {_fmt(evaluation['node_auroc'])}": evaluation["node_roc"],
+            f"edges AUROC {format_number(evaluation['edge_auroc'], 3)}": evaluation["edge_roc"],
+            f"nodes AUROC {format_number(evaluation['node_auroc'], 3)}": evaluation["node_roc"],
         }
         draw_roc(curves, title, target / "roc.png")
 
-
-def _fmt(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.3f}"

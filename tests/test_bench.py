@@ -20,6 +20,7 @@ from circuits_benchmark.bench import VARIANTS, BenchRequest, Job, plan_jobs, run
 from circuits_benchmark.cases import ORIGINAL_RELEASE_IDS, all_case_ids
 from circuits_benchmark.discovery.settings import ACDC_SWEEP, SP_SWEEP, MethodSettings
 from circuits_benchmark.errors import BenchmarkError
+from circuits_benchmark.leaderboard.report import write_leaderboard
 from circuits_benchmark.runs import RunConfig, run_discovery
 from circuits_benchmark.storage.results_db import DATABASE_FILE, ResultsStore
 from circuits_benchmark.training.release import released_case_ids
@@ -52,6 +53,7 @@ def benched(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small bench, run once for the tests that read its store."""
     output_dir = tmp_path_factory.mktemp("bench")
     run_bench(FAST, output_dir)
+    write_leaderboard(output_dir)
     return output_dir
 
 

@@ -13,7 +13,8 @@ from circuits_benchmark.circuits.circuit import Circuit
 from circuits_benchmark.discovery.methods import METHODS
 from circuits_benchmark.discovery.settings import MethodSettings
 from circuits_benchmark.evaluation.roc import auroc, roc_from_circuits, roc_from_scores
-from circuits_benchmark.models.registry import BenchmarkModel, load_benchmark_model
+from circuits_benchmark.models.benchmark_model import BenchmarkModel
+from circuits_benchmark.models.registry import load_benchmark_model
 from circuits_benchmark.models.transformer import CircuitTransformer, TransformerConfig
 from circuits_benchmark.runs import RunConfig, build_problem, evaluate_output, run_discovery
 

@@ -32,6 +32,7 @@ FAST = BenchRequest(case_ids=[3], kinds=["tracr"], labels=["acdc", "eap", "rando
 def benched(tmp_path_factory: pytest.TempPathFactory) -> Path:
     output_dir = tmp_path_factory.mktemp("leaderboard")
     run_bench(FAST, output_dir)
+    write_leaderboard(output_dir)
     return output_dir
 
 

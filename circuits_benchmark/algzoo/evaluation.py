@@ -22,6 +22,7 @@ from circuits_benchmark.algzoo.handbuilt import CONSTRUCTIONS
 from circuits_benchmark.algzoo.models import HANDBUILT, ZooModel, ZooSpec, load_zoo_model, stored_specs, zoo_dir
 from circuits_benchmark.algzoo.reference import GRIDS
 from circuits_benchmark.algzoo.tasks import DISTRIBUTION, data_generator, get_task
+from circuits_benchmark.models.model_id import ModelId
 from circuits_benchmark.storage.files import atomic_write_bytes, atomic_write_json, read_json
 
 EVALUATION_SAMPLES = 2**20
@@ -106,7 +107,7 @@ def _evaluate_cell(spec: ZooSpec, output_dir: Path, samples: int, seed: int) -> 
 def evaluation_specs(output_dir: Path) -> list[ZooSpec]:
     """The best stored run of each trained cell, then the hand-built models."""
     cells = sorted({spec.cell for spec in stored_specs(output_dir)})
-    best = [load_zoo_model(f"algzoo:{t}:{a}:h{h}:n{n}", output_dir).spec for t, a, h, n in cells]
+    best = [load_zoo_model(str(ModelId("algzoo", (t, a, f"h{h}", f"n{n}"))), output_dir).spec for t, a, h, n in cells]
     return best + [ZooSpec(*cell, HANDBUILT) for cell in CONSTRUCTIONS]
 
 

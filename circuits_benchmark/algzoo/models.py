@@ -23,7 +23,8 @@ from circuits_benchmark.algzoo.handbuilt import handbuilt_weights
 from circuits_benchmark.algzoo.rnn import ReluRNN
 from circuits_benchmark.algzoo.tasks import DISTRIBUTION, Task, data_generator, get_task
 from circuits_benchmark.errors import BenchmarkError
-from circuits_benchmark.models.registry import BenchmarkModel, register_loader
+from circuits_benchmark.models.benchmark_model import BenchmarkModel
+from circuits_benchmark.models.model_id import ModelId
 from circuits_benchmark.models.transformer import CircuitTransformer
 from circuits_benchmark.storage.files import atomic_save_tensors, atomic_write_json, load_tensors, read_json
 
@@ -75,7 +76,7 @@ class ZooSpec:
     @property
     def model_id(self) -> str:
         """The registry identifier: `algzoo:2nd_argmax:rnn:h4:n3:s0`."""
-        return f"algzoo:{self.task}:{self.arch}:h{self.hidden}:n{self.seq_len}:{self.run}"
+        return str(ModelId("algzoo", (self.task, self.arch, f"h{self.hidden}", f"n{self.seq_len}", self.run)))
 
     @property
     def cell(self) -> tuple[str, str, int, int]:
@@ -94,7 +95,8 @@ class ZooSpec:
 
 def parse_model_id(model_id: str) -> tuple[ZooSpec | None, tuple[str, str, int, int]]:
     """Parses `[algzoo:]<task>:<arch>:h<hidden>:n<len>[:<run>]` into (spec or None without a run, cell)."""
-    parts = model_id.removeprefix("algzoo:").split(":")
+    parsed = ModelId.parse(model_id if model_id.startswith("algzoo:") else f"algzoo:{model_id}")
+    parts = parsed.parts
     form = "algzoo:<task>:<arch>:h<hidden>:n<len>[:s<seed>|:handbuilt]"
     if len(parts) not in (4, 5) or not re.fullmatch(r"h\d+", parts[2]) or not re.fullmatch(r"n\d+", parts[3]):
         raise BenchmarkError(f"malformed AlgZoo model id {model_id!r}: use {form}")
@@ -229,10 +231,9 @@ def _badness(record: dict[str, Any], spec: ZooSpec) -> float:
     return score if spec.task_def.output != DISTRIBUTION else 1.0 - score
 
 
-@register_loader("algzoo")
-def _load_algzoo(parts: list[str], output_dir: Path) -> BenchmarkModel:
-    """Registry loader for AlgZoo transformers (the RNNs are not CircuitTransformers)."""
-    model = load_zoo_model("algzoo:" + ":".join(parts), output_dir)
+def load_zoo_benchmark_model(model_id: ModelId, output_dir: Path) -> BenchmarkModel:
+    """The registry's loader of `algzoo:` ids: AlgZoo transformers (the RNNs are not CircuitTransformers)."""
+    model = load_zoo_model(str(model_id), output_dir)
     if model.spec.arch != "transformer":
         raise BenchmarkError(
             f"{model.spec.model_id} is an RNN, not a transformer: discovery runs on AlgZoo transformers only; "

@@ -55,6 +55,7 @@ def bench(
     from circuits_benchmark.cases import parse_case_ids
     from circuits_benchmark.cli.leaderboard import show_rankings
     from circuits_benchmark.cli.progress import progress_bar
+    from circuits_benchmark.leaderboard.report import write_leaderboard
 
     request = BenchRequest(
         case_ids=parse_case_ids(indices) if indices else None,
@@ -74,7 +75,7 @@ def bench(
         f"{len(report.failures)} failed, {report.wall_time_s:.1f} s",
         highlight=False,
     )
-    show_rankings(report.leaderboard, report.pages)
+    show_rankings(*write_leaderboard(output_dir))
     for label, model_id, message in report.failures:
         console.print(f"failed: {label} on {model_id}: {message}", highlight=False)
     if report.failures:

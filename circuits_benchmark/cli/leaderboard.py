@@ -38,14 +38,14 @@ def submit(
     output_dir: OutputDir = DEFAULT_OUTPUT_DIR,
 ) -> None:
     """Score a method's edge scores against the ground truth, store them like any run, rewrite the leaderboard."""
-    from circuits_benchmark.leaderboard.report import fmt
+    from circuits_benchmark.formatting import format_number
     from circuits_benchmark.leaderboard.submission import submit as submit_file
 
     for record in submit_file(file, output_dir):
         m = record.metrics
         console.print(
-            f"{record.label} on {record.model_id}: edge AUROC {fmt(m['edge_auroc'], 3)}, node AUROC {fmt(m['node_auroc'], 3)}, "
-            f"CPR {fmt(m['cpr'], 3)}, CMD {fmt(m['cmd'], 3)}  (run {record.run_id})",
+            f"{record.label} on {record.model_id}: edge AUROC {format_number(m['edge_auroc'], 3)}, node AUROC {format_number(m['node_auroc'], 3)}, "
+            f"CPR {format_number(m['cpr'], 3)}, CMD {format_number(m['cmd'], 3)}  (run {record.run_id})",
             highlight=False,
         )
     console.print(f"leaderboard: {output_dir / 'leaderboard.md'}, {output_dir / 'leaderboard.html'}", highlight=False)
@@ -53,7 +53,7 @@ def submit(
 
 def show_rankings(board: "Leaderboard", pages: list[Path]) -> None:
     """Prints each section's ranking table and where the pages were written."""
-    from circuits_benchmark.leaderboard.report import ranking_markdown
+    from circuits_benchmark.leaderboard.markdown import ranking_markdown
 
     for section in board.sections:
         console.print(f"\n{section.title}\n" + "\n".join(ranking_markdown(section)), highlight=False)

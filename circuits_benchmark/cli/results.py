@@ -22,7 +22,7 @@ Model = Annotated[Optional[str], typer.Option("--model", help="Only this model i
 @app.command("ls")
 def list_runs(method: Method = None, model: Model = None, output_dir: OutputDir = DEFAULT_OUTPUT_DIR) -> None:
     """One line per stored run: id, method, model, sweep point, AUROC, faithfulness, time."""
-    from circuits_benchmark.leaderboard.report import fmt
+    from circuits_benchmark.formatting import format_number
     from circuits_benchmark.storage.results_db import ResultsStore
 
     with ResultsStore(output_dir) as store:
@@ -34,8 +34,8 @@ def list_runs(method: Method = None, model: Model = None, output_dir: OutputDir 
         point = f"{run.sweep_parameter}={run.sweep_value:g}" if run.sweep_parameter else ""
         m = run.metrics
         table.add_row(
-            str(run.run_id), run.label, run.model_id, point, fmt(m.get("edge_auroc"), 3), fmt(m.get("node_auroc"), 3),
-            f"{fmt(m.get('edge_tpr'))}/{fmt(m.get('edge_fpr'))}", fmt(m.get("cpr"), 3), fmt(m.get("cmd"), 3),
+            str(run.run_id), run.label, run.model_id, point, format_number(m.get("edge_auroc"), 3), format_number(m.get("node_auroc"), 3),
+            f"{format_number(m.get('edge_tpr'))}/{format_number(m.get('edge_fpr'))}", format_number(m.get("cpr"), 3), format_number(m.get("cmd"), 3),
             f"{run.wall_time_s:.2f}", run.finished_at, run.source,
         )
     console.print(table)

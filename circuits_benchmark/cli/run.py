@@ -15,6 +15,7 @@ from rich.console import Console
 from circuits_benchmark.cli.options import DEFAULT_OUTPUT_DIR, Device, Indices, OutputDir, Seed, resolve_device
 from circuits_benchmark.cli.progress import progress_bar
 from circuits_benchmark.discovery.methods import METHODS
+from circuits_benchmark.formatting import format_number
 
 app = typer.Typer(help="Run circuit-discovery methods on models with known circuits.", no_args_is_help=True)
 console = Console(width=200) if not sys.stdout.isatty() else Console()
@@ -36,12 +37,11 @@ Examples = Annotated[int, typer.Option("--n-examples", help="Clean (and as many 
 def model_ids(indices: str | None, tracr: bool, run_id: str | None, model: str | None) -> list[str]:
     """The model identifiers a run command covers."""
     from circuits_benchmark.cases import parse_case_ids
+    from circuits_benchmark.models.model_id import ModelId
 
     if model:
         return [model]
-    if tracr:
-        return [f"tracr:{i}" for i in parse_case_ids(indices)]
-    return [f"siit:{i}" + (f":{run_id}" if run_id else "") for i in parse_case_ids(indices)]
+    return [str(ModelId.tracr(i) if tracr else ModelId.siit(i, run_id)) for i in parse_case_ids(indices)]
 
 
 def _run(methods: list[str], ids: list[str], options: dict, output_dir: Path, seed: int, device: str) -> None:
@@ -73,14 +73,11 @@ def _report(result: dict) -> None:
     evaluation = result.get("evaluation")
     if evaluation:
         edges = evaluation["at_threshold"]["edges"]
-        line += f" edges TP {edges['tp']} FP {edges['fp']} FN {edges['fn']} (TPR {_num(edges['tpr'])}, FPR {_num(edges['fpr'])})"
-        line += f"  AUROC edges {_num(evaluation['edge_auroc'])} nodes {_num(evaluation['node_auroc'])} [{evaluation['roc_source']}]"
+        line += f" edges TP {edges['tp']} FP {edges['fp']} FN {edges['fn']} (TPR {format_number(edges['tpr'], 3)}, FPR {format_number(edges['fpr'], 3)})"
+        line += f"  AUROC edges {format_number(evaluation['edge_auroc'], 3)} nodes {format_number(evaluation['node_auroc'], 3)} [{evaluation['roc_source']}]"
     line += f"  CPR {result['faithfulness']['cpr']:.3f}  {result['wall_time_s']:.2f}s  -> {result['result_dir']}"
     console.print(line, highlight=False)
 
-
-def _num(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.3f}"
 
 
 def _make_command(method_names: list[str]):  # noqa: ANN202 - Typer reads the signature

@@ -173,9 +173,9 @@ def eval_gt_node_realism(
 
 
 def _model_id(case_id: int, weights: str | None, tracr: bool) -> str:
-    if tracr:
-        return f"tracr:{case_id}"
-    return f"siit:{case_id}" + (f":{weights}" if weights else "")
+    from circuits_benchmark.models.model_id import ModelId
+
+    return str(ModelId.tracr(case_id) if tracr else ModelId.siit(case_id, weights))
 
 
 def _one_model_id(indices: str | None, weights: str | None, tracr: bool) -> str:

@@ -16,7 +16,7 @@ import torch
 
 from circuits_benchmark.circuits import components
 from circuits_benchmark.circuits.circuit import Circuit
-from circuits_benchmark.models.registry import BenchmarkModel
+from circuits_benchmark.models.benchmark_model import BenchmarkModel
 from circuits_benchmark.patching.engine import PatchableModel
 
 

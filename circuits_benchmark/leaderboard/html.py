@@ -9,8 +9,10 @@ import html
 import numpy as np
 
 from circuits_benchmark.evaluation.roc import roc_envelope
-from circuits_benchmark.leaderboard.report import EXPLANATION, METRIC_TITLES, fmt, fmt_p, model_name
+from circuits_benchmark.formatting import format_number, format_p_value
+from circuits_benchmark.leaderboard.explanations import EXPLANATION, METRIC_TITLES
 from circuits_benchmark.leaderboard.summary import COMPARED_METRICS, Leaderboard, Section, SeriesResult
+from circuits_benchmark.models.model_id import ModelId
 
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
 
@@ -120,7 +122,7 @@ def _results_table(section: Section, table_id: str) -> str:
     ]
     rows = []
     for s in section.series:
-        values = [model_name(s.model_id), s.label, s.source, s.points, s.roc_source, s.edge_auroc, s.node_auroc, s.cpr, s.cmd, s.wall_time_s]
+        values = [ModelId.parse(s.model_id).display_name(), s.label, s.source, s.points, s.roc_source, s.edge_auroc, s.node_auroc, s.cpr, s.cmd, s.wall_time_s]
         order = "" if s.case_id is None else f' data-value="{s.case_id}"'
         cells = f'<td class="text"{order}>{_e(values[0])}</td>' + "".join(_cell(v) for v in values[1:])
         rows.append(f'<tr data-model="{_e(s.model_id)}" data-method="{_e(s.label)}">{cells}</tr>')
@@ -138,7 +140,7 @@ def _cell(value: object) -> str:
         return f'<td class="text">{_e(value)}</td>'
     if value is None:
         return '<td data-value="">n/a</td>'
-    shown = str(value) if isinstance(value, int) else f"{value:.1f}" if value > 1 else fmt(value, 3)
+    shown = str(value) if isinstance(value, int) else f"{value:.1f}" if value > 1 else format_number(value, 3)
     return f'<td data-value="{value!r}">{shown}</td>'
 
 
@@ -150,7 +152,7 @@ def _comparison_table(section: Section, metric: str) -> str:
         cells = []
         for second in labels:
             c = section.comparisons[metric].get((first, second))
-            cells.append("<td></td>" if c is None else f"<td>{c.a12:.2f} ({fmt_p(c.p_value)})</td>")
+            cells.append("<td></td>" if c is None else f"<td>{c.a12:.2f} ({format_p_value(c.p_value)})</td>")
         rows.append(f'<tr><th class="text">{_e(first)}</th>{"".join(cells)}</tr>')
     return f"<table><thead>{header}</thead><tbody>{''.join(rows)}</tbody></table>"
 
@@ -209,7 +211,7 @@ def _roc_plot(model_id: str, results: list[SeriesResult], colours: dict[str, str
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{size + margin + 8}" height="{size + 40}" role="img">',
         f'<rect x="{margin}" y="8" width="{size}" height="{size}" fill="none" stroke="#999"/>',
         f'<line x1="{margin}" y1="{8 + size}" x2="{margin + size}" y2="8" stroke="#ddd" stroke-dasharray="3,3"/>',
-        f'<text x="{margin + size / 2}" y="{size + 22}" text-anchor="middle">{_e(model_name(model_id))}</text>',
+        f'<text x="{margin + size / 2}" y="{size + 22}" text-anchor="middle">{_e(ModelId.parse(model_id).display_name())}</text>',
         f'<text x="{margin + size / 2}" y="{size + 35}" text-anchor="middle">FPR</text>',
         f'<text x="{margin - 4}" y="{8 + size / 2}" text-anchor="end">TPR</text>',
     ]

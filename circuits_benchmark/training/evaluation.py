@@ -22,7 +22,9 @@ from circuits_benchmark.circuits.components import EMBED, OUTPUT
 from circuits_benchmark.circuits.ground_truth import stored_ablation
 from circuits_benchmark.errors import BenchmarkError
 from circuits_benchmark.models.compiled import load_compiled_case
-from circuits_benchmark.models.registry import BenchmarkModel, load_benchmark_model
+from circuits_benchmark.models.benchmark_model import BenchmarkModel
+from circuits_benchmark.models.model_id import ModelId
+from circuits_benchmark.models.registry import load_benchmark_model
 from circuits_benchmark.patching.engine import ABLATIONS, PatchableModel
 from circuits_benchmark.storage.files import atomic_write_bytes, atomic_write_json, read_json
 from circuits_benchmark.training.objectives import NUMERICAL_TOLERANCE, heldout_metrics
@@ -267,9 +269,7 @@ def _check_ablation(ablation: str) -> None:
 
 def eval_dir(output_dir: Path, kind: str, model_id: str) -> Path:
     """`<output_dir>/eval/<kind>/case-NNN/<model>/` for a model id such as `siit:3:<run>` or `tracr:3`."""
-    model_kind, _, rest = model_id.partition(":")
-    case, *run = rest.split(":")
-    return output_dir / "eval" / kind / f"case-{int(case):03d}" / "-".join([model_kind, *run])
+    return output_dir / "eval" / kind / Path(*ModelId.parse(model_id).folders())
 
 
 def evaluate_trained_run(
@@ -310,7 +310,7 @@ def realism_of_result(
     if not isinstance(result, dict) or "circuit" not in result:
         raise BenchmarkError(f"{result_path} has no 'circuit' key")
     named = result.get("model_id")
-    if named is not None and named.split(":")[:2] != model_id.split(":")[:2]:
+    if named is not None and not ModelId.parse(named).same_model_as(ModelId.parse(model_id)):
         raise BenchmarkError(f"{result_path} is a circuit of {named}, not of {model_id}")
     try:
         circuit = Circuit.from_dict(result["circuit"])

@@ -22,6 +22,7 @@ from typing import Any
 
 from circuits_benchmark.errors import BenchmarkError
 from circuits_benchmark.models.compiled import load_compiled_case
+from circuits_benchmark.models.model_id import ModelId
 from circuits_benchmark.storage.files import StorageError, atomic_write_json, load_tensors, read_json
 from circuits_benchmark.training.artifacts import (
     CONFIG_FILE,
@@ -131,7 +132,7 @@ def _copy_run(source: Path, target: Path, meta: dict[str, Any]) -> dict[str, Any
     for name in (MODEL_FILE, CONFIG_FILE, GROUND_TRUTH_FILE):
         shutil.copyfile(source / name, staging / name)
     released_meta = {key: value for key, value in meta.items() if key != "history"}
-    released_meta |= {"source_run_id": meta["run_id"], "run_id": RELEASE_RUN_ID, "model_id": f"siit:{case_id}:{RELEASE_RUN_ID}"}
+    released_meta |= {"source_run_id": meta["run_id"], "run_id": RELEASE_RUN_ID, "model_id": str(ModelId.siit(case_id, RELEASE_RUN_ID))}
     atomic_write_json(staging / META_FILE, released_meta)
     shutil.rmtree(target, ignore_errors=True)
     staging.rename(target)

@@ -16,7 +16,9 @@ from typing import Any
 
 from circuits_benchmark.circuits.circuit import Circuit
 from circuits_benchmark.errors import BenchmarkError
-from circuits_benchmark.models.registry import BenchmarkModel, load_benchmark_model, register_loader
+from circuits_benchmark.models.benchmark_model import BenchmarkModel
+from circuits_benchmark.models.model_id import ModelId
+from circuits_benchmark.models.registry import load_benchmark_model
 from circuits_benchmark.models.transformer import CircuitTransformer, TransformerConfig
 from circuits_benchmark.storage.files import StorageError, load_tensors, read_json
 from circuits_benchmark.training.artifacts import (
@@ -48,7 +50,7 @@ class TrainedRun:
 
     @property
     def model_id(self) -> str:
-        return f"siit:{self.case_id}:{self.run_id}"
+        return str(ModelId.siit(self.case_id, self.run_id))
 
 
 def finished_run_ids(output_dir: Path, case_id: int) -> list[str]:
@@ -120,14 +122,12 @@ def ground_truth_is_current(run: TrainedRun, case_ground_truths: dict[str, Circu
     return ll_ground_truths(run.correspondence, case_ground_truths) == run.ground_truths
 
 
-@register_loader("siit")
-def load_siit_model(parts: list[str], output_dir: Path) -> BenchmarkModel:
-    """`siit:<case>[:<run-id>]`: a trained model with its LL ground truth and the case's task."""
-    if not 1 <= len(parts) <= 2 or not parts[0].isdigit():
-        raise BenchmarkError(f"malformed model id 'siit:{':'.join(parts)}': use siit:<case>[:<run-id>]")
-    case_id = int(parts[0])
-    run = load_run(output_dir, case_id, parts[1] if len(parts) == 2 else None)
-    task_model = load_benchmark_model(f"tracr:{case_id}", output_dir)
+def load_siit_model(model_id: ModelId, output_dir: Path) -> BenchmarkModel:
+    """The registry's loader of `siit:<case>[:<run-id>]`: a trained model with its LL ground truth
+    and the case's task."""
+    case_id = model_id.case_id
+    run = load_run(output_dir, case_id, model_id.run_id)
+    task_model = load_benchmark_model(ModelId.tracr(case_id), output_dir)
     if not ground_truth_is_current(run, task_model.ground_truths):
         print(
             f"warning: case {case_id}'s ground truth changed since run {run.run_id} was trained: retrain it",

@@ -21,6 +21,7 @@ import torch
 
 from circuits_benchmark.errors import BenchmarkError
 from circuits_benchmark.models.compiled import load_compiled_case
+from circuits_benchmark.models.model_id import ModelId
 from circuits_benchmark.storage.files import StorageError, atomic_write_json
 from circuits_benchmark.training.artifacts import CHECKPOINT_FILE, META_FILE, Checkpoint, run_dir, write_run
 from circuits_benchmark.training.evaluation import check_trained_ground_truth
@@ -309,7 +310,7 @@ def _meta(task: SiitTask, settings: SiitSettings, progress: dict[str, Any], stop
     return {
         "case_id": compiled.case.case_id,
         "run_id": settings.run_id(),
-        "model_id": f"siit:{compiled.case.case_id}:{settings.run_id()}",
+        "model_id": str(ModelId.siit(compiled.case.case_id, settings.run_id())),
         "weights": {"behaviour": settings.behaviour_weight, "iit": settings.iit_weight, "strict": settings.strict_weight},
         "seed": settings.seed,
         "settings": dataclasses.asdict(settings),

@@ -1,0 +1,55 @@
+"""`BenchmarkModel`: a model with what circuit discovery needs to run on it and be scored."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable
+
+import numpy as np
+import torch
+
+from circuits_benchmark.circuits.circuit import Circuit
+from circuits_benchmark.circuits.ground_truth import stored_ablation
+from circuits_benchmark.models.transformer import CircuitTransformer
+
+# (rng, count) -> token ids [count, pos], BOS included where the model uses one.
+InputSampler = Callable[[np.random.Generator, int], torch.Tensor]
+
+
+@dataclasses.dataclass
+class BenchmarkModel:
+    """A model with what circuit discovery needs to run on it and be scored.
+
+    Attributes:
+        model_id: the identifier it was loaded by (stable, used in result paths).
+        model: the network.
+        sample_tokens: draws input token ids from the model's task distribution.
+        metric_positions: bool [pos], the output positions a task metric reads.
+        ground_truths: ablation -> circuit (q/k/v granularity), or {} when none is known.
+        defined_positions: optional (tokens -> bool [batch, pos]) of positions whose target is
+            defined (a numerical program's undefined positions are don't-care); None means all
+            metric positions (categorical models output "undefined" as a class of its own).
+    """
+
+    model_id: str
+    model: CircuitTransformer
+    sample_tokens: InputSampler
+    metric_positions: torch.Tensor
+    ground_truths: dict[str, Circuit]
+    defined_positions: Callable[[torch.Tensor], torch.Tensor] | None = None
+
+    @property
+    def output_kind(self) -> str:
+        return self.model.cfg.output_kind
+
+    def ground_truth(self, ablation: str = "resample") -> Circuit | None:
+        """Component-level ground truth for an ablation (mean shares resample's); None if unknown."""
+        if not self.ground_truths:
+            return None
+        return self.ground_truths[stored_ablation(ablation)].canonical()
+
+    def clean_and_corrupted(self, count: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Two independent batches of inputs: clean, and corrupted (another seed), as the reference does."""
+        clean = self.sample_tokens(np.random.default_rng(seed), count)
+        corrupted = self.sample_tokens(np.random.default_rng(seed + 1), count)
+        return clean, corrupted

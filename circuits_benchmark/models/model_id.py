@@ -1,0 +1,75 @@
+"""Model identifiers, parsed and formatted here and nowhere else.
+
+  `tracr:<case>`                       the tracr-compiled model of a case (e.g. `tracr:3`)
+  `siit:<case>[:<run-id>]`             a SIIT-trained model of a case (no run id: its default run)
+  `algzoo:<task>:<arch>:h<hidden>:n<len>[:s<seed>]`  an AlgZoo-style tiny model
+
+Ids travel as text (in result files, the store, the CLI); code that needs their parts parses them
+into a `ModelId` and reads its fields.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from circuits_benchmark.errors import BenchmarkError
+
+# Kinds whose first part is a case id of the case library.
+CASE_KINDS = ("tracr", "siit")
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelId:
+    """A parsed model identifier: its kind and the parts after it."""
+
+    kind: str
+    parts: tuple[str, ...] = ()
+
+    @classmethod
+    def parse(cls, text: str) -> "ModelId":
+        """Parses `kind:part:...`; raises BenchmarkError for an empty kind or a malformed case id."""
+        kind, _, rest = str(text).partition(":")
+        if not kind:
+            raise BenchmarkError(f"malformed model id {text!r}: expected <kind>:..., e.g. tracr:3")
+        model_id = cls(kind, tuple(rest.split(":")) if rest else ())
+        if kind == "tracr" and (len(model_id.parts) != 1 or not model_id.parts[0].isdigit()):
+            raise BenchmarkError(f"malformed tracr model id {text!r}: use tracr:<case id>")
+        if kind == "siit" and (not 1 <= len(model_id.parts) <= 2 or not model_id.parts[0].isdigit()):
+            raise BenchmarkError(f"malformed model id {text!r}: use siit:<case>[:<run-id>]")
+        return model_id
+
+    @classmethod
+    def tracr(cls, case_id: int) -> "ModelId":
+        return cls("tracr", (str(case_id),))
+
+    @classmethod
+    def siit(cls, case_id: int, run_id: str | None = None) -> "ModelId":
+        return cls("siit", (str(case_id),) + ((run_id,) if run_id else ()))
+
+    def __str__(self) -> str:
+        return ":".join((self.kind, *self.parts))
+
+    @property
+    def case_id(self) -> int | None:
+        """The case of a tracr or siit model; None for other kinds."""
+        return int(self.parts[0]) if self.kind in CASE_KINDS else None
+
+    @property
+    def run_id(self) -> str | None:
+        """A siit model's run id, None when the id leaves it to the default run."""
+        return self.parts[1] if self.kind == "siit" and len(self.parts) == 2 else None
+
+    def folders(self) -> tuple[str, str]:
+        """(group folder, model folder) under which results about this model are written:
+        `case-003`, `siit-<run>` for case models; `<kind>-<first part>`, the rest for others."""
+        if self.case_id is not None:
+            return f"case-{self.case_id:03d}", "-".join([self.kind, *self.parts[1:]])
+        return f"{self.kind}-{self.parts[0] if self.parts else ''}", "-".join(self.parts[1:]) or self.kind
+
+    def display_name(self) -> str:
+        """How a model is named in tables: `case 3` for a compiled model, the id otherwise."""
+        return f"case {self.case_id}" if self.kind == "tracr" else str(self)
+
+    def same_model_as(self, other: "ModelId") -> bool:
+        """Whether two ids name the same model up to the run (`siit:3` and `siit:3:<run>`)."""
+        return (self.kind, self.parts[:1]) == (other.kind, other.parts[:1])
