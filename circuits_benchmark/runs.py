@@ -16,9 +16,10 @@ from typing import Any
 
 import torch
 
+from circuits_benchmark.ablation import Ablation
 from circuits_benchmark.circuits.circuit import Circuit, full_circuit
 from circuits_benchmark.discovery.methods import METHODS
-from circuits_benchmark.discovery.metrics import METRICS
+from circuits_benchmark.discovery.metrics import Metric
 from circuits_benchmark.discovery.problem import DiscoveryProblem, MethodOutput, component_edge_scores, node_scores
 from circuits_benchmark.discovery.settings import MethodSettings
 from circuits_benchmark.errors import BenchmarkError
@@ -34,7 +35,7 @@ from circuits_benchmark.evaluation.roc import (
 from circuits_benchmark.models.benchmark_model import BenchmarkModel
 from circuits_benchmark.models.model_id import ModelId
 from circuits_benchmark.models.registry import load_benchmark_model
-from circuits_benchmark.patching.engine import ABLATIONS, PatchableModel
+from circuits_benchmark.patching.engine import PatchableModel
 from circuits_benchmark.storage.files import atomic_write_json
 from circuits_benchmark.versions import library_versions
 
@@ -48,21 +49,23 @@ class RunConfig:
     method: str
     model_id: str
     settings: MethodSettings
-    ablation: str = "resample"
-    metric: str | None = None  # None: kl for categorical outputs, l2 for numerical ones
+    ablation: Ablation = Ablation.RESAMPLE
+    metric: Metric | None = None  # None: kl for categorical outputs, l2 for numerical ones
     sweep: bool = False
     n_examples: int = DEFAULT_EXAMPLES
     seed: int = 42
     device: str = "cpu"
 
+    def __post_init__(self) -> None:
+        # Names given as text (from the CLI or a stored config) become their enum members here,
+        # the one place they are checked; a bad one raises BenchmarkError.
+        object.__setattr__(self, "ablation", Ablation.parse(self.ablation))
+        object.__setattr__(self, "metric", None if self.metric is None else Metric.parse(self.metric))
+
     def validate(self) -> None:
         """Raises BenchmarkError naming the first bad value."""
         if self.method not in METHODS:
             raise BenchmarkError(f"unknown method {self.method!r}: use one of {', '.join(METHODS)}")
-        if self.ablation not in ABLATIONS:
-            raise BenchmarkError(f"unknown ablation {self.ablation!r}: use one of {', '.join(ABLATIONS)}")
-        if self.metric is not None and self.metric not in METRICS:
-            raise BenchmarkError(f"unknown metric {self.metric!r}: use one of {', '.join(METRICS)}")
         if self.n_examples < 2:
             raise BenchmarkError(f"--n-examples must be at least 2, not {self.n_examples}")
 
@@ -80,7 +83,7 @@ def build_problem(benchmark_model: BenchmarkModel, config: RunConfig) -> Discove
     patchable = PatchableModel(benchmark_model.model)
     if weights.sum() == 0:
         raise BenchmarkError(f"{benchmark_model.model_id}: no defined output position in the sampled data")
-    metric = config.metric or ("kl" if benchmark_model.output_kind == "categorical" else "l2")
+    metric = config.metric or Metric.default_for(benchmark_model.output_kind)
     return DiscoveryProblem(
         benchmark_model=benchmark_model,
         patchable=patchable,

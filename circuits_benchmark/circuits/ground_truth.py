@@ -14,18 +14,14 @@ from typing import Mapping
 
 import numpy as np
 
+from circuits_benchmark.ablation import Ablation
 from circuits_benchmark.circuits import components
 from circuits_benchmark.circuits.circuit import Circuit
 from circuits_benchmark.circuits.components import EMBED, OUTPUT
 from circuits_benchmark.models.transformer import TransformerConfig
 
-# The ablations a ground truth is stored for; mean ablation preserves exactly what resample does.
-GROUND_TRUTH_ABLATIONS = ("resample", "zero")
-
-
-def stored_ablation(ablation: str) -> str:
-    """The ground truth that holds under `ablation`: zero's for zero, resample's for resample and mean."""
-    return "zero" if ablation == "zero" else "resample"
+# The ablations a ground truth is stored for (`Ablation.ground_truth` maps the others onto them).
+GROUND_TRUTH_ABLATIONS = (Ablation.RESAMPLE, Ablation.ZERO)
 
 
 def destination_reads(

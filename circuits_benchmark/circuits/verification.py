@@ -32,7 +32,7 @@ PRUNING_PAIRS = 200
 PRUNING_SEED = 1_000
 # tracr averages with a finite softmax temperature, so numerical outputs are approximate; 5e-3 is
 # below a third of the smallest gap between distinct outputs of any numerical case (1/59, case 39).
-NUMERICAL_TOLERANCE = 5e-3
+COMPILED_MATCH_TOLERANCE = 5e-3
 
 
 @dataclasses.dataclass
@@ -210,7 +210,7 @@ def _pair_counter(
         if compiled.is_categorical:
             differs = logits.argmax(-1) != reference.argmax(-1)
         else:
-            differs = (logits[..., 0] - reference[..., 0]).abs() > NUMERICAL_TOLERANCE
+            differs = (logits[..., 0] - reference[..., 0]).abs() > COMPILED_MATCH_TOLERANCE
         return int((differs & scored).any(dim=1).sum())
 
     return changed_pairs
@@ -219,4 +219,4 @@ def _pair_counter(
 def _same(actual: Any, expected: Any, categorical: bool) -> bool:
     if categorical:
         return actual == expected
-    return abs(actual - expected) <= NUMERICAL_TOLERANCE
+    return abs(actual - expected) <= COMPILED_MATCH_TOLERANCE

@@ -6,20 +6,40 @@ are 0 when the patched model equals the clean one, and are differentiable in the
 
 from __future__ import annotations
 
+import enum
+
 import torch
 
-METRICS = ("kl", "l2")
+from circuits_benchmark.errors import BenchmarkError
+
+
+class Metric(enum.StrEnum):
+    """How outputs are compared: KL divergence (categorical outputs) or squared error (numerical)."""
+
+    KL = "kl"
+    L2 = "l2"
+
+    @classmethod
+    def parse(cls, value: str) -> "Metric":
+        """The metric named `value`; raises BenchmarkError naming the choices."""
+        try:
+            return cls(value)
+        except ValueError:
+            raise BenchmarkError(f"unknown metric {value!r}: use one of {', '.join(cls)}") from None
+
+    @classmethod
+    def default_for(cls, output_kind: str) -> "Metric":
+        """KL for categorical outputs, L2 for numerical ones."""
+        return cls.KL if output_kind == "categorical" else cls.L2
 
 
 def output_distance(metric: str, patched: torch.Tensor, clean: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
     """Weighted mean over [batch, pos] of KL(clean || patched) or squared error (scalar tensor)."""
-    if metric == "kl":
+    if Metric.parse(metric) is Metric.KL:
         clean_log = torch.log_softmax(clean, dim=-1)
         per_position = (clean_log.exp() * (clean_log - torch.log_softmax(patched, dim=-1))).sum(-1)
-    elif metric == "l2":
-        per_position = ((patched - clean) ** 2).sum(-1)
     else:
-        raise ValueError(f"unknown metric {metric!r}; choose one of {', '.join(METRICS)}")
+        per_position = ((patched - clean) ** 2).sum(-1)
     return (per_position * weights).sum() / weights.sum()
 
 
@@ -31,11 +51,9 @@ def attribution_objective(metric: str, patched: torch.Tensor, clean: torch.Tenso
     prediction (categorical), or the projection of the output onto the clean-minus-corrupted
     direction (numerical).
     """
-    if metric == "kl":
+    if Metric.parse(metric) is Metric.KL:
         labels = clean.argmax(-1, keepdim=True)
         per_position = torch.log_softmax(patched, dim=-1).gather(-1, labels).squeeze(-1)
-    elif metric == "l2":
-        per_position = (patched * (clean - corrupted)).sum(-1)
     else:
-        raise ValueError(f"unknown metric {metric!r}; choose one of {', '.join(METRICS)}")
+        per_position = (patched * (clean - corrupted)).sum(-1)
     return (per_position * weights).sum() / weights.sum()

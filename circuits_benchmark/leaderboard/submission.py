@@ -37,6 +37,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from circuits_benchmark.ablation import Ablation
 from circuits_benchmark.errors import BenchmarkError
 from circuits_benchmark.storage.files import read_json
 from circuits_benchmark.storage.results_db import ResultsStore, RunRecord
@@ -51,7 +52,7 @@ class Submission:
     """A checked submission file: settings, then (model id, [(source, destination, score)]) per model."""
 
     method: str
-    ablation: str
+    ablation: Ablation
     threshold: float
     n_examples: int
     seed: int
@@ -78,7 +79,6 @@ def submit(path: Path, output_dir: Path) -> list[RunRecord]:
 def parse_submission(data: Any, where: str) -> Submission:
     """Checks the structure of a submission (not yet its edges against the models)."""
     from circuits_benchmark.bench import VARIANTS
-    from circuits_benchmark.patching.engine import ABLATIONS
 
     _expect(isinstance(data, dict), f"{where}: expected a JSON object with 'method' and 'models'")
     unknown = sorted(set(data) - TOP_LEVEL_KEYS)
@@ -87,8 +87,10 @@ def parse_submission(data: Any, where: str) -> Submission:
     _expect(isinstance(method, str) and NAME_PATTERN.fullmatch(method) is not None,
             f"{where}: 'method' must be a name of letters, digits, '.', '_' or '-' (at most 40), not {method!r}")
     _expect(method not in VARIANTS, f"{where}: method name {method!r} is a built-in method's: pick another")
-    ablation = data.get("ablation", "resample")
-    _expect(ablation in ABLATIONS, f"{where}: unknown ablation {ablation!r}: use one of {', '.join(ABLATIONS)}")
+    try:
+        ablation = Ablation.parse(data.get("ablation", "resample"))
+    except BenchmarkError as error:
+        raise BenchmarkError(f"{where}: {error}") from None
     threshold = data.get("threshold", 0.025)
     _expect(_is_number(threshold), f"{where}: 'threshold' must be a finite number, not {threshold!r}")
     n_examples, seed = data.get("n_examples", 100), data.get("seed", 42)

@@ -8,8 +8,8 @@ from typing import Callable
 import numpy as np
 import torch
 
+from circuits_benchmark.ablation import Ablation
 from circuits_benchmark.circuits.circuit import Circuit
-from circuits_benchmark.circuits.ground_truth import stored_ablation
 from circuits_benchmark.models.transformer import CircuitTransformer
 
 # (rng, count) -> token ids [count, pos], BOS included where the model uses one.
@@ -46,7 +46,7 @@ class BenchmarkModel:
         """Component-level ground truth for an ablation (mean shares resample's); None if unknown."""
         if not self.ground_truths:
             return None
-        return self.ground_truths[stored_ablation(ablation)].canonical()
+        return self.ground_truths[Ablation.parse(ablation).ground_truth].canonical()
 
     def clean_and_corrupted(self, count: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Two independent batches of inputs: clean, and corrupted (another seed), as the reference does."""

@@ -19,7 +19,8 @@ import torch
 
 from circuits_benchmark.cases import BOS, Case, get_case
 from circuits_benchmark.circuits.circuit import Circuit
-from circuits_benchmark.circuits.ground_truth import GROUND_TRUTH_ABLATIONS, stored_ablation
+from circuits_benchmark.ablation import Ablation
+from circuits_benchmark.circuits.ground_truth import GROUND_TRUTH_ABLATIONS
 from circuits_benchmark.models.transformer import CircuitTransformer, TransformerConfig
 from circuits_benchmark.storage.files import (
     StorageError,
@@ -57,7 +58,7 @@ class CompiledCase:
 
     def ground_truth(self, ablation: str = "resample", granularity: str = "component") -> Circuit:
         """Ground-truth circuit for an ablation kind (mean shares resample's) at a granularity."""
-        circuit = self.ground_truths[stored_ablation(ablation)]
+        circuit = self.ground_truths[Ablation.parse(ablation).ground_truth]
         return circuit.canonical() if granularity == "component" else circuit
 
     def encode(self, inputs: Sequence[Sequence[Any]]) -> torch.Tensor:
@@ -118,7 +119,7 @@ def _write_entry(case: Case, entry_dir: Path) -> None:
     )
     reads = destination_reads(compiled.config, compiled.weights, compiled.residual_labels)
     ground_truths = {
-        ablation: ground_truth_circuit(reads, compiled.writers_of_label, None if ablation == "zero" else varying)
+        ablation: ground_truth_circuit(reads, compiled.writers_of_label, None if ablation is Ablation.ZERO else varying)
         for ablation in GROUND_TRUTH_ABLATIONS
     }
     # A staging folder of this process's own: bench and training workers may compile one case at once.

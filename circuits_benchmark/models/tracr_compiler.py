@@ -12,13 +12,21 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from circuits_benchmark.cases.case import BOS, PAD, Case
 from circuits_benchmark.circuits.components import EMBED, head_name, layer_of, mlp_name
 from circuits_benchmark.models.transformer import CircuitTransformer, TransformerConfig
+
+if TYPE_CHECKING:  # tracr is imported where it is used: importing this module stays cheap
+    import networkx as nx
+    from tracr.compiler.nodes import Node
+    from tracr.compiler.rasp_to_graph import ExtractRaspGraphOutput
+    from tracr.craft.bases import VectorSpaceWithBasis
+    from tracr.craft.transformers import MLP, AttentionHead
+    from tracr.rasp.rasp import SOp
 
 # tracr's default MLP discretisation; larger is more exact but risks large weights.
 MLP_EXACTNESS = 100
@@ -57,113 +65,225 @@ class CompiledProgram:
 
 
 def compile_case(case: Case) -> CompiledProgram:
-    """Compiles a case's RASP program; raises ValueError if tracr cannot compile it."""
-    from tracr.compiler import basis_inference, craft_graph_to_model, expr_to_craft_graph, nodes, rasp_to_graph
-    from tracr.craft import bases, transformers
-    from tracr.rasp import rasp
+    """Compiles a case's RASP program; raises ValueError if tracr cannot compile it.
+
+    The stages are tracr's own (see `tracr.compiler.compiling.compile_rasp_to_model`) up to the
+    craft model; where tracr would assemble a Haiku model, the craft blocks are written straight
+    into CircuitTransformer weights.
+    """
+    from tracr.craft import bases
 
     program = case.program  # the same objects the evaluator labels, so SOp labels match
-    extracted = rasp_to_graph.extract_rasp_graph(program)
-    graph, sources, sink = extracted.graph, extracted.sources, extracted.sink
-    basis_inference.infer_bases(graph, sink, set(case.vocab), case.n_tokens)
+    extracted = _program_to_graph(program)
+    _infer_bases(extracted, case)
+    _add_craft_blocks(extracted.graph)
+    allocation = _allocate_half_layers(extracted.graph, extracted.sources)
+    layers = _craft_layers(extracted.graph, allocation)
+    stream = _residual_stream(extracted, case, layers)
+    config = _model_config(case, layers, stream)
+    assembler = _WeightAssembler(stream.residual, bases)
+    weights = _assemble_weights(config, layers, stream, assembler)
+    return CompiledProgram(
+        config=config,
+        weights=weights,
+        input_tokens=[d.value for d in stream.tokens.basis],
+        output_classes=[d.value for d in stream.output.basis] + [None] if stream.categorical else None,
+        residual_labels=assembler.labels,
+        writers_of_label=_writers_of_label(layers, weights, assembler),
+        sop_of_component=_sop_of_component(layers),
+    )
+
+
+@dataclasses.dataclass
+class _CraftLayers:
+    """The craft model: tracr's craft blocks by transformer layer, each with its SOp's label.
+
+    Attributes:
+        heads: layer -> (attention head, label of the SOp it computes), in allocation order.
+        mlps: layer -> (MLP, label of the SOp it computes), in allocation order.
+        combined_mlps: layer -> that layer's MLPs combined in parallel, as tracr's craft model does.
+    """
+
+    heads: dict[int, list[tuple[AttentionHead, str]]]
+    mlps: dict[int, list[tuple[MLP, str]]]
+    combined_mlps: dict[int, MLP]
+
+
+@dataclasses.dataclass
+class _ResidualStream:
+    """The residual stream of a compiled model and the spaces embedded into and read from it.
+
+    Attributes:
+        tokens: one direction per input token (BOS and PAD included), in token-id order.
+        indices: one direction per index of the program's input (index i is position i + 1, after BOS).
+        output: the program's output space (one direction per value if categorical, else one).
+        residual: every block's residual space joined with the three above.
+        categorical: whether the program's output is categorical.
+    """
+
+    tokens: VectorSpaceWithBasis
+    indices: VectorSpaceWithBasis
+    output: VectorSpaceWithBasis
+    residual: VectorSpaceWithBasis
+    categorical: bool
+
+
+def _program_to_graph(program: SOp) -> ExtractRaspGraphOutput:
+    """Program -> graph: one node per SOp of `program`, with its sources (tokens, indices) and sink."""
+    from tracr.compiler import rasp_to_graph
+
+    return rasp_to_graph.extract_rasp_graph(program)
+
+
+def _infer_bases(extracted: ExtractRaspGraphOutput, case: Case) -> None:
+    """Basis inference: annotates every node, in place, with its value set and output basis."""
+    from tracr.compiler import basis_inference
+
+    basis_inference.infer_bases(extracted.graph, extracted.sink, set(case.vocab), case.n_tokens)
+
+
+def _add_craft_blocks(graph: nx.DiGraph) -> None:
+    """Craft graph: attaches to every node, in place, the craft block that computes its SOp."""
+    from tracr.compiler import expr_to_craft_graph
+    from tracr.craft import bases
+    from tracr.rasp import rasp
+
     expr_to_craft_graph.add_craft_components_to_rasp_graph(
         graph, bos_dir=bases.BasisDirection(rasp.tokens.label, BOS), mlp_exactness=MLP_EXACTNESS
     )
-    # tracr's allocator decides the layer of every block; we keep its decision verbatim.
-    allocation = craft_graph_to_model._allocate_modules_to_layers(graph, sources)
 
-    heads_by_layer: dict[int, list[tuple[Any, str]]] = {}
-    mlps_by_layer: dict[int, list[tuple[Any, str]]] = {}
+
+def _allocate_half_layers(graph: nx.DiGraph, sources: list[Node]) -> dict[int, int]:
+    """Node id -> half-layer (0 attention, 1 MLP, 2 attention, ...) of every node with a block.
+
+    A SelectorWidth node gets its attention half-layer; its MLP goes in the half-layer after it.
+    """
+    from tracr.compiler import craft_graph_to_model
+
+    # tracr's allocator is private: its public `craft_graph_to_model` runs it but returns only the
+    # craft model, which drops the node (so the SOp) of each block and skips empty layers, both of
+    # which the component map needs. Calling it keeps our layers exactly tracr's. Tested with
+    # tracr-pypi 1.0.0, hence the <1.1 pin in pyproject.toml.
+    return craft_graph_to_model._allocate_modules_to_layers(graph, sources)
+
+
+def _craft_layers(graph: nx.DiGraph, allocation: dict[int, int]) -> _CraftLayers:
+    """Craft model: the graph's blocks grouped by layer, as `allocation` places them."""
+    from tracr.compiler import nodes
+    from tracr.craft import transformers
+
+    heads: dict[int, list[tuple[AttentionHead, str]]] = {}
+    mlps: dict[int, list[tuple[MLP, str]]] = {}
     for node_id, half_layer in allocation.items():
         node = graph.nodes[node_id]
         block = node.get(nodes.MODEL_BLOCK)
         label = node[nodes.EXPR].label
         if isinstance(block, transformers.SeriesWithResiduals):  # SelectorWidth: attention then MLP
             attn, mlp = block.blocks
-            heads_by_layer.setdefault(half_layer // 2, []).append((attn, label))
-            mlps_by_layer.setdefault(half_layer // 2, []).append((mlp, label))
+            heads.setdefault(half_layer // 2, []).append((attn, label))
+            mlps.setdefault(half_layer // 2, []).append((mlp, label))
         elif isinstance(block, transformers.MLP):
-            mlps_by_layer.setdefault(half_layer // 2, []).append((block, label))
+            mlps.setdefault(half_layer // 2, []).append((block, label))
         elif block is not None:
             for head in block.as_multi().heads():
-                heads_by_layer.setdefault(half_layer // 2, []).append((head, label))
+                heads.setdefault(half_layer // 2, []).append((head, label))
+    combined_mlps = {
+        layer: transformers.MLP.combine_in_parallel([m for m, _ in group]) for layer, group in mlps.items()
+    }
+    return _CraftLayers(heads=heads, mlps=mlps, combined_mlps=combined_mlps)
 
+
+def _residual_stream(extracted: ExtractRaspGraphOutput, case: Case, layers: _CraftLayers) -> _ResidualStream:
+    """The residual stream of the craft model plus its token, position and output spaces."""
+    from tracr.compiler import nodes
+    from tracr.craft import bases
+    from tracr.rasp import rasp
+
+    graph, sink = extracted.graph, extracted.sink
     tokens_value_set = graph.nodes[rasp.tokens.label][nodes.VALUE_SET] | {BOS, PAD}
-    tokens_space = bases.VectorSpaceWithBasis.from_values(rasp.tokens.label, tokens_value_set)
-    indices_space = bases.VectorSpaceWithBasis.from_values(rasp.indices.label, range(case.n_tokens))
-    output_space = bases.VectorSpaceWithBasis(sink[nodes.OUTPUT_BASIS])
+    tokens = bases.VectorSpaceWithBasis.from_values(rasp.tokens.label, tokens_value_set)
+    indices = bases.VectorSpaceWithBasis.from_values(rasp.indices.label, range(case.n_tokens))
+    output = bases.VectorSpaceWithBasis(sink[nodes.OUTPUT_BASIS])
+    blocks = [b for group in (*layers.heads.values(), *layers.mlps.values()) for b, _ in group]
+    residual = bases.join_vector_spaces(*(b.residual_space for b in blocks), tokens, indices, output)
     categorical = rasp.is_categorical(sink[nodes.EXPR])
+    return _ResidualStream(tokens=tokens, indices=indices, output=output, residual=residual, categorical=categorical)
 
-    blocks = [b for group in (*heads_by_layer.values(), *mlps_by_layer.values()) for b, _ in group]
-    residual_space = bases.join_vector_spaces(
-        *(b.residual_space for b in blocks), tokens_space, indices_space, output_space
-    )
-    assembler = _WeightAssembler(residual_space, bases)
-    n_layers = max([*heads_by_layer, *mlps_by_layer]) + 1
-    n_heads = max((len(h) for h in heads_by_layer.values()), default=1)
+
+def _model_config(case: Case, layers: _CraftLayers, stream: _ResidualStream) -> TransformerConfig:
+    """The smallest CircuitTransformer shape that holds every block of `layers`."""
     d_head = max(
-        (max(*h.w_qk.matrix.shape, h.w_ov.matrix.shape[1]) for g in heads_by_layer.values() for h, _ in g),
+        (max(*h.w_qk.matrix.shape, h.w_ov.matrix.shape[1]) for g in layers.heads.values() for h, _ in g),
         default=1,
     )
-    # tracr scales attention logits by 1/sqrt(its key size); d_head may be wider to fit values.
-    tracr_key_size = max((max(h.w_qk.matrix.shape) for g in heads_by_layer.values() for h, _ in g), default=1)
-    query_scale = math.sqrt(d_head / tracr_key_size)
-    combined_mlps = {layer: transformers.MLP.combine_in_parallel([m for m, _ in group]) for layer, group in mlps_by_layer.items()}
-    d_mlp = max((m.fst.output_space.num_dims for m in combined_mlps.values()), default=1)
-
-    config = TransformerConfig(
-        n_layers=n_layers,
-        n_heads=n_heads,
-        d_model=residual_space.num_dims,
+    return TransformerConfig(
+        n_layers=max([*layers.heads, *layers.mlps]) + 1,
+        n_heads=max((len(h) for h in layers.heads.values()), default=1),
+        d_model=stream.residual.num_dims,
         d_head=d_head,
-        d_mlp=d_mlp,
-        d_vocab=tokens_space.num_dims,
-        d_vocab_out=output_space.num_dims + 1 if categorical else 1,
+        d_mlp=max((m.fst.output_space.num_dims for m in layers.combined_mlps.values()), default=1),
+        d_vocab=stream.tokens.num_dims,
+        d_vocab_out=stream.output.num_dims + 1 if stream.categorical else 1,
         n_ctx=case.max_seq_len,
         causal=case.causal,
-        output_kind="categorical" if categorical else "numerical",
+        output_kind="categorical" if stream.categorical else "numerical",
         use_bias=True,  # all zero but the unembedding's undefined logit
     )
+
+
+def _assemble_weights(
+    config: TransformerConfig, layers: _CraftLayers, stream: _ResidualStream, assembler: _WeightAssembler
+) -> dict[str, np.ndarray]:
+    """Our weights: every parameter of a `config`-shaped CircuitTransformer, written from the craft model."""
     weights = assembler.empty_weights(config)
-    weights["embed.W_E"] = assembler.token_embedding(tokens_space)
-    weights["pos_embed.W_pos"][1:] = assembler.project(indices_space).T  # BOS (position 0) gets none
-    weights["unembed.W_U"][:, : output_space.num_dims] = assembler.project(output_space)
-    if categorical:
+    weights["embed.W_E"] = assembler.token_embedding(stream.tokens)
+    weights["pos_embed.W_pos"][1:] = assembler.project(stream.indices).T  # BOS (position 0) gets none
+    weights["unembed.W_U"][:, : stream.output.num_dims] = assembler.project(stream.output)
+    if stream.categorical:
         weights["unembed.b_U"][-1] = UNDEFINED_LOGIT
-
-    writers_of_label: dict[str, list[str]] = {}
-
-    def record_writes(component: str, *matrices: np.ndarray) -> None:
-        for label in assembler.labels_written_by(*matrices):
-            writers_of_label.setdefault(label, []).append(component)
-
-    record_writes(EMBED, weights["embed.W_E"], weights["pos_embed.W_pos"])
-    sop_of_component: dict[str, list[str]] = {}
-    for layer, group in heads_by_layer.items():
-        for index, (head, sop_label) in enumerate(group):
-            q, k, v, o = assembler.head_weights(head, d_head)
+    # tracr scales attention logits by 1/sqrt(its key size); d_head may be wider to fit values.
+    tracr_key_size = max((max(h.w_qk.matrix.shape) for g in layers.heads.values() for h, _ in g), default=1)
+    query_scale = math.sqrt(config.d_head / tracr_key_size)
+    for layer, group in layers.heads.items():
+        for index, (head, _) in enumerate(group):
+            q, k, v, o = assembler.head_weights(head, config.d_head)
             for name, value in (("W_Q", q * query_scale), ("W_K", k), ("W_V", v), ("W_O", o)):
                 weights[f"blocks.{layer}.attn.{name}"][index] = value
-            component = head_name(layer, index)
-            sop_of_component[component] = [sop_label]
-            record_writes(component, o)
-    for layer, mlp in combined_mlps.items():
+    for layer, mlp in layers.combined_mlps.items():
         w_in, w_out = assembler.mlp_weights(mlp)
         weights[f"blocks.{layer}.mlp.W_in"][:, : w_in.shape[1]] = w_in
         weights[f"blocks.{layer}.mlp.W_out"][: w_out.shape[0]] = w_out
-        component = mlp_name(layer)
-        sop_of_component[component] = [label for _, label in mlps_by_layer[layer]]
-        record_writes(component, w_out)
+    return weights
 
-    return CompiledProgram(
-        config=config,
-        weights=weights,
-        input_tokens=[d.value for d in tokens_space.basis],
-        output_classes=[d.value for d in output_space.basis] + [None] if categorical else None,
-        residual_labels=assembler.labels,
-        writers_of_label={label: sorted(w, key=layer_of) for label, w in writers_of_label.items()},
-        sop_of_component=sop_of_component,
-    )
+
+def _writers_of_label(
+    layers: _CraftLayers, weights: dict[str, np.ndarray], assembler: _WeightAssembler
+) -> dict[str, list[str]]:
+    """Residual label -> components whose output weights write it, in forward order."""
+    # Read off the assembled weights: a component writes a direction where a column of its output
+    # matrix is non-zero (the zero padding up to d_head and d_mlp writes nothing).
+    outputs: list[tuple[str, tuple[np.ndarray, ...]]] = [(EMBED, (weights["embed.W_E"], weights["pos_embed.W_pos"]))]
+    for layer, group in layers.heads.items():
+        for index in range(len(group)):
+            outputs.append((head_name(layer, index), (weights[f"blocks.{layer}.attn.W_O"][index],)))
+    for layer in layers.combined_mlps:
+        outputs.append((mlp_name(layer), (weights[f"blocks.{layer}.mlp.W_out"],)))
+    writers_of_label: dict[str, list[str]] = {}
+    for component, matrices in outputs:
+        for label in assembler.labels_written_by(*matrices):
+            writers_of_label.setdefault(label, []).append(component)
+    return {label: sorted(w, key=layer_of) for label, w in writers_of_label.items()}
+
+
+def _sop_of_component(layers: _CraftLayers) -> dict[str, list[str]]:
+    """Component -> labels of the SOps it computes (one per head; every SOp of a layer's MLP)."""
+    sop_of_component: dict[str, list[str]] = {}
+    for layer, group in layers.heads.items():
+        for index, (_, label) in enumerate(group):
+            sop_of_component[head_name(layer, index)] = [label]
+    for layer in layers.combined_mlps:
+        sop_of_component[mlp_name(layer)] = [label for _, label in layers.mlps[layer]]
+    return sop_of_component
 
 
 class _WeightAssembler:

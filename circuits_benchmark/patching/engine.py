@@ -15,12 +15,12 @@ import dataclasses
 
 import torch
 
+from circuits_benchmark.ablation import Ablation
 from circuits_benchmark.circuits import components
 from circuits_benchmark.circuits.circuit import Circuit
 from circuits_benchmark.circuits.components import OUTPUT, QKV
 from circuits_benchmark.models.transformer import CircuitTransformer
 
-ABLATIONS = ("resample", "zero", "mean")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -134,16 +134,15 @@ class PatchableModel:
         resample: outputs on `corrupted_tokens`; zero: zeros; mean: the per-position mean of the
         outputs on `clean_tokens`.
         """
-        if ablation == "resample":
+        ablation = Ablation.parse(ablation)
+        if ablation is Ablation.RESAMPLE:
             if corrupted_tokens is None:
                 raise ValueError("resample ablation needs corrupted inputs")
             return self.source_outputs(corrupted_tokens)
-        if ablation == "zero":
+        if ablation is Ablation.ZERO:
             n_pos = clean_tokens.shape[1]
             return torch.zeros(len(self.layout.sources), 1, n_pos, self.model.cfg.d_model, device=self.device)
-        if ablation == "mean":
-            return self.source_outputs(clean_tokens).mean(dim=1, keepdim=True)
-        raise ValueError(f"unknown ablation {ablation!r}; choose one of {', '.join(ABLATIONS)}")
+        return self.source_outputs(clean_tokens).mean(dim=1, keepdim=True)  # mean
 
     def run(self, tokens: torch.Tensor, masks: torch.Tensor, ablated: torch.Tensor) -> torch.Tensor:
         """Logits of a pass where edge i carries `masks[i]` of its clean value and the rest ablated.

@@ -17,15 +17,15 @@ from typing import Any
 
 import torch
 
+from circuits_benchmark.ablation import Ablation
 from circuits_benchmark.circuits.circuit import Circuit
 from circuits_benchmark.circuits.components import EMBED, OUTPUT
-from circuits_benchmark.circuits.ground_truth import stored_ablation
 from circuits_benchmark.errors import BenchmarkError
 from circuits_benchmark.models.compiled import load_compiled_case
 from circuits_benchmark.models.benchmark_model import BenchmarkModel
 from circuits_benchmark.models.model_id import ModelId
 from circuits_benchmark.models.registry import load_benchmark_model
-from circuits_benchmark.patching.engine import ABLATIONS, PatchableModel
+from circuits_benchmark.patching.engine import PatchableModel
 from circuits_benchmark.storage.files import atomic_write_bytes, atomic_write_json, read_json
 from circuits_benchmark.training.objectives import NUMERICAL_TOLERANCE, heldout_metrics
 from circuits_benchmark.training.siit_models import TrainedRun, load_run
@@ -40,7 +40,7 @@ FAITHFULNESS_TOLERANCE = 0.005
 NECESSITY_SHARE = 0.01
 # The ablations a SIIT model's ground truth is trained to hold under (the strict loss resamples;
 # mean ablation comes along). Zero ablation is reported by `eval iit` but not trained for.
-TRAINED_ABLATIONS = ("resample", "mean")
+TRAINED_ABLATIONS = (Ablation.RESAMPLE, Ablation.MEAN)
 DEFAULT_EXAMPLES = 500
 
 
@@ -80,7 +80,7 @@ class AblationProbe:
 
     def change(self, masks: torch.Tensor, ablation: str) -> OutputChange:
         """Output change of the pass with edge `masks` (ablated edges take `ablation` values) vs the clean pass."""
-        _check_ablation(ablation)
+        ablation = Ablation.parse(ablation)
         if ablation not in self._ablated:
             self._ablated[ablation] = self.patchable.ablated_outputs(ablation, self.clean, self.corrupted)
         with torch.no_grad():
@@ -174,7 +174,7 @@ def ground_truth_check(
     model = probe.benchmark_model
     if not model.ground_truths:
         raise BenchmarkError(f"{model.model_id} has no ground truth to check")
-    truth = model.ground_truths[stored_ablation(ablation)]
+    truth = model.ground_truths[Ablation.parse(ablation).ground_truth]
     layout = probe.patchable.layout
     kept = layout.mask_for(truth)
     removals = {
@@ -215,7 +215,7 @@ def node_ablation_effects(probe: AblationProbe, circuit: Circuit) -> list[NodeEf
     for node in probe.patchable.layout.sources:
         if node != EMBED:
             masks = probe.cut_nodes_mask({node})
-            effects.append(NodeEffect(node, node in inside, {kind: probe.change(masks, kind) for kind in ABLATIONS}))
+            effects.append(NodeEffect(node, node in inside, {kind: probe.change(masks, kind) for kind in Ablation}))
     return effects
 
 
@@ -242,9 +242,9 @@ def draw_node_effects(effects: list[NodeEffect], title: str, path: Path) -> None
     import matplotlib.pyplot as plt
 
     figure, axis = plt.subplots(figsize=(max(6.0, 0.6 * len(effects) + 2), 4))
-    width = 0.8 / len(ABLATIONS)
+    width = 0.8 / len(Ablation)
     hatches = {"resample": "", "zero": "//", "mean": ".."}
-    for k, kind in enumerate(ABLATIONS):
+    for k, kind in enumerate(Ablation):
         xs = [i + (k - 1) * width for i in range(len(effects))]
         values = [e.effects[kind].changed_fraction for e in effects]
         colours = ["tab:red" if e.in_circuit else "tab:blue" for e in effects]
@@ -253,18 +253,14 @@ def draw_node_effects(effects: list[NodeEffect], title: str, path: Path) -> None
     axis.set_ylabel("output positions changed")
     axis.set_ylim(0, 1)
     axis.set_title(f"{title}\nred: circuit nodes, blue: outside; hatch: ablation", fontsize=10)
-    handles = [plt.Rectangle((0, 0), 1, 1, facecolor="white", edgecolor="black", hatch=hatches[k]) for k in ABLATIONS]
-    axis.legend(handles, ABLATIONS, loc="upper right")
+    handles = [plt.Rectangle((0, 0), 1, 1, facecolor="white", edgecolor="black", hatch=hatches[k]) for k in Ablation]
+    axis.legend(handles, list(Ablation), loc="upper right")
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=120)
     plt.close(figure)
     atomic_write_bytes(path, buffer.getvalue())
 
-
-def _check_ablation(ablation: str) -> None:
-    if ablation not in ABLATIONS:
-        raise BenchmarkError(f"unknown ablation {ablation!r}: use one of {', '.join(ABLATIONS)}")
 
 
 def eval_dir(output_dir: Path, kind: str, model_id: str) -> Path:
@@ -288,7 +284,7 @@ def evaluate_trained_run(
         "metrics": iit_metrics(run, output_dir),
         "trained_metrics": run.meta["metrics"],
         "node_effects": [effect.to_dict() for effect in effects],
-        "ground_truth_checks": [ground_truth_check(probe, a).to_dict() for a in ABLATIONS],
+        "ground_truth_checks": [ground_truth_check(probe, a).to_dict() for a in Ablation],
         "n_examples": n_examples,
         "seed": seed,
     }
