@@ -7,23 +7,13 @@ to result files and the store as their names.
 
 from __future__ import annotations
 
-import enum
-
-from circuits_benchmark.errors import BenchmarkError
+from circuits_benchmark.choices import Choice
 
 
-class Ablation(enum.StrEnum):
+class Ablation(Choice):
     RESAMPLE = "resample"
     ZERO = "zero"
     MEAN = "mean"
-
-    @classmethod
-    def parse(cls, value: str) -> "Ablation":
-        """The ablation named `value`; raises BenchmarkError naming the choices."""
-        try:
-            return cls(value)
-        except ValueError:
-            raise BenchmarkError(f"unknown ablation {value!r}: use one of {', '.join(cls)}") from None
 
     @property
     def ground_truth(self) -> "Ablation":

@@ -6,26 +6,16 @@ are 0 when the patched model equals the clean one, and are differentiable in the
 
 from __future__ import annotations
 
-import enum
-
 import torch
 
-from circuits_benchmark.errors import BenchmarkError
+from circuits_benchmark.choices import Choice
 
 
-class Metric(enum.StrEnum):
+class Metric(Choice):
     """How outputs are compared: KL divergence (categorical outputs) or squared error (numerical)."""
 
     KL = "kl"
     L2 = "l2"
-
-    @classmethod
-    def parse(cls, value: str) -> "Metric":
-        """The metric named `value`; raises BenchmarkError naming the choices."""
-        try:
-            return cls(value)
-        except ValueError:
-            raise BenchmarkError(f"unknown metric {value!r}: use one of {', '.join(cls)}") from None
 
     @classmethod
     def default_for(cls, output_kind: str) -> "Metric":
