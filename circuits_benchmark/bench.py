@@ -27,32 +27,16 @@ import time
 from pathlib import Path
 from typing import Any, Callable, ContextManager, Iterator, Sequence
 
-from circuits_benchmark.discovery.methods import METHODS
-from circuits_benchmark.discovery.settings import ACDC_SWEEP, SP_SWEEP, MethodSettings
+from circuits_benchmark.discovery.methods import METHODS, method_variants
+from circuits_benchmark.discovery.settings import MethodSettings
 from circuits_benchmark.errors import BenchmarkError
 from circuits_benchmark.models.model_id import ModelId
 from circuits_benchmark.runs import RunConfig, result_dir
 from circuits_benchmark.storage.results_db import ResultsStore, RunRecord
 from circuits_benchmark.workers import map_in_workers
 
-# The settings each threshold method's `--sweep` varies, with the grid it uses (see acdc_sweep and
-# subnetwork_probing_sweep): the bench runs the same grid one point per job.
-SWEEPS: dict[str, tuple[str, tuple[float, ...]]] = {"acdc": ("threshold", ACDC_SWEEP), "sp": ("lambda_reg", SP_SWEEP)}
-
-
-def _variants() -> dict[str, tuple[str, dict[str, Any]]]:
-    """label -> (registry method, settings that differ from the defaults): every method at its
-    defaults, and subnetwork probing on edges too (`sp-edge`, InterpBench's `sp --edgewise`)."""
-    variants: dict[str, tuple[str, dict[str, Any]]] = {}
-    for name in METHODS:
-        variants[name] = (name, {})
-        if name == "sp":
-            variants["sp-edge"] = ("sp", {"edgewise": True})
-    return variants
-
-
 # The method variants the leaderboard compares.
-VARIANTS = _variants()
+VARIANTS = method_variants()
 MODEL_KINDS = ("tracr", "siit")
 EXECUTORS = ("local", "ray")
 
@@ -181,11 +165,12 @@ def plan_jobs(request: BenchRequest, output_dir: Path) -> list[Job]:
 def _sweep_jobs(reference: RunConfig, label: str) -> list[Job]:
     """The jobs of one variant on one model: one per sweep point, or the single run."""
     series_key = run_key(reference)
-    if reference.method not in SWEEPS:
+    sweep = METHODS[reference.method].sweep
+    if sweep is None:
         return [Job(reference, label, series_key, series_key)]
-    parameter, grid = SWEEPS[reference.method]
+    parameter = sweep.parameter
     default = getattr(reference.settings, parameter)
-    values = sorted({*grid, default}, reverse=True)
+    values = sweep.values(default)
     jobs = []
     for value in values:
         config = dataclasses.replace(reference, settings=dataclasses.replace(reference.settings, **{parameter: value}))

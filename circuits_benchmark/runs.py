@@ -16,10 +16,10 @@ from typing import Any
 
 import torch
 
-from circuits_benchmark.ablation import Ablation
+from circuits_benchmark.choices import Ablation
 from circuits_benchmark.circuits.circuit import Circuit, full_circuit
 from circuits_benchmark.discovery.methods import METHODS
-from circuits_benchmark.discovery.metrics import Metric
+from circuits_benchmark.choices import Metric
 from circuits_benchmark.discovery.problem import DiscoveryProblem, MethodOutput, component_edge_scores, node_scores
 from circuits_benchmark.discovery.settings import MethodSettings
 from circuits_benchmark.errors import BenchmarkError

@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from circuits_benchmark.ablation import Ablation
+from circuits_benchmark.choices import Ablation
 from circuits_benchmark.circuits.circuit import Circuit
 from circuits_benchmark.circuits.ground_truth import (
     GROUND_TRUTH_ABLATIONS,

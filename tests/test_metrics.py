@@ -7,7 +7,8 @@ import math
 import pytest
 import torch
 
-from circuits_benchmark.discovery.metrics import Metric, attribution_objective, output_distance
+from circuits_benchmark.choices import Metric
+from circuits_benchmark.discovery.metrics import attribution_objective, output_distance
 from circuits_benchmark.errors import BenchmarkError
 
 

@@ -14,7 +14,7 @@ from typing import Mapping
 
 import numpy as np
 
-from circuits_benchmark.ablation import Ablation
+from circuits_benchmark.choices import Ablation
 from circuits_benchmark.circuits import components
 from circuits_benchmark.circuits.circuit import Circuit
 from circuits_benchmark.circuits.components import EMBED, OUTPUT

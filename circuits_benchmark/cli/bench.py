@@ -10,17 +10,17 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
-from circuits_benchmark.cli.options import DEFAULT_OUTPUT_DIR, OutputDir, Seed
+from circuits_benchmark.cli.options import DEFAULT_OUTPUT_DIR, AblationOption, OutputDir, Seed
+from circuits_benchmark.discovery.methods import method_variants
 
 console = Console(width=200) if not sys.stdout.isatty() else Console()
 
 Cases = Annotated[Optional[str], typer.Option("-i", "--indices", help="Cases: 3, 3,4,21 or 1-10 (default: those of --suite).")]
 Methods = Annotated[
     Optional[str],
-    typer.Option("--methods", help="Comma-separated: acdc, sp, sp-edge, eap, eap-ig, patching, random, magnitude (default: all)."),
+    typer.Option("--methods", help=f"Comma-separated: {', '.join(method_variants())} (default: all)."),
 ]
 Kinds = Annotated[str, typer.Option("--models", help="Model kinds: tracr (compiled) and/or siit (trained; used where one exists).")]
-Ablation = Annotated[str, typer.Option("--ablation", help="resample, zero or mean.")]
 Examples = Annotated[int, typer.Option("--n-examples", help="Clean (and as many corrupted) inputs per run.")]
 Executor = Annotated[str, typer.Option("--executor", help="local (this machine) or ray.")]
 Suite = Annotated[str, typer.Option("--suite", help="original (the original-release cases) or full (every case: all compiled models, every released SIIT model).")]
@@ -35,7 +35,7 @@ def bench(
     suite: Suite = "original",
     methods: Methods = None,
     models: Kinds = "tracr,siit",
-    ablation: Ablation = "resample",
+    ablation: AblationOption = "resample",
     n_examples: Examples = 100,
     seed: Seed = 42,
     executor: Executor = "local",

@@ -7,6 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from circuits_benchmark.choices import Ablation
+
 Indices = Annotated[
     Optional[str],
     typer.Option("-i", "--indices", help="Cases: 3, 3,4,21, 1-10, all, or suite (the non-trivial ones) (default: all cases)."),
@@ -16,6 +18,7 @@ OutputDir = Annotated[
 ]
 Device = Annotated[str, typer.Option("-d", "--device", help="cpu, or cuda when present.")]
 Seed = Annotated[int, typer.Option("--seed", help="Random seed.")]
+AblationOption = Annotated[str, typer.Option("--ablation", help=f"What ablated edges carry: {', '.join(Ablation)}.")]
 
 DEFAULT_OUTPUT_DIR = Path("results")
 

@@ -12,9 +12,11 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
-from circuits_benchmark.cli.options import DEFAULT_OUTPUT_DIR, Device, Indices, OutputDir, Seed, resolve_device
+from circuits_benchmark.choices import Metric as MetricChoice
+from circuits_benchmark.cli.options import DEFAULT_OUTPUT_DIR, AblationOption, Device, Indices, OutputDir, Seed, resolve_device
 from circuits_benchmark.cli.progress import progress_bar
 from circuits_benchmark.discovery.methods import METHODS
+from circuits_benchmark.discovery.settings import DEFAULT_SETTINGS, setting_help
 from circuits_benchmark.formatting import format_number
 
 app = typer.Typer(help="Run circuit-discovery methods on models with known circuits.", no_args_is_help=True)
@@ -23,13 +25,12 @@ console = Console(width=200) if not sys.stdout.isatty() else Console()
 Tracr = Annotated[bool, typer.Option("--tracr", help="Use the tracr-compiled models (default: SIIT-trained ones).")]
 RunId = Annotated[Optional[str], typer.Option("-w", "--run-id", help="Which SIIT-trained model (default: the best run).")]
 Model = Annotated[Optional[str], typer.Option("--model", help="Any model id, e.g. algzoo:longest_cycle:transformer:h4:n4 (overrides -i).")]
-Threshold = Annotated[float, typer.Option("--threshold", help="ACDC's tau; for score methods, the score cut of the reported circuit.")]
-Ablation = Annotated[str, typer.Option("--ablation", help="resample, zero or mean.")]
-Metric = Annotated[Optional[str], typer.Option("--metric", help="kl or l2 (default: kl for categorical, l2 for numerical outputs).")]
-LambdaReg = Annotated[float, typer.Option("--lambda-reg", help="Subnetwork probing's sparsity weight.")]
-Edgewise = Annotated[bool, typer.Option("--edgewise", help="Subnetwork probing on edges instead of nodes.")]
-IgSteps = Annotated[int, typer.Option("--integrated-grad-steps", help="EAP-IG interpolation steps (0 = plain EAP).")]
-Epochs = Annotated[int, typer.Option("--epochs", help="Subnetwork probing's training epochs.")]
+Threshold = Annotated[float, typer.Option("--threshold", help=setting_help("threshold"))]
+Metric = Annotated[Optional[str], typer.Option("--metric", help=f"{' or '.join(MetricChoice)} (default: kl for categorical, l2 for numerical outputs).")]
+LambdaReg = Annotated[float, typer.Option("--lambda-reg", help=setting_help("lambda_reg"))]
+Edgewise = Annotated[bool, typer.Option("--edgewise", help=setting_help("edgewise"))]
+IgSteps = Annotated[int, typer.Option("--integrated-grad-steps", help=setting_help("integrated_grad_steps"))]
+Epochs = Annotated[int, typer.Option("--epochs", help=setting_help("epochs"))]
 Sweep = Annotated[bool, typer.Option("--sweep", help="Run the whole threshold sweep for the ROC.")]
 Examples = Annotated[int, typer.Option("--n-examples", help="Clean (and as many corrupted) inputs.")]
 
@@ -86,13 +87,13 @@ def _make_command(method_names: list[str]):  # noqa: ANN202 - Typer reads the si
         tracr: Tracr = False,
         run_id: RunId = None,
         model: Model = None,
-        threshold: Threshold = 0.025,
-        ablation: Ablation = "resample",
+        threshold: Threshold = DEFAULT_SETTINGS.threshold,
+        ablation: AblationOption = "resample",
         metric: Metric = None,
-        lambda_reg: LambdaReg = 1.0,
-        edgewise: Edgewise = False,
-        integrated_grad_steps: IgSteps = 0,
-        epochs: Epochs = 200,
+        lambda_reg: LambdaReg = DEFAULT_SETTINGS.lambda_reg,
+        edgewise: Edgewise = DEFAULT_SETTINGS.edgewise,
+        integrated_grad_steps: IgSteps = DEFAULT_SETTINGS.integrated_grad_steps,
+        epochs: Epochs = DEFAULT_SETTINGS.epochs,
         sweep: Sweep = False,
         n_examples: Examples = 100,
         output_dir: OutputDir = DEFAULT_OUTPUT_DIR,

@@ -13,14 +13,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from circuits_benchmark.cli.options import DEFAULT_OUTPUT_DIR, Device, Indices, OutputDir, Seed, resolve_device
+from circuits_benchmark.cli.options import DEFAULT_OUTPUT_DIR, AblationOption, Device, Indices, OutputDir, Seed, resolve_device
 from circuits_benchmark.cli.progress import progress_bar
 
 console = Console()
 
 Weights = Annotated[Optional[str], typer.Option("-w", "--weights", help="Trained run id (default: the case's best run).")]
 Tracr = Annotated[bool, typer.Option("--tracr", help="Use the tracr-compiled model instead of a trained one.")]
-Ablation = Annotated[str, typer.Option("--ablation", help="resample, zero or mean.")]
 Examples = Annotated[int, typer.Option("--n-examples", help="Input pairs evaluated.")]
 
 
@@ -143,7 +142,7 @@ def eval_node_realism(
     indices: Indices = None,
     weights: Weights = None,
     tracr: Tracr = False,
-    ablation: Ablation = "resample",
+    ablation: AblationOption = "resample",
     n_examples: Examples = 500,
     seed: Seed = 0,
     output_dir: OutputDir = DEFAULT_OUTPUT_DIR,
@@ -159,7 +158,7 @@ def eval_gt_node_realism(
     indices: Indices = None,
     weights: Weights = None,
     tracr: Tracr = False,
-    ablation: Ablation = "resample",
+    ablation: AblationOption = "resample",
     n_examples: Examples = 500,
     seed: Seed = 0,
     output_dir: OutputDir = DEFAULT_OUTPUT_DIR,

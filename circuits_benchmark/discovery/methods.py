@@ -1,7 +1,8 @@
-"""The registry of discovery methods: one row per method.
+"""The registry of discovery methods: one record per method.
 
 Every method is a function `(DiscoveryProblem, MethodSettings) -> MethodOutput`; adding a method
-means writing that function and adding one row here. Rows name their functions as
+means writing that function and adding one record here: `run`, `bench` (its plan and sweeps), the
+leaderboard and the CLI's commands and help are derived from the records. Records name their functions as
 "module:function" and import them on first use, so listing methods (e.g. for `--help`) loads no
 torch.
 """
@@ -10,7 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable, Mapping
+
+from circuits_benchmark.discovery.settings import ACDC_SWEEP, SP_SWEEP
 
 if TYPE_CHECKING:
     from circuits_benchmark.discovery.problem import DiscoveryProblem, MethodOutput
@@ -20,43 +23,74 @@ if TYPE_CHECKING:
 
 
 @dataclasses.dataclass(frozen=True)
-class Method:
-    """A registered method.
+class Sweep:
+    """The setting a threshold method's ROC sweep varies, and its grid (the default value joins it)."""
 
-    run / sweep: "module:function" of the single run and of the threshold sweep (None for pure
-    score methods, whose ROC comes from their ranking). uses: the MethodSettings fields that change
-    its result (they name its result folder).
+    parameter: str
+    grid: tuple[float, ...]
+
+    def values(self, default: float) -> list[float]:
+        """The sweep's points, largest first: the grid and the default setting."""
+        return sorted({*self.grid, default}, reverse=True)
+
+
+@dataclasses.dataclass(frozen=True)
+class Method:
+    """A registered method: everything the registry, `run`, `bench` and the leaderboard need.
+
+    run: "module:function" of the single run. description: the CLI's help line. uses: the
+    MethodSettings fields that change its result (they name its result folder). sweep and
+    sweep_run: for threshold methods, what the ROC sweep varies and "module:function" of the sweep
+    run in one process (score methods have neither: their ROC comes from their ranking).
+    variants: further leaderboard entries of the method, label -> settings that differ from the
+    defaults (subnetwork probing on edges, InterpBench's `sp --edgewise`).
     """
 
     run: str
-    sweep: str | None
     description: str
     uses: tuple[str, ...] = ()
+    sweep: Sweep | None = None
+    sweep_run: str | None = None
+    variants: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
 
     def function(self, sweep: bool = False) -> "MethodFunction":
         """The callable to run: the sweep when asked for and available, else the single run."""
-        path = self.sweep if sweep and self.sweep else self.run
+        path = self.sweep_run if sweep and self.sweep_run else self.run
         module, _, name = path.partition(":")
         return getattr(importlib.import_module(f"circuits_benchmark.discovery.{module}"), name)
 
 
 METHODS: dict[str, Method] = {
-    "acdc": Method("acdc:acdc", "acdc:acdc_sweep", "ACDC: greedy edge pruning by metric change (tau = --threshold)", ("threshold",)),
+    "acdc": Method(
+        "acdc:acdc", "ACDC: greedy edge pruning by metric change (tau = --threshold)", ("threshold",),
+        Sweep("threshold", ACDC_SWEEP), "acdc:acdc_sweep",
+    ),
     "sp": Method(
         "subnetwork_probing:subnetwork_probing",
-        "subnetwork_probing:subnetwork_probing_sweep",
         "subnetwork probing, hard-concrete node (or --edgewise edge) masks",
         ("lambda_reg", "edgewise", "epochs", "learning_rate"),
+        Sweep("lambda_reg", SP_SWEEP), "subnetwork_probing:subnetwork_probing_sweep",
+        variants={"sp-edge": {"edgewise": True}},
     ),
     "eap": Method(
-        "attribution:edge_attribution_patching", None,
+        "attribution:edge_attribution_patching",
         "edge attribution patching (EAP-IG with --integrated-grad-steps N)", ("integrated_grad_steps",),
     ),
     "eap-ig": Method(
-        "attribution:edge_attribution_patching_ig", None,
+        "attribution:edge_attribution_patching_ig",
         "EAP-IG: gradients integrated over mask interpolation (5 steps unless set)", ("integrated_grad_steps",),
     ),
-    "patching": Method("activation_patching:activation_patching", None, "exact activation patching, one forward pass per edge"),
-    "random": Method("baselines:random_scores", None, "baseline: random scores"),
-    "magnitude": Method("baselines:activation_magnitude", None, "baseline: size of the activation change an edge carries"),
+    "patching": Method("activation_patching:activation_patching", "exact activation patching, one forward pass per edge"),
+    "random": Method("baselines:random_scores", "baseline: random scores"),
+    "magnitude": Method("baselines:activation_magnitude", "baseline: size of the activation change an edge carries"),
 }
+
+
+def method_variants() -> dict[str, tuple[str, Mapping[str, Any]]]:
+    """What the leaderboard compares: label -> (registry method, settings that differ from the
+    defaults); every method at its defaults, then its variants."""
+    variants: dict[str, tuple[str, Mapping[str, Any]]] = {}
+    for name, method in METHODS.items():
+        variants[name] = (name, {})
+        variants.update({label: (name, overrides) for label, overrides in method.variants.items()})
+    return variants

@@ -8,19 +8,7 @@ from __future__ import annotations
 
 import torch
 
-from circuits_benchmark.choices import Choice
-
-
-class Metric(Choice):
-    """How outputs are compared: KL divergence (categorical outputs) or squared error (numerical)."""
-
-    KL = "kl"
-    L2 = "l2"
-
-    @classmethod
-    def default_for(cls, output_kind: str) -> "Metric":
-        """KL for categorical outputs, L2 for numerical ones."""
-        return cls.KL if output_kind == "categorical" else cls.L2
+from circuits_benchmark.choices import Metric
 
 
 def output_distance(metric: str, patched: torch.Tensor, clean: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:

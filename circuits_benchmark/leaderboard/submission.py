@@ -37,7 +37,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from circuits_benchmark.ablation import Ablation
+from circuits_benchmark.choices import Ablation
 from circuits_benchmark.errors import BenchmarkError
 from circuits_benchmark.storage.files import read_json
 from circuits_benchmark.storage.results_db import ResultsStore, RunRecord
@@ -78,7 +78,7 @@ def submit(path: Path, output_dir: Path) -> list[RunRecord]:
 
 def parse_submission(data: Any, where: str) -> Submission:
     """Checks the structure of a submission (not yet its edges against the models)."""
-    from circuits_benchmark.bench import VARIANTS
+    from circuits_benchmark.discovery.methods import method_variants
 
     _expect(isinstance(data, dict), f"{where}: expected a JSON object with 'method' and 'models'")
     unknown = sorted(set(data) - TOP_LEVEL_KEYS)
@@ -86,7 +86,7 @@ def parse_submission(data: Any, where: str) -> Submission:
     method = data.get("method")
     _expect(isinstance(method, str) and NAME_PATTERN.fullmatch(method) is not None,
             f"{where}: 'method' must be a name of letters, digits, '.', '_' or '-' (at most 40), not {method!r}")
-    _expect(method not in VARIANTS, f"{where}: method name {method!r} is a built-in method's: pick another")
+    _expect(method not in method_variants(), f"{where}: method name {method!r} is a built-in method's: pick another")
     try:
         ablation = Ablation.parse(data.get("ablation", "resample"))
     except BenchmarkError as error:

@@ -19,7 +19,7 @@ import torch
 
 from circuits_benchmark.cases import BOS, Case, get_case
 from circuits_benchmark.circuits.circuit import Circuit
-from circuits_benchmark.ablation import Ablation
+from circuits_benchmark.choices import Ablation
 from circuits_benchmark.circuits.ground_truth import GROUND_TRUTH_ABLATIONS
 from circuits_benchmark.models.transformer import CircuitTransformer, TransformerConfig
 from circuits_benchmark.storage.files import (

@@ -15,7 +15,7 @@ import dataclasses
 
 import torch
 
-from circuits_benchmark.ablation import Ablation
+from circuits_benchmark.choices import Ablation
 from circuits_benchmark.circuits import components
 from circuits_benchmark.circuits.circuit import Circuit
 from circuits_benchmark.circuits.components import OUTPUT, QKV

@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from circuits_benchmark.ablation import Ablation
+from circuits_benchmark.choices import Ablation
 from circuits_benchmark.circuits.circuit import Circuit
 from circuits_benchmark.circuits.components import EMBED, OUTPUT
 from circuits_benchmark.errors import BenchmarkError
