@@ -25,13 +25,13 @@ import datetime
 import socket
 import time
 from pathlib import Path
-from typing import Any, Callable, ContextManager, Iterator, Sequence
+from typing import Callable, ContextManager, Iterator, Sequence
 
 from circuits_benchmark.discovery.methods import METHODS, method_variants
 from circuits_benchmark.discovery.settings import MethodSettings
 from circuits_benchmark.errors import BenchmarkError
 from circuits_benchmark.models.model_id import ModelId
-from circuits_benchmark.runs import RunConfig, result_dir
+from circuits_benchmark.runs import RunConfig, RunResult, result_dir
 from circuits_benchmark.storage.results_db import ResultsStore, RunRecord
 from circuits_benchmark.workers import map_in_workers
 
@@ -190,21 +190,21 @@ def run_job(job: Job, output_dir: Path) -> RunRecord:
     return record_from_result(job, result, time.perf_counter() - start)
 
 
-def record_from_result(job: Job, result: dict[str, Any], wall_time_s: float) -> RunRecord:
-    """The store's record of a result dict (as `runs.evaluate_output` returns it)."""
-    evaluation = dict(result.get("evaluation") or {})
-    roc = {"edges": evaluation.pop("edge_roc", []), "nodes": evaluation.pop("node_roc", [])}
-    at_threshold = evaluation.get("at_threshold", {})
+def record_from_result(job: Job, result: RunResult, wall_time_s: float) -> RunRecord:
+    """The store's record of a scored run (as `runs.evaluate_output` returns it)."""
+    evaluation = result.evaluation
     metrics = {
-        "edge_auroc": evaluation.get("edge_auroc"),
-        "node_auroc": evaluation.get("node_auroc"),
-        "cpr": result["faithfulness"]["cpr"],
-        "cmd": result["faithfulness"]["cmd"],
+        "edge_auroc": evaluation.edge_auroc if evaluation else None,
+        "node_auroc": evaluation.node_auroc if evaluation else None,
+        "cpr": result.faithfulness.cpr,
+        "cmd": result.faithfulness.cmd,
     }
     for level in ("edges", "nodes"):
-        confusion = at_threshold.get(level, {})
-        metrics[f"{level[:-1]}_tpr"] = confusion.get("tpr")
-        metrics[f"{level[:-1]}_fpr"] = confusion.get("fpr")
+        confusion = evaluation.at_threshold.get(level) if evaluation else None
+        metrics[f"{level[:-1]}_tpr"] = confusion.tpr if confusion else None
+        metrics[f"{level[:-1]}_fpr"] = confusion.fpr if confusion else None
+    stored = result.to_dict()
+    kept_evaluation = {k: v for k, v in stored.get("evaluation", {}).items() if k not in ("edge_roc", "node_roc")}
     config = job.config
     model_id = ModelId.parse(config.model_id)
     return RunRecord(
@@ -217,7 +217,7 @@ def record_from_result(job: Job, result: dict[str, Any], wall_time_s: float) -> 
         model_kind=model_id.kind,
         case_id=model_id.case_id,
         ablation=config.ablation,
-        metric=result["config"]["metric"],
+        metric=result.metric,
         n_examples=config.n_examples,
         seed=config.seed,
         parameters={name: getattr(config.settings, name) for name in _used_settings(config)},
@@ -225,20 +225,14 @@ def record_from_result(job: Job, result: dict[str, Any], wall_time_s: float) -> 
         sweep_value=getattr(config.settings, job.sweep_parameter) if job.sweep_parameter else None,
         sweep_size=job.sweep_size,
         reference=job.reference,
-        versions=result["versions"],
+        versions=result.versions,
         wall_time_s=wall_time_s,
         finished_at=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         host=socket.gethostname(),
         metrics=metrics,
-        roc=roc,
-        result={
-            "config": result["config"],
-            "circuit": result["circuit"],
-            "scores": result["scores"],
-            "faithfulness": result["faithfulness"],
-            "evaluation": evaluation,
-            "details": result["details"],
-        },
+        roc={"edges": evaluation.edge_roc if evaluation else [], "nodes": evaluation.node_roc if evaluation else []},
+        result={key: stored[key] for key in ("config", "circuit", "scores", "faithfulness")}
+        | {"evaluation": kept_evaluation, "details": stored["details"]},
     )
 
 

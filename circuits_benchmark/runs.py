@@ -1,6 +1,6 @@
 """One discovery run, end to end: model -> problem -> method -> scores -> evaluation -> stored result.
 
-`run_discovery("acdc", "tracr:3", MethodSettings(threshold=0.025))` is what `./main.py run acdc -i 3
+`run_discovery(RunConfig("acdc", "tracr:3", MethodSettings(threshold=0.025)), Path("results"))` is what `./main.py run acdc -i 3
 --tracr` does. Results go to `<output_dir>/<method>/<case>/<model>/<params>/`: result.json (scores,
 circuit, TPR/FPR, ROC and AUROC, faithfulness, config, versions, seed, wall time), roc.png and
 circuit.png. The folder name spells out every parameter that changes the result, so no run
@@ -16,22 +16,22 @@ from typing import Any
 
 import torch
 
-from circuits_benchmark.choices import Ablation
+from circuits_benchmark.choices import Ablation, Metric
 from circuits_benchmark.circuits.circuit import Circuit, full_circuit
 from circuits_benchmark.discovery.methods import METHODS
-from circuits_benchmark.choices import Metric
 from circuits_benchmark.discovery.problem import DiscoveryProblem, MethodOutput, component_edge_scores, node_scores
 from circuits_benchmark.discovery.settings import MethodSettings
 from circuits_benchmark.errors import BenchmarkError
-from circuits_benchmark.formatting import format_number
-from circuits_benchmark.evaluation.faithfulness import faithfulness_curve
+from circuits_benchmark.evaluation.faithfulness import FaithfulnessCurve, faithfulness_curve
 from circuits_benchmark.evaluation.roc import (
+    Confusion,
     auroc,
     circuit_confusions,
     roc_from_circuits,
     roc_from_scores,
     scored_nodes,
 )
+from circuits_benchmark.formatting import format_number
 from circuits_benchmark.models.benchmark_model import BenchmarkModel
 from circuits_benchmark.models.model_id import ModelId
 from circuits_benchmark.models.registry import load_benchmark_model
@@ -106,25 +106,98 @@ def result_dir(config: RunConfig, output_dir: Path) -> Path:
     return output_dir / config.method / case / model / name
 
 
-def run_discovery(config: RunConfig, output_dir: Path, draw: bool = True) -> dict[str, Any]:
-    """Runs one method on one model, scores it, writes the result folder; returns the result dict."""
+@dataclasses.dataclass(frozen=True)
+class TruthEvaluation:
+    """A run judged against the ground truth: the circuit at the run's threshold (confusion per
+    level, "edges" and "nodes"), and the ROC and AUROC per level, from the sweep's circuits
+    (roc_source "sweep") or the score ranking ("ranking")."""
+
+    at_threshold: dict[str, Confusion]
+    roc_source: str
+    edge_roc: list[tuple[float, float]]
+    node_roc: list[tuple[float, float]]
+    edge_auroc: float | None
+    node_auroc: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "at_threshold": {level: confusion.to_dict() for level, confusion in self.at_threshold.items()},
+            "roc_source": self.roc_source,
+            "edge_roc": self.edge_roc,
+            "node_roc": self.node_roc,
+            "edge_auroc": self.edge_auroc,
+            "node_auroc": self.node_auroc,
+        }
+
+
+@dataclasses.dataclass
+class RunResult:
+    """One method on one model, scored.
+
+    Attributes:
+        config: what ran. model_id: the model it resolved to (`siit:3` names a run here).
+        metric: the metric used (the config's, or the output kind's default).
+        scores: edge scores at component level ("edges"), per node ("nodes") and per head input
+            ("qkv_edges"), as [source, destination, score] lists.
+        circuit: the circuit at the threshold (component level). details: method-specific numbers.
+        ground_truth: the circuit scored against (None where none is known), and `evaluation`.
+        wall_time_s: load, run and scoring time. result_dir: where its files were written, if anywhere.
+    """
+
+    config: RunConfig
+    model_id: str
+    metric: Metric
+    versions: dict[str, str]
+    scores: dict[str, Any]
+    circuit: Circuit
+    details: dict[str, Any]
+    faithfulness: FaithfulnessCurve
+    ground_truth: Circuit | None
+    evaluation: TruthEvaluation | None
+    wall_time_s: float = 0.0
+    result_dir: Path | None = None
+
+    @property
+    def method(self) -> str:
+        return self.config.method
+
+    def to_dict(self) -> dict[str, Any]:
+        """The result.json form (everything but where it was written)."""
+        result = {
+            "method": self.method,
+            "model_id": self.model_id,
+            "config": {**dataclasses.asdict(self.config), "metric": self.metric},
+            "versions": self.versions,
+            "seed": self.config.seed,
+            "scores": self.scores,
+            "circuit": self.circuit.to_dict(),
+            "details": self.details,
+            "faithfulness": self.faithfulness.to_dict(),
+            "ground_truth": None if self.ground_truth is None else self.ground_truth.to_dict(),
+        }
+        if self.evaluation is not None:
+            result["evaluation"] = self.evaluation.to_dict()
+        return result | {"wall_time_s": self.wall_time_s}
+
+
+def run_discovery(config: RunConfig, output_dir: Path, draw: bool = True) -> RunResult:
+    """Runs one method on one model, scores it, writes the result folder; returns the result."""
     config.validate()
     start = time.perf_counter()
     benchmark_model = load_benchmark_model(config.model_id, output_dir)
     problem = build_problem(benchmark_model, config)
     output = METHODS[config.method].function(config.sweep)(problem, config.settings)
     result = evaluate_output(problem, output, config)
-    result["wall_time_s"] = time.perf_counter() - start
+    result.wall_time_s = time.perf_counter() - start
     # The resolved id names the folder: `siit:3` means the best run today, another one tomorrow.
-    target = result_dir(dataclasses.replace(config, model_id=benchmark_model.model_id), output_dir)
-    atomic_write_json(target / "result.json", result)
+    result.result_dir = result_dir(dataclasses.replace(config, model_id=benchmark_model.model_id), output_dir)
+    atomic_write_json(result.result_dir / "result.json", result.to_dict())
     if draw:
-        _draw(result, problem, target)
-    result["result_dir"] = str(target)
+        _draw(result, problem, result.result_dir)
     return result
 
 
-def evaluate_output(problem: DiscoveryProblem, output: MethodOutput, config: RunConfig) -> dict[str, Any]:
+def evaluate_output(problem: DiscoveryProblem, output: MethodOutput, config: RunConfig) -> RunResult:
     """Scores, the circuit at the chosen threshold, and its evaluation against the ground truth."""
     cfg = problem.patchable.model.cfg
     full = full_circuit(cfg.n_layers, cfg.n_heads, cfg.d_mlp > 0)
@@ -132,30 +205,27 @@ def evaluate_output(problem: DiscoveryProblem, output: MethodOutput, config: Run
     edge_scores = component_edge_scores(problem, output.edge_scores)
     circuit = output.sweep[-1][1] if output.sweep else problem.circuit_from_mask(output.edge_scores >= config.settings.threshold)
     truth = problem.benchmark_model.ground_truth(config.ablation)
-    result: dict[str, Any] = {
-        "method": config.method,
-        "model_id": problem.benchmark_model.model_id,
-        "config": {**dataclasses.asdict(config), "metric": problem.metric},
-        "versions": library_versions(),
-        "seed": config.seed,
-        "scores": {
+    return RunResult(
+        config=config,
+        model_id=problem.benchmark_model.model_id,
+        metric=problem.metric,
+        versions=library_versions(),
+        scores={
             "edges": [[s, d, v] for (s, d), v in edge_scores.items()],
             "nodes": node_scores(edge_scores),
             "qkv_edges": [[s, d, v] for (s, d), v in zip(problem.patchable.layout.edges(), output.edge_scores.tolist())],
         },
-        "circuit": circuit.canonical().to_dict(),
-        "details": output.details,
-        "faithfulness": faithfulness_curve(problem, output.edge_scores).to_dict(),
-        "ground_truth": None if truth is None else truth.to_dict(),
-    }
-    if truth is not None:
-        result["evaluation"] = _against_truth(output, edge_scores, circuit, truth, full)
-    return result
+        circuit=circuit.canonical(),
+        details=output.details,
+        faithfulness=faithfulness_curve(problem, output.edge_scores),
+        ground_truth=truth,
+        evaluation=None if truth is None else _against_truth(output, edge_scores, circuit, truth, full),
+    )
 
 
 def _against_truth(
     output: MethodOutput, edge_scores: dict, circuit: Circuit, truth: Circuit, full: Circuit
-) -> dict[str, Any]:
+) -> TruthEvaluation:
     true_edges, all_edges = set(truth.edges), set(full.edges)
     true_nodes, all_nodes = scored_nodes(truth), scored_nodes(full)
     if output.sweep and len(output.sweep) > 1:
@@ -166,28 +236,21 @@ def _against_truth(
         source = "ranking"
         edge_roc = roc_from_scores(edge_scores, true_edges, all_edges)
         node_roc = roc_from_scores(node_scores(edge_scores), true_nodes, all_nodes)
-    return {
-        "at_threshold": {k: v.to_dict() for k, v in circuit_confusions(circuit, truth, full).items()},
-        "roc_source": source,
-        "edge_roc": edge_roc,
-        "node_roc": node_roc,
-        "edge_auroc": auroc(edge_roc),
-        "node_auroc": auroc(node_roc),
-    }
+    return TruthEvaluation(circuit_confusions(circuit, truth, full), source, edge_roc, node_roc, auroc(edge_roc), auroc(node_roc))
 
 
-def _draw(result: dict[str, Any], problem: DiscoveryProblem, target: Path) -> None:
+def _draw(result: RunResult, problem: DiscoveryProblem, target: Path) -> None:
     from circuits_benchmark.circuits.drawing import draw_circuit
     from circuits_benchmark.evaluation.plots import draw_roc
 
     cfg = problem.patchable.model.cfg
-    title = f"{result['method']} on {result['model_id']}"
-    draw_circuit(Circuit.from_dict(result["circuit"]), target / "circuit.png", title, full_circuit(cfg.n_layers, cfg.n_heads, cfg.d_mlp > 0))
-    evaluation = result.get("evaluation")
+    title = f"{result.method} on {result.model_id}"
+    draw_circuit(result.circuit, target / "circuit.png", title, full_circuit(cfg.n_layers, cfg.n_heads, cfg.d_mlp > 0))
+    evaluation = result.evaluation
     if evaluation:
         curves = {
-            f"edges AUROC {format_number(evaluation['edge_auroc'], 3)}": evaluation["edge_roc"],
-            f"nodes AUROC {format_number(evaluation['node_auroc'], 3)}": evaluation["node_roc"],
+            f"edges AUROC {format_number(evaluation.edge_auroc, 3)}": evaluation.edge_roc,
+            f"nodes AUROC {format_number(evaluation.node_auroc, 3)}": evaluation.node_roc,
         }
         draw_roc(curves, title, target / "roc.png")
 

@@ -100,9 +100,9 @@ def test_bench_stores_every_run_and_the_sweep_roc_matches_a_sweep_run(benched: P
 
     series = {s.label: s for s in series_results(runs)[0]}
     config = RunConfig("acdc", "tracr:3", MethodSettings(), sweep=True, n_examples=FAST.n_examples)
-    swept = run_discovery(config, benched / "single", draw=False)["evaluation"]
+    swept = run_discovery(config, benched / "single", draw=False).evaluation
     assert series["acdc"].roc_source == "sweep"
-    assert (series["acdc"].edge_auroc, series["acdc"].node_auroc) == (swept["edge_auroc"], swept["node_auroc"])
+    assert (series["acdc"].edge_auroc, series["acdc"].node_auroc) == (swept.edge_auroc, swept.node_auroc)
     assert series["eap"].roc_source == "ranking" and series["eap"].points == 1
     assert (benched / "leaderboard.md").exists() and (benched / "leaderboard.html").exists()
 

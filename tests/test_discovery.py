@@ -3,6 +3,7 @@ with a known circuit recovered by every method that should, and the ROC/AUROC de
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -82,9 +83,9 @@ def test_toy_circuit_is_recovered(method: str) -> None:
     config = RunConfig(method, "toy:1", settings, n_examples=64)
     problem = build_problem(model, config)
     output = METHODS[method].function()(problem, settings)
-    evaluation = evaluate_output(problem, output, config)["evaluation"]
-    assert evaluation["edge_auroc"] == 1.0
-    assert evaluation["node_auroc"] == 1.0
+    evaluation = evaluate_output(problem, output, config).evaluation
+    assert evaluation.edge_auroc == 1.0
+    assert evaluation.node_auroc == 1.0
 
 
 def test_eap_is_not_degenerate_on_tracr(tmp_path_factory: pytest.TempPathFactory) -> None:
@@ -112,12 +113,13 @@ def test_roc_and_auroc_definitions() -> None:
 def test_run_writes_result_files_and_never_overwrites_other_runs(tmp_path: Path) -> None:
     first = run_discovery(RunConfig("acdc", "tracr:3", MethodSettings(threshold=0.025)), tmp_path)
     second = run_discovery(RunConfig("acdc", "tracr:3", MethodSettings(threshold=0.5)), tmp_path)
-    assert first["result_dir"] != second["result_dir"]
+    assert first.result_dir != second.result_dir
     for result in (first, second):
-        folder = Path(result["result_dir"])
-        assert {p.name for p in folder.iterdir()} == {"result.json", "roc.png", "circuit.png"}
-    assert first["config"]["seed"] == 42 and "torch" in first["versions"]
-    assert first["evaluation"]["edge_auroc"] == 1.0
+        assert {p.name for p in result.result_dir.iterdir()} == {"result.json", "roc.png", "circuit.png"}
+    written = json.loads((first.result_dir / "result.json").read_text())
+    assert written == json.loads(json.dumps(first.to_dict()))
+    assert written["config"]["seed"] == 42 and "torch" in written["versions"] and written["config"]["ablation"] == "resample"
+    assert written["evaluation"]["edge_auroc"] == first.evaluation.edge_auroc == 1.0
 
 
 def test_acdc_reusing_measured_circuits_gives_what_fresh_runs_give(tmp_path_factory: pytest.TempPathFactory) -> None:

@@ -22,6 +22,7 @@ from circuits_benchmark.evaluation.statistics import a12_magnitude, mann_whitney
 from circuits_benchmark.leaderboard.report import write_leaderboard
 from circuits_benchmark.leaderboard.submission import submit
 from circuits_benchmark.leaderboard.summary import series_results
+from circuits_benchmark.runs import RunResult
 from circuits_benchmark.storage.results_db import ResultsStore, RunRecord
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -100,7 +101,7 @@ def test_a_sweep_series_takes_its_roc_from_the_points_and_faithfulness_from_the_
 # --- submissions ------------------------------------------------------------------------------
 
 
-def builtin_result(benched: Path) -> dict:
+def builtin_result(benched: Path) -> RunResult:
     from circuits_benchmark.discovery.settings import MethodSettings
     from circuits_benchmark.runs import RunConfig, run_discovery
 
@@ -111,12 +112,12 @@ def builtin_result(benched: Path) -> dict:
 def test_a_submission_is_scored_exactly_like_the_builtin_run_it_copies(benched: Path, tmp_path: Path) -> None:
     result = builtin_result(benched)
     file = tmp_path / "scores.json"
-    file.write_text(json.dumps({"method": "copied-eap", "n_examples": 40, "models": [{"model": "tracr:3", "edges": result["scores"]["qkv_edges"]}]}))
+    file.write_text(json.dumps({"method": "copied-eap", "n_examples": 40, "models": [{"model": "tracr:3", "edges": result.scores["qkv_edges"]}]}))
     (record,) = submit(file, benched)
-    evaluation = result["evaluation"]
-    assert record.metrics["edge_auroc"] == evaluation["edge_auroc"] and record.metrics["node_auroc"] == evaluation["node_auroc"]
-    assert (record.metrics["cpr"], record.metrics["cmd"]) == (result["faithfulness"]["cpr"], result["faithfulness"]["cmd"])
-    assert record.roc["edges"] == [tuple(p) for p in evaluation["edge_roc"]]
+    evaluation = result.evaluation
+    assert record.metrics["edge_auroc"] == evaluation.edge_auroc and record.metrics["node_auroc"] == evaluation.node_auroc
+    assert (record.metrics["cpr"], record.metrics["cmd"]) == (result.faithfulness.cpr, result.faithfulness.cmd)
+    assert record.roc["edges"] == [tuple(p) for p in evaluation.edge_roc]
     with ResultsStore(benched) as store:
         assert store.run(record.run_key).source == "submission"
     assert "copied-eap" in (benched / "leaderboard.md").read_text()

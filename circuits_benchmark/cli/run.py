@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.console import Console
@@ -18,6 +18,9 @@ from circuits_benchmark.cli.progress import progress_bar
 from circuits_benchmark.discovery.methods import METHODS
 from circuits_benchmark.discovery.settings import DEFAULT_SETTINGS, setting_help
 from circuits_benchmark.formatting import format_number
+
+if TYPE_CHECKING:
+    from circuits_benchmark.runs import RunResult
 
 app = typer.Typer(help="Run circuit-discovery methods on models with known circuits.", no_args_is_help=True)
 console = Console(width=200) if not sys.stdout.isatty() else Console()
@@ -69,16 +72,15 @@ def _run(methods: list[str], ids: list[str], options: dict, output_dir: Path, se
             advance(1)
 
 
-def _report(result: dict) -> None:
-    line = f"{result['method']:>9} {result['model_id']:<12}"
-    evaluation = result.get("evaluation")
+def _report(result: RunResult) -> None:
+    line = f"{result.method:>9} {result.model_id:<12}"
+    evaluation = result.evaluation
     if evaluation:
-        edges = evaluation["at_threshold"]["edges"]
-        line += f" edges TP {edges['tp']} FP {edges['fp']} FN {edges['fn']} (TPR {format_number(edges['tpr'], 3)}, FPR {format_number(edges['fpr'], 3)})"
-        line += f"  AUROC edges {format_number(evaluation['edge_auroc'], 3)} nodes {format_number(evaluation['node_auroc'], 3)} [{evaluation['roc_source']}]"
-    line += f"  CPR {result['faithfulness']['cpr']:.3f}  {result['wall_time_s']:.2f}s  -> {result['result_dir']}"
+        edges = evaluation.at_threshold["edges"]
+        line += f" edges TP {edges.tp} FP {edges.fp} FN {edges.fn} (TPR {format_number(edges.tpr, 3)}, FPR {format_number(edges.fpr, 3)})"
+        line += f"  AUROC edges {format_number(evaluation.edge_auroc, 3)} nodes {format_number(evaluation.node_auroc, 3)} [{evaluation.roc_source}]"
+    line += f"  CPR {result.faithfulness.cpr:.3f}  {result.wall_time_s:.2f}s  -> {result.result_dir}"
     console.print(line, highlight=False)
-
 
 
 def _make_command(method_names: list[str]):  # noqa: ANN202 - Typer reads the signature
