@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from circuits_benchmark.algzoo.evaluation import evaluate_model
+from circuits_benchmark.algzoo.scoring import evaluate_model
 from circuits_benchmark.algzoo.models import ZooSpec
 from circuits_benchmark.algzoo.reference import REFERENCE_TASKS
 from circuits_benchmark.algzoo.training import Recipe, plan_training, run_training, zoo_specs

@@ -45,10 +45,12 @@ def ground_truth_verdict(case_id: int, output_dir: Path) -> tuple[dict[str, floa
     """Fraction of output positions changed with everything outside the LL ground truth ablated
     (resample, mean, zero), and whether every ground-truth part is necessary under resample."""
     from circuits_benchmark.models.registry import load_benchmark_model
-    from circuits_benchmark.training.evaluation import AblationProbe, ground_truth_check
+    from circuits_benchmark.evaluation.circuit_checks import ground_truth_check
+    from circuits_benchmark.patching.output_change import PatchingBatch
 
-    probe = AblationProbe(load_benchmark_model(f"siit:{case_id}", output_dir), n_examples=500, seed=0)
-    checks = {a: ground_truth_check(probe, a) for a in ("resample", "mean", "zero")}
+    model = load_benchmark_model(f"siit:{case_id}", output_dir)
+    batch = PatchingBatch.sample(model, n_examples=500, seed=0)
+    checks = {a: ground_truth_check(batch, model, a) for a in ("resample", "mean", "zero")}
     return {a: c.kept.changed_fraction for a, c in checks.items()}, "minimal" if checks["resample"].minimal else (
         "redundant: " + ", ".join(checks["resample"].redundant)
     )
@@ -74,16 +76,16 @@ def main() -> None:
         for case_id in cases:
             meta, wall = train(case_id, output_dir, args.max_seconds)
             total += wall
-            m = meta["metrics"]
+            m = meta.metrics
             changed, necessity = ground_truth_verdict(case_id, output_dir)
             faith = " / ".join(f"{100 * changed[a]:.2f}%" for a in ("resample", "mean", "zero"))
             print(
-                f"{case_id:>4} {meta['epochs']:>6} {meta['steps']:>6} {meta['train_seconds']:>8.1f} {wall:>9.1f} "
-                f"{100 * m['accuracy']:>8.2f}% {100 * m['iia']:>7.2f}% {100 * m['strict_iia']:>7.2f}%  {meta['stopped']:<11} {faith}; {necessity}",
+                f"{case_id:>4} {meta.epochs:>6} {meta.steps:>6} {meta.train_seconds:>8.1f} {wall:>9.1f} "
+                f"{100 * m['accuracy']:>8.2f}% {100 * m['iia']:>7.2f}% {100 * m['strict_iia']:>7.2f}%  {meta.stopped:<11} {faith}; {necessity}",
                 flush=True,
             )
             if case_id == 3:
-                verdict = "meets" if meta["stopped"] == "early stop" and wall <= CASE3_TARGET_S else "misses"
+                verdict = "meets" if meta.stopped == "early stop" and wall <= CASE3_TARGET_S else "misses"
                 print(f"     case 3 to the 99.5% bar: {wall:.1f} s whole process ({verdict} the {CASE3_TARGET_S:.0f} s target; "
                       f"reference {REFERENCE_CASE3_EPOCH_S:.0f}-700 s per epoch, strict 95.8% after 2 epochs)", flush=True)
         if len(cases) > 1:

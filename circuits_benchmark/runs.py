@@ -35,7 +35,7 @@ from circuits_benchmark.formatting import format_number
 from circuits_benchmark.models.benchmark_model import BenchmarkModel
 from circuits_benchmark.models.model_id import ModelId
 from circuits_benchmark.models.registry import load_benchmark_model
-from circuits_benchmark.patching.engine import PatchableModel
+from circuits_benchmark.patching.output_change import PatchingBatch
 from circuits_benchmark.storage.files import atomic_write_json
 from circuits_benchmark.versions import library_versions
 
@@ -73,28 +73,11 @@ class RunConfig:
 def build_problem(benchmark_model: BenchmarkModel, config: RunConfig) -> DiscoveryProblem:
     """The problem a method sees: clean/corrupted batches, ablation values, metric and weights."""
     torch.manual_seed(config.seed)
-    clean, corrupted = benchmark_model.clean_and_corrupted(config.n_examples, config.seed)
-    weights = benchmark_model.metric_positions.expand(clean.shape).float()
-    if benchmark_model.defined_positions is not None:
-        weights = weights * benchmark_model.defined_positions(clean).float()
-    device = torch.device(config.device)
-    benchmark_model.model.to(device)
-    clean, corrupted, weights = clean.to(device), corrupted.to(device), weights.to(device)
-    patchable = PatchableModel(benchmark_model.model)
-    if weights.sum() == 0:
+    batch = PatchingBatch.sample(benchmark_model, config.n_examples, config.seed, config.device)
+    if batch.weights.sum() == 0:
         raise BenchmarkError(f"{benchmark_model.model_id}: no defined output position in the sampled data")
     metric = config.metric or Metric.default_for(benchmark_model.output_kind)
-    return DiscoveryProblem(
-        benchmark_model=benchmark_model,
-        patchable=patchable,
-        clean=clean,
-        corrupted=corrupted,
-        ablation=config.ablation,
-        metric=metric,
-        ablated=patchable.ablated_outputs(config.ablation, clean, corrupted),
-        position_weights=weights,
-        seed=config.seed,
-    )
+    return DiscoveryProblem(benchmark_model, batch, config.ablation, metric, config.seed)
 
 
 def result_dir(config: RunConfig, output_dir: Path) -> Path:

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 
 from circuits_benchmark.algzoo.attention import AttentionStack, export_transformer, init_transformer_weights
 from circuits_benchmark.algzoo.estimation import ESTIMATORS, add_weight_noise, conditional_accuracy, noise_study
-from circuits_benchmark.algzoo.evaluation import evaluate_model
+from circuits_benchmark.algzoo.scoring import evaluate_model
 from circuits_benchmark.algzoo.models import ZooSpec, load_zoo_model, model_from_weights, parameter_count
 from circuits_benchmark.algzoo.rnn import ReluRNN, init_rnn_weights
 from circuits_benchmark.algzoo.tasks import data_generator, get_task

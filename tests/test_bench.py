@@ -23,6 +23,7 @@ from circuits_benchmark.errors import BenchmarkError
 from circuits_benchmark.leaderboard.report import write_leaderboard
 from circuits_benchmark.runs import RunConfig, run_discovery
 from circuits_benchmark.storage.results_db import DATABASE_FILE, ResultsStore
+from circuits_benchmark.training.artifacts import release_case_dir
 from circuits_benchmark.training.release import released_case_ids
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -79,7 +80,8 @@ def test_a_trained_model_joins_the_plan_in_place_of_the_released_one(tmp_path: P
     request = dataclasses.replace(FAST, case_ids=[3, 4, 11], kinds=["tracr", "siit"])  # 11 is trivial: nothing released
     assert {j.config.model_id for j in plan_jobs(request, tmp_path)} == {"tracr:3", "tracr:4", "tracr:11", "siit:3:release", "siit:4:release"}
     # meta.json is written last by training: the run is finished
-    (run / "meta.json").write_text(json.dumps({"metrics": {"accuracy": 1.0, "iia": 1.0, "strict_iia": 0.9}}))
+    meta = json.loads((release_case_dir(3) / "meta.json").read_text()) | {"metrics": {"accuracy": 1.0, "iia": 1.0, "strict_iia": 0.9}}
+    (run / "meta.json").write_text(json.dumps(meta))
     planned = {j.config.model_id for j in plan_jobs(request, tmp_path)}
     assert planned == {"tracr:3", "tracr:4", "tracr:11", "siit:3:some-run", "siit:4:release"}
 

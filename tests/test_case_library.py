@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from circuits_benchmark.cases import ORIGINAL_RELEASE_IDS, all_case_ids, get_case, suite_case_ids
-from circuits_benchmark.circuits.verification import verify_case
+from circuits_benchmark.models.verification import verify_case
 from circuits_benchmark.models.compiled import load_compiled_case
 
 GAPS_FILE = Path(__file__).parent / "data" / "ground_truth_gaps.json"

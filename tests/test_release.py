@@ -14,7 +14,9 @@ from circuits_benchmark.models.compiled import load_compiled_case
 from circuits_benchmark.models.registry import load_benchmark_model
 from circuits_benchmark.training.artifacts import release_case_dir
 from circuits_benchmark.training.data_split import split_unique_inputs
-from circuits_benchmark.training.evaluation import DEFAULT_EXAMPLES, AblationProbe, ground_truth_check
+from circuits_benchmark.evaluation.circuit_checks import ground_truth_check
+from circuits_benchmark.patching.output_change import PatchingBatch
+from circuits_benchmark.training.reports import DEFAULT_EXAMPLES
 from circuits_benchmark.training.objectives import output_matches
 from circuits_benchmark.training.release import RELEASED_FILES, read_manifest, sha256_of
 from circuits_benchmark.training.siit_models import load_run
@@ -49,18 +51,18 @@ def test_released_model_matches_manifest_and_its_recorded_figures(case_id: int, 
     assert run.model_id == entry["model_id"] == f"siit:{case_id}:release"
     assert sum(p.numel() for p in run.model.parameters()) == entry["parameters"]
     compiled = load_compiled_case(case_id, output_dir / "cache")
-    split = split_unique_inputs(compiled, run.meta["seed"])
-    assert split.fingerprint() == run.meta["split"]["fingerprint"]
+    split = split_unique_inputs(compiled, run.meta.seed)
+    assert split.fingerprint() == run.meta.split["fingerprint"]
     test = split.test[:256]
     with torch.no_grad():
         matching, scored = output_matches(
-            run.model(test), compiled.model(test), compiled.is_categorical, run.meta["settings"]["tolerance"]
+            run.model(test), compiled.model(test), compiled.is_categorical, run.meta.settings["tolerance"]
         )
     # A sample of the held-out inputs: the recorded accuracy is at least 99.5% on all of them.
     assert matching / scored >= entry["metrics"]["accuracy"] - 0.005
     # The release's own check, on the same 500 pairs: faithful and minimal, figures reproduced.
-    probe = AblationProbe(load_benchmark_model(f"siit:{case_id}", output_dir), DEFAULT_EXAMPLES, run.meta["seed"])
-    check = ground_truth_check(probe, "resample")
+    model = load_benchmark_model(f"siit:{case_id}", output_dir)
+    check = ground_truth_check(PatchingBatch.sample(model, DEFAULT_EXAMPLES, run.meta.seed), model, "resample")
     assert check.faithful and check.minimal, check.summary()
     recorded = entry["ground_truth_checks"]["resample"]
     assert check.kept.changed_fraction == pytest.approx(recorded["changed_fraction"], abs=1e-9)

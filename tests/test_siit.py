@@ -24,7 +24,8 @@ from circuits_benchmark.patching.engine import EdgeLayout
 from circuits_benchmark.training.artifacts import GROUND_TRUTH_FILE, META_FILE, run_dir
 from circuits_benchmark.training.correspondence import Correspondence, ll_config, ll_ground_truths
 from circuits_benchmark.training.data_split import split_unique_inputs
-from circuits_benchmark.training.evaluation import AblationProbe, ground_truth_check, node_realism
+from circuits_benchmark.evaluation.circuit_checks import ground_truth_check, node_realism
+from circuits_benchmark.patching.output_change import PatchingBatch
 from circuits_benchmark.training.objectives import SiitObjective, output_loss, output_matches
 from circuits_benchmark.training.siit_models import best_run_id, load_run
 from circuits_benchmark.training.task import SiitTask, fresh_ll_model
@@ -130,12 +131,12 @@ def test_ll_ground_truth_is_the_image_of_the_tracr_ground_truth(compiled) -> Non
 
 def test_stored_ground_truth_is_derived_from_the_stored_correspondence(trained, compiled) -> None:
     output_dir, meta = trained
-    directory = run_dir(output_dir, 3, meta["run_id"])
+    directory = run_dir(output_dir, 3, meta.run_id)
     stored = {a: Circuit.from_dict(c) for a, c in json.loads((directory / GROUND_TRUTH_FILE).read_text()).items()}
-    derived = ll_ground_truths(Correspondence.from_dict(meta["correspondence"]), compiled.ground_truths)
+    derived = ll_ground_truths(Correspondence.from_dict(meta.correspondence), compiled.ground_truths)
     assert stored == derived
     loaded = load_benchmark_model("siit:3", output_dir)
-    assert loaded.model_id == f"siit:3:{meta['run_id']}"
+    assert loaded.model_id == f"siit:3:{meta.run_id}"
     assert loaded.ground_truths == derived
     assert loaded.defined_positions is not None and loaded.metric_positions.tolist() == [False, True, True, True, True]
 
@@ -151,8 +152,8 @@ def test_held_out_split_shares_no_input_with_training(compiled) -> None:
 
 def test_short_training_improves_iia(trained) -> None:
     _, meta = trained
-    history = meta["history"]
-    assert [r["epoch"] for r in history] == [8, 16, 24, 30] and meta["stopped"] == "epoch limit"
+    history = meta.history
+    assert [r["epoch"] for r in history] == [8, 16, 24, 30] and meta.stopped == "epoch limit"
     assert history[-1]["iia"] > history[0]["iia"] + 0.2
     assert history[-1]["loss_iit"] < history[0]["loss_iit"]
 
@@ -171,7 +172,7 @@ def test_resume_after_a_kill_continues_exactly(tmp_path: Path, cache_dir: Path) 
     with pytest.raises(BenchmarkError, match="--resume"):
         train_siit(3, SHORT, killed_dir)
     resumed = train_siit(3, SHORT, killed_dir, resume=True)
-    without_times = lambda meta: [{k: v for k, v in r.items() if k != "seconds"} for r in meta["history"]]  # noqa: E731
+    without_times = lambda meta: [{k: v for k, v in r.items() if k != "seconds"} for r in meta.history]  # noqa: E731
     assert without_times(resumed) == without_times(straight)
     a, b = load_run(straight_dir, 3).model.state_dict(), load_run(killed_dir, 3).model.state_dict()
     assert all(torch.equal(a[name], b[name]) for name in a)
@@ -181,14 +182,14 @@ def test_best_run_is_the_one_with_the_best_worst_metric(trained) -> None:
     output_dir, meta = trained
     other = run_dir(output_dir, 3, "zz-better")
     other.mkdir(parents=True)
-    better = {**meta, "run_id": "zz-better", "metrics": {"accuracy": 1.0, "iia": 1.0, "strict_iia": 1.0}}
+    better = {**meta.to_dict(), "run_id": "zz-better", "metrics": {"accuracy": 1.0, "iia": 1.0, "strict_iia": 1.0}}
     (other / META_FILE).write_text(json.dumps(better))
     try:
         assert best_run_id(output_dir, 3) == "zz-better"
     finally:
         (other / META_FILE).unlink()
         other.rmdir()
-    assert best_run_id(output_dir, 3) == meta["run_id"]
+    assert best_run_id(output_dir, 3) == meta.run_id
     with pytest.raises(BenchmarkError, match="train iit"):
         best_run_id(output_dir, 4)
 
@@ -196,14 +197,14 @@ def test_best_run_is_the_one_with_the_best_worst_metric(trained) -> None:
 def test_ground_truth_check_and_node_realism(cache_dir: Path, tmp_path: Path) -> None:
     output_dir = output_dir_with_cache(tmp_path, cache_dir)
     tracr = load_benchmark_model("tracr:3", output_dir)
-    probe = AblationProbe(tracr, n_examples=200, seed=0)
-    check = ground_truth_check(probe, "resample")
+    batch = PatchingBatch.sample(tracr, n_examples=200, seed=0)
+    check = ground_truth_check(batch, tracr, "resample")
     assert check.faithful and check.kept.changed_fraction == 0.0 and check.minimal
     assert {"m0", "a1.h0"} <= set(check.removals) and all(c.changed_inputs > 0 for c in check.removals.values())
     broken = dataclasses.replace(
         tracr, ground_truths={k: c.without_edge(("m0", "a1.h0.v")) for k, c in tracr.ground_truths.items()}
     )
-    assert not ground_truth_check(AblationProbe(broken, n_examples=200, seed=0), "resample").faithful
+    assert not ground_truth_check(batch, broken, "resample").faithful
     # A ground truth padded with an edge the output never uses is faithful but not minimal.
     padded = dataclasses.replace(
         tracr,
@@ -211,10 +212,10 @@ def test_ground_truth_check_and_node_realism(cache_dir: Path, tmp_path: Path) ->
             k: Circuit([*c.edges, ("embed", "output")], c.graph.nodes, c.granularity) for k, c in tracr.ground_truths.items()
         },
     )
-    padded_check = ground_truth_check(AblationProbe(padded, n_examples=200, seed=0), "resample")
+    padded_check = ground_truth_check(batch, padded, "resample")
     assert padded_check.faithful and padded_check.redundant == ["embed->output"]
-    assert node_realism(probe, tracr.ground_truth("resample")).changed_fraction == 0.0
-    assert node_realism(probe, Circuit([], ["embed", "output"])).changed_fraction > 0.5
+    assert node_realism(batch, tracr.ground_truth("resample")).changed_fraction == 0.0
+    assert node_realism(batch, Circuit([], ["embed", "output"])).changed_fraction > 0.5
 
 
 def test_suite_training_in_two_processes_resumes_by_skipping_finished_cases(tmp_path: Path, cache_dir: Path) -> None:
@@ -237,11 +238,11 @@ def test_cli_train_eval_and_realism(trained) -> None:
     runner = CliRunner()
     result = runner.invoke(app, ["eval", "iit", "-i", "3", "-o", str(output_dir), "--n-examples", "100"])
     assert result.exit_code == 0, result.output
-    report_dir = output_dir / "eval" / "iit" / "case-003" / f"siit-{meta['run_id']}"
+    report_dir = output_dir / "eval" / "iit" / "case-003" / f"siit-{meta.run_id}"
     assert (report_dir / "node_effects.png").stat().st_size > 1000
     report = json.loads((report_dir / "result.json").read_text())
     assert {row["node"] for row in report["node_effects"] if row["in_circuit"]} == {"m0", "a1.h0"}
-    result = runner.invoke(app, ["eval", "gt_node_realism", "-i", "3", "-w", meta["run_id"], "-o", str(output_dir)])
+    result = runner.invoke(app, ["eval", "gt_node_realism", "-i", "3", "-w", meta.run_id, "-o", str(output_dir)])
     assert result.exit_code == 0, result.output
     circuit_file = output_dir / "found.json"
     circuit_file.write_text(json.dumps({"circuit": Circuit([("embed", "m0")], ["embed", "m0", "output"]).to_dict()}))
@@ -281,8 +282,9 @@ def test_case3_trained_to_the_bar_has_a_faithful_ground_truth(tmp_path: Path, ca
     """Item 9 on a real training run (about 15-40 s here, so kept out of the default run)."""
     output_dir = output_dir_with_cache(tmp_path, cache_dir)
     meta = train_siit(3, SiitSettings(), output_dir)
-    assert meta["stopped"] == "early stop"
-    probe = AblationProbe(load_benchmark_model("siit:3", output_dir), n_examples=500, seed=1)
+    assert meta.stopped == "early stop"
+    model = load_benchmark_model("siit:3", output_dir)
+    batch = PatchingBatch.sample(model, n_examples=500, seed=1)
     for ablation in ("resample", "mean"):
-        check = ground_truth_check(probe, ablation)
+        check = ground_truth_check(batch, model, ablation)
         assert check.faithful and check.minimal, check.summary()

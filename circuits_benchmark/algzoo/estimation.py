@@ -36,7 +36,7 @@ from typing import Any, Callable, Protocol
 import torch
 
 from circuits_benchmark.algzoo.cpu import torch_threads
-from circuits_benchmark.algzoo.evaluation import evaluate_model
+from circuits_benchmark.algzoo.scoring import evaluate_model
 from circuits_benchmark.algzoo.models import ZooModel, load_zoo_model, zoo_dir
 from circuits_benchmark.algzoo.rnn import ReluRNN
 from circuits_benchmark.algzoo.tasks import CONTINUOUS, DISTRIBUTION, data_generator

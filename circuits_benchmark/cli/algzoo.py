@@ -56,7 +56,7 @@ def eval_algzoo(
     output_dir: OutputDir = DEFAULT_OUTPUT_DIR,
 ) -> None:
     """Score every stored AlgZoo model against the published grid; tables and a heatmap PNG."""
-    from circuits_benchmark.algzoo.evaluation import draw_heatmap, evaluate_zoo, evaluation_specs, grid_tables, other_table
+    from circuits_benchmark.algzoo.scoring import draw_heatmap, evaluate_zoo, evaluation_specs, grid_tables, other_table
     from circuits_benchmark.algzoo.models import zoo_dir
 
     with progress_bar("scoring AlgZoo models", len(evaluation_specs(output_dir))) as advance:

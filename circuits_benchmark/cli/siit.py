@@ -99,17 +99,17 @@ def _print_outcomes(outcomes: list[Any], output_dir: Path) -> None:
         meta = outcome.meta
         if meta is None:
             continue
-        metrics = meta["metrics"]
-        check = meta.get("ground_truth_checks", {}).get("resample")
+        metrics = meta.metrics
+        check = (meta.ground_truth_checks or {}).get("resample")
         verdict = "" if check is None else ground_truth_verdict(check)
         table.add_row(
-            str(outcome.case_id), str(meta["epochs"]), meta["stopped"],
-            *(f"{100 * metrics[m]:.2f}%" for m in ("accuracy", "iia", "strict_iia")), f"{meta['train_seconds']:.1f}", verdict,
+            str(outcome.case_id), str(meta.epochs), meta.stopped,
+            *(f"{100 * metrics[m]:.2f}%" for m in ("accuracy", "iia", "strict_iia")), f"{meta.train_seconds:.1f}", verdict,
         )
     console.print(table)
     for outcome in outcomes:
         if outcome.meta is not None:
-            console.print(f"{outcome.status} {outcome.meta['model_id']}")
+            console.print(f"{outcome.status} {outcome.meta.model_id}")
         else:
             console.print(f"case {outcome.case_id} not trained: {outcome.reason}")
     console.print(f"models in {output_dir / 'll_models'}")
@@ -124,7 +124,7 @@ def eval_iit(
 ) -> None:
     """Held-out accuracy, IIA, strict IIA; per-node ablation effects; the ground truth's faithfulness and minimality."""
     from circuits_benchmark.cases import parse_case_ids
-    from circuits_benchmark.training.evaluation import evaluate_trained_run
+    from circuits_benchmark.training.reports import evaluate_trained_run
 
     for case_id in parse_case_ids(indices):
         report = evaluate_trained_run(case_id, weights, output_dir, n_examples, seed)
@@ -148,7 +148,7 @@ def eval_node_realism(
     output_dir: OutputDir = DEFAULT_OUTPUT_DIR,
 ) -> None:
     """Output change when every node outside a discovered circuit is ablated."""
-    from circuits_benchmark.training.evaluation import realism_of_result
+    from circuits_benchmark.training.reports import realism_of_result
 
     report = realism_of_result(result, _one_model_id(indices, weights, tracr), output_dir, ablation, n_examples, seed)
     _print_realism(report)
@@ -165,7 +165,7 @@ def eval_gt_node_realism(
 ) -> None:
     """Output change when every node outside the model's ground truth is ablated."""
     from circuits_benchmark.cases import parse_case_ids
-    from circuits_benchmark.training.evaluation import realism_of_ground_truth
+    from circuits_benchmark.training.reports import realism_of_ground_truth
 
     for case_id in parse_case_ids(indices):
         _print_realism(realism_of_ground_truth(_model_id(case_id, weights, tracr), output_dir, ablation, n_examples, seed))

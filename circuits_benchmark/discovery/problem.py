@@ -10,14 +10,17 @@ each threshold.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Any
 
 import torch
 
+from circuits_benchmark.choices import Ablation, Metric
 from circuits_benchmark.circuits import components
 from circuits_benchmark.circuits.circuit import Circuit
 from circuits_benchmark.models.benchmark_model import BenchmarkModel
 from circuits_benchmark.patching.engine import PatchableModel
+from circuits_benchmark.patching.output_change import PatchingBatch
 
 
 @dataclasses.dataclass
@@ -26,25 +29,45 @@ class DiscoveryProblem:
 
     Attributes:
         benchmark_model: the model with its ground truth (possibly none).
-        patchable: the model wrapped in the one patching engine.
-        clean, corrupted: token batches [batch, pos].
+        batch: the clean and corrupted inputs in the evaluation harness (the model wrapped in the
+            one patching engine, the positions a metric reads, the clean outputs).
         ablation: resample, zero or mean.
         metric: kl (categorical outputs) or l2 (numerical outputs).
-        ablated: the source outputs that replace ablated edges.
-        position_weights: [batch, pos] weights of the positions a metric reads (0 elsewhere).
         seed: for methods with randomness.
     """
 
     benchmark_model: BenchmarkModel
-    patchable: PatchableModel
-    clean: torch.Tensor
-    corrupted: torch.Tensor
-    ablation: str
-    metric: str
-    ablated: torch.Tensor
-    position_weights: torch.Tensor
+    batch: PatchingBatch
+    ablation: Ablation
+    metric: Metric
     seed: int
-    _clean_logits: torch.Tensor | None = None
+
+    @property
+    def patchable(self) -> PatchableModel:
+        return self.batch.patchable
+
+    @property
+    def clean(self) -> torch.Tensor:
+        return self.batch.clean
+
+    @property
+    def corrupted(self) -> torch.Tensor:
+        return self.batch.corrupted
+
+    @property
+    def ablated(self) -> torch.Tensor:
+        """The source outputs that replace ablated edges."""
+        return self.batch.ablated(self.ablation)
+
+    @functools.cached_property
+    def position_weights(self) -> torch.Tensor:
+        """[batch, pos] weights of the positions a metric reads (0 elsewhere)."""
+        return self.batch.weights.float()
+
+    @property
+    def clean_logits(self) -> torch.Tensor:
+        """The unpatched model's output on the clean batch (computed once)."""
+        return self.batch.reference
 
     @property
     def n_edges(self) -> int:
@@ -53,14 +76,6 @@ class DiscoveryProblem:
     def masks(self, value: float, requires_grad: bool = False) -> torch.Tensor:
         """A mask vector with every edge at `value`, on the model's device."""
         return torch.full((self.n_edges,), value, device=self.patchable.device, requires_grad=requires_grad)
-
-    @property
-    def clean_logits(self) -> torch.Tensor:
-        """The unpatched model's output on the clean batch (computed once)."""
-        if self._clean_logits is None:
-            with torch.no_grad():
-                self._clean_logits = self.patchable.model(self.clean)
-        return self._clean_logits
 
     def run(self, masks: torch.Tensor) -> torch.Tensor:
         """Logits of the masked model on the clean batch."""

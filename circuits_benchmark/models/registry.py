@@ -60,7 +60,7 @@ def _loader(kind: str, text: str) -> Loader:
 
 def load_tracr_model(model_id: ModelId, output_dir: Path) -> BenchmarkModel:
     """`tracr:<case>`: the compiled model of a case, with its ground truths."""
-    from circuits_benchmark.cases.evaluation import evaluate_program
+    from circuits_benchmark.cases.program_outputs import evaluate_program
     from circuits_benchmark.models.compiled import load_compiled_case
 
     compiled = load_compiled_case(model_id.case_id, output_dir / "cache")

@@ -21,7 +21,7 @@ import torch
 
 from circuits_benchmark.circuits.circuit import Circuit
 from circuits_benchmark.models.transformer import CircuitTransformer
-from circuits_benchmark.storage.files import atomic_save_tensors, atomic_write_json, load_tensors
+from circuits_benchmark.storage.files import atomic_save_tensors, atomic_write_json, load_tensors, read_json
 
 LL_MODELS_DIR = "ll_models"
 MODEL_FILE = "model.safetensors"
@@ -53,17 +53,95 @@ def run_dir(output_dir: Path, case_id: int, run_id: str) -> Path:
 
 
 @dataclasses.dataclass
+class TrainingProgress:
+    """Where a run stands: the epoch and batch to do next, optimizer steps taken (and at the last
+    evaluation), seconds trained over every session, loss sums since the last evaluation, and the
+    history of evaluations (one record per evaluation: epoch, step, seconds, mean losses, held-out
+    metrics). `settings` is set when it is checkpointed."""
+
+    epoch: int = 0
+    batch: int = 0
+    step: int = 0
+    evaluated_step: int = 0
+    seconds: float = 0.0
+    loss_sums: dict[str, float] = dataclasses.field(default_factory=dict)
+    loss_steps: int = 0
+    history: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    settings: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "TrainingProgress":
+        return cls(**data)
+
+
+@dataclasses.dataclass
+class TrainingMeta:
+    """What a finished run was and achieved (its meta.json).
+
+    Attributes:
+        case_id, run_id, model_id: which run. weights: the loss weights. seed, settings
+            (SiitSettings as a dict), device: how it was trained.
+        stopped: why training ended ("early stop", "epoch limit", "time limit"). epochs, steps,
+            train_seconds: how long it trained.
+        metrics: held-out accuracy, iia and strict_iia; losses: the last mean losses;
+            history: every evaluation (None in a released model, which leaves it out).
+        split: train/test sizes and the split's fingerprint. correspondence, hl_model, ll_config:
+            the high-level model, the low-level shape and how they correspond. versions: libraries.
+        ground_truth_checks: ablation -> the ground-truth check of the finished model (None until
+            checked). source_run_id: for a released model, the run it was copied from.
+    """
+
+    case_id: int
+    run_id: str
+    model_id: str
+    weights: dict[str, float]
+    seed: int
+    settings: dict[str, Any]
+    device: str
+    stopped: str
+    epochs: int
+    steps: int
+    train_seconds: float
+    metrics: dict[str, float]
+    losses: dict[str, float]
+    split: dict[str, Any]
+    correspondence: dict[str, Any]
+    hl_model: dict[str, Any]
+    ll_config: dict[str, Any]
+    versions: dict[str, str]
+    history: list[dict[str, Any]] | None = None
+    ground_truth_checks: dict[str, dict[str, Any]] | None = None
+    source_run_id: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The meta.json form; fields that are None are left out."""
+        return {key: value for key, value in dataclasses.asdict(self).items() if value is not None}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "TrainingMeta":
+        """Raises KeyError or TypeError for a meta.json that lacks a field or has an unknown one."""
+        return cls(**data)
+
+    @classmethod
+    def read(cls, directory: Path) -> "TrainingMeta":
+        """The meta.json in a run folder; raises StorageError, KeyError or TypeError when unreadable."""
+        return cls.from_dict(read_json(directory / META_FILE))
+
+
+@dataclasses.dataclass
 class Checkpoint:
     """Everything needed to continue training exactly where it stopped.
 
-    `progress` is JSON-ready: epoch and batch to do next, step count, elapsed seconds, history,
-    settings. The generator state makes the rest of the epoch draw what it would have drawn.
+    The generator state makes the rest of the epoch draw what it would have drawn.
     """
 
     model_state: dict[str, torch.Tensor]
     optimizer_state: dict[str, Any]
     generator_state: torch.Tensor
-    progress: dict[str, Any]
+    progress: TrainingProgress
 
     def save(self, path: Path) -> None:
         """Writes the checkpoint as one safetensors file, atomically."""
@@ -72,7 +150,7 @@ class Checkpoint:
             for key, value in state.items():
                 tensors[f"optim.{index}.{key}"] = torch.as_tensor(value)
         tensors["generator"] = self.generator_state
-        header = {"progress": self.progress, "param_groups": self.optimizer_state["param_groups"]}
+        header = {"progress": self.progress.to_dict(), "param_groups": self.optimizer_state["param_groups"]}
         tensors["header_json"] = torch.tensor(list(json.dumps(header).encode()), dtype=torch.uint8)
         atomic_save_tensors(path, tensors)
 
@@ -94,16 +172,16 @@ class Checkpoint:
             model_state=model_state,
             optimizer_state={"state": optimizer_states, "param_groups": header["param_groups"]},
             generator_state=tensors["generator"],
-            progress=header["progress"],
+            progress=TrainingProgress.from_dict(header["progress"]),
         )
 
 
 def write_run(
-    directory: Path, model: CircuitTransformer, ground_truths: dict[str, Circuit], meta: dict[str, Any]
+    directory: Path, model: CircuitTransformer, ground_truths: dict[str, Circuit], meta: TrainingMeta
 ) -> None:
     """Writes a finished run's model, config, ground truth and meta (meta last)."""
     atomic_save_tensors(directory / MODEL_FILE, model.state_dict())
     atomic_write_json(directory / CONFIG_FILE, model.cfg.to_dict())
     atomic_write_json(directory / GROUND_TRUTH_FILE, {a: c.to_dict() for a, c in ground_truths.items()})
-    atomic_write_json(directory / META_FILE, meta)
+    atomic_write_json(directory / META_FILE, meta.to_dict())
 

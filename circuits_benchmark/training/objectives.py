@@ -34,12 +34,9 @@ from circuits_benchmark.circuits import components
 from circuits_benchmark.circuits.circuit import Circuit
 from circuits_benchmark.models.transformer import CircuitTransformer
 from circuits_benchmark.patching.engine import PatchableModel
+from circuits_benchmark.patching.output_change import NUMERICAL_MATCH_TOLERANCE
 from circuits_benchmark.training.correspondence import Correspondence
 
-# Default absolute tolerance of numerical outputs: the one InterpBench's trainer uses for
-# regression accuracy, so figures compare like for like. It separates case 3's values (at least
-# 1/12 apart) but not all of case 4's (1/8 and 1/9 are 1/72 apart): pass a smaller one to demand more.
-NUMERICAL_TOLERANCE = 0.05
 def target_positions(hl_logits: torch.Tensor) -> torch.Tensor:
     """bool [batch, pos]: positions with a target: every one but BOS ("undefined" is a class too)."""
     targeted = torch.ones(hl_logits.shape[:2], dtype=torch.bool, device=hl_logits.device)
@@ -92,7 +89,7 @@ class SiitObjective:
         ll_model: CircuitTransformer,
         correspondence: Correspondence,
         ll_circuit: Circuit,
-        tolerance: float = NUMERICAL_TOLERANCE,
+        tolerance: float = NUMERICAL_MATCH_TOLERANCE,
     ) -> None:
         self.hl = PatchableModel(hl_model)
         self.ll = PatchableModel(ll_model)

@@ -15,6 +15,7 @@ under the run id `release` (`siit:3:release`, and `siit:3` where no local run ex
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import shutil
 from pathlib import Path
@@ -31,10 +32,11 @@ from circuits_benchmark.training.artifacts import (
     MODEL_FILE,
     RELEASE_DIR,
     RELEASE_RUN_ID,
+    TrainingMeta,
     release_case_dir,
     run_dir,
 )
-from circuits_benchmark.training.evaluation import check_trained_ground_truth
+from circuits_benchmark.training.reports import check_trained_ground_truth
 from circuits_benchmark.training.siit_models import (
     RUN_METRICS,
     finished_run_ids,
@@ -69,12 +71,10 @@ def sha256_of(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def release_verdict(meta: dict[str, Any]) -> str:
+def release_verdict(meta: TrainingMeta) -> str:
     """'' when a finished run clears the release bar, else why not (one line, with the figures)."""
-    problems = [
-        f"{name} {100 * meta['metrics'][name]:.2f}%" for name in RUN_METRICS if meta["metrics"][name] < RELEASE_TARGET
-    ]
-    check = meta.get("ground_truth_checks", {}).get("resample")
+    problems = [f"{name} {100 * meta.metrics[name]:.2f}%" for name in RUN_METRICS if meta.metrics[name] < RELEASE_TARGET]
+    check = (meta.ground_truth_checks or {}).get("resample")
     if check is None:
         problems.append("ground truth never checked")
     else:
@@ -97,9 +97,9 @@ def build_release(
     manifest = read_manifest(release_dir)
     for case_id, run_id in sorted(runs.items()):
         source = run_dir(output_dir, case_id, run_id)
-        meta = read_json(source / META_FILE)
-        if "ground_truth_checks" not in meta:
-            meta["ground_truth_checks"] = check_trained_ground_truth(meta["model_id"], output_dir, seed=meta["seed"])
+        meta = TrainingMeta.read(source)
+        if meta.ground_truth_checks is None:
+            meta.ground_truth_checks = check_trained_ground_truth(meta.model_id, output_dir, seed=meta.seed)
         target = release_case_dir(case_id, release_dir)
         verdict = release_verdict(meta) if _ground_truth_current(output_dir, case_id, run_id) else (
             "trained against an earlier ground truth of its case: retrain it"
@@ -108,7 +108,7 @@ def build_release(
         if verdict:
             manifest["models"].pop(key, None)
             shutil.rmtree(target, ignore_errors=True)
-            manifest["excluded"][key] = {"run_id": run_id, "reason": verdict, "metrics": meta["metrics"]}
+            manifest["excluded"][key] = {"run_id": run_id, "reason": verdict, "metrics": meta.metrics}
             continue
         manifest["excluded"].pop(key, None)
         released_meta = _copy_run(source, target, meta)
@@ -122,18 +122,18 @@ def build_release(
     return manifest
 
 
-def _copy_run(source: Path, target: Path, meta: dict[str, Any]) -> dict[str, Any]:
+def _copy_run(source: Path, target: Path, meta: TrainingMeta) -> TrainingMeta:
     """Copies a run's files to its release folder (staged, then renamed); returns the released meta:
     the run's without its per-epoch history, under the run id "release"."""
-    case_id = meta["case_id"]
     staging = target.parent / f".{target.name}.staging"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     for name in (MODEL_FILE, CONFIG_FILE, GROUND_TRUTH_FILE):
         shutil.copyfile(source / name, staging / name)
-    released_meta = {key: value for key, value in meta.items() if key != "history"}
-    released_meta |= {"source_run_id": meta["run_id"], "run_id": RELEASE_RUN_ID, "model_id": str(ModelId.siit(case_id, RELEASE_RUN_ID))}
-    atomic_write_json(staging / META_FILE, released_meta)
+    released_meta = dataclasses.replace(
+        meta, history=None, source_run_id=meta.run_id, run_id=RELEASE_RUN_ID, model_id=str(ModelId.siit(meta.case_id, RELEASE_RUN_ID))
+    )
+    atomic_write_json(staging / META_FILE, released_meta.to_dict())
     shutil.rmtree(target, ignore_errors=True)
     staging.rename(target)
     return released_meta
@@ -144,26 +144,26 @@ def _ground_truth_current(output_dir: Path, case_id: int, run_id: str) -> bool:
     return ground_truth_is_current(run, load_compiled_case(case_id, output_dir / "cache").ground_truths)
 
 
-def _manifest_entry(case_id: int, meta: dict[str, Any], directory: Path) -> dict[str, Any]:
+def _manifest_entry(case_id: int, meta: TrainingMeta, directory: Path) -> dict[str, Any]:
     n_params = sum(int(t.numel()) for t in load_tensors(directory / MODEL_FILE).values())
     checks = {
         ablation: {key: check[key] for key in ("faithful", "minimal", "changed_fraction", "redundant")}
-        for ablation, check in meta["ground_truth_checks"].items()
+        for ablation, check in meta.ground_truth_checks.items()
     }
     return {
         "case_id": case_id,
-        "model_id": meta["model_id"],
-        "source_run_id": meta["source_run_id"],
-        "settings": meta["settings"],
-        "seed": meta["seed"],
+        "model_id": meta.model_id,
+        "source_run_id": meta.source_run_id,
+        "settings": meta.settings,
+        "seed": meta.seed,
         "parameters": n_params,
-        "epochs": meta["epochs"],
-        "train_seconds": meta["train_seconds"],
-        "metrics": meta["metrics"],
+        "epochs": meta.epochs,
+        "train_seconds": meta.train_seconds,
+        "metrics": meta.metrics,
         "ground_truth_checks": checks,
         "sha256": {name: sha256_of(directory / name) for name in RELEASED_FILES},
         "bytes": sum((directory / name).stat().st_size for name in RELEASED_FILES),
-        "versions": meta["versions"],
+        "versions": meta.versions,
     }
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import sys
 from pathlib import Path
-from typing import Any
 
 from circuits_benchmark.circuits.circuit import Circuit
 from circuits_benchmark.errors import BenchmarkError
@@ -27,6 +26,7 @@ from circuits_benchmark.training.artifacts import (
     META_FILE,
     MODEL_FILE,
     RELEASE_RUN_ID,
+    TrainingMeta,
     case_runs_dir,
     release_case_dir,
     run_dir,
@@ -46,7 +46,7 @@ class TrainedRun:
     model: CircuitTransformer
     ground_truths: dict[str, Circuit]
     correspondence: Correspondence
-    meta: dict[str, Any]
+    meta: TrainingMeta
 
     @property
     def model_id(self) -> str:
@@ -61,9 +61,9 @@ def finished_run_ids(output_dir: Path, case_id: int) -> list[str]:
     return sorted(path.parent.name for path in root.glob(f"*/{META_FILE}"))
 
 
-def run_rank(meta: dict[str, Any]) -> tuple[float, float]:
+def run_rank(meta: TrainingMeta) -> tuple[float, float]:
     """How good a run is: its worst held-out metric first, then the mean of the three."""
-    values = [meta["metrics"][name] for name in RUN_METRICS]
+    values = [meta.metrics[name] for name in RUN_METRICS]
     return min(values), sum(values) / len(values)
 
 
@@ -72,7 +72,7 @@ def best_run_id(output_dir: Path, case_id: int) -> str:
     ranked = []
     for run_id in finished_run_ids(output_dir, case_id):
         try:
-            ranked.append((run_rank(read_json(run_dir(output_dir, case_id, run_id) / META_FILE)), run_id))
+            ranked.append((run_rank(TrainingMeta.read(run_dir(output_dir, case_id, run_id))), run_id))
         except (StorageError, KeyError, TypeError):
             print(f"warning: skipping unreadable run {run_id} of case {case_id}", file=sys.stderr)
     if not ranked:
@@ -106,11 +106,11 @@ def load_run(output_dir: Path, case_id: int, run_id: str | None = None) -> Train
         known = ", ".join(finished_run_ids(output_dir, case_id)) or "none"
         raise BenchmarkError(f"no finished run {run_id!r} of case {case_id} (finished runs: {known})")
     try:
-        meta = read_json(directory / META_FILE)
+        meta = TrainingMeta.read(directory)
         model = CircuitTransformer(TransformerConfig.from_dict(read_json(directory / CONFIG_FILE)))
         model.load_state_dict(load_tensors(directory / MODEL_FILE), strict=True)
         truths = {a: Circuit.from_dict(c) for a, c in read_json(directory / GROUND_TRUTH_FILE).items()}
-        correspondence = Correspondence.from_dict(meta["correspondence"])
+        correspondence = Correspondence.from_dict(meta.correspondence)
     except (KeyError, TypeError, ValueError, RuntimeError) as error:
         raise BenchmarkError(f"run {directory} is damaged: {error}") from None
     model.eval().requires_grad_(False)

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 import torch
 
 from circuits_benchmark.errors import BenchmarkError
-from circuits_benchmark.storage.files import StorageError, read_json
-from circuits_benchmark.training.artifacts import META_FILE, run_dir
+from circuits_benchmark.storage.files import StorageError
+from circuits_benchmark.training.artifacts import META_FILE, TrainingMeta, run_dir
 from circuits_benchmark.training.trainer import EpochCallback, SiitSettings, Tracker, train_siit
 from circuits_benchmark.workers import map_in_workers
 
@@ -27,18 +27,18 @@ class CaseOutcome:
 
     case_id: int
     status: str  # "trained", "already trained" or "not trained"
-    meta: dict[str, Any] | None = None
+    meta: TrainingMeta | None = None
     reason: str = ""
 
 
-def finished_meta(output_dir: Path, case_id: int, settings: SiitSettings) -> dict[str, Any] | None:
+def finished_meta(output_dir: Path, case_id: int, settings: SiitSettings) -> TrainingMeta | None:
     """The meta of the case's finished run with exactly these settings, or None."""
-    path = run_dir(output_dir, case_id, settings.run_id()) / META_FILE
+    directory = run_dir(output_dir, case_id, settings.run_id())
     try:
-        meta = read_json(path) if path.exists() else None
-    except StorageError:
+        meta = TrainingMeta.read(directory) if (directory / META_FILE).exists() else None
+    except (StorageError, KeyError, TypeError):
         return None
-    if meta is None or meta.get("settings") != dataclasses.asdict(settings):
+    if meta is None or meta.settings != dataclasses.asdict(settings):
         return None
     return meta
 

@@ -10,7 +10,7 @@ import torch
 
 from circuits_benchmark.circuits.circuit import Circuit
 from circuits_benchmark.errors import BenchmarkError
-from circuits_benchmark.models.compiled import CompiledCase
+from circuits_benchmark.models.compiled_case import CompiledCase
 from circuits_benchmark.models.transformer import CircuitTransformer, TransformerConfig
 from circuits_benchmark.training.correspondence import (
     Correspondence,
@@ -19,7 +19,8 @@ from circuits_benchmark.training.correspondence import (
     ll_ground_truths,
 )
 from circuits_benchmark.training.data_split import InputSplit, split_unique_inputs
-from circuits_benchmark.training.objectives import NUMERICAL_TOLERANCE, SiitObjective
+from circuits_benchmark.patching.output_change import NUMERICAL_MATCH_TOLERANCE
+from circuits_benchmark.training.objectives import SiitObjective
 
 # Standard deviation of the fresh LL weights, chosen by measurement: with 0.1 the strict loss of
 # case 18 stalls (its non-circuit heads get recruited early), with fan-in scaling (0.35 on case 3)
@@ -56,7 +57,7 @@ class SiitTask:
             split=split_unique_inputs(compiled, seed),
         )
 
-    def objective(self, ll_model: CircuitTransformer, tolerance: float = NUMERICAL_TOLERANCE) -> SiitObjective:
+    def objective(self, ll_model: CircuitTransformer, tolerance: float = NUMERICAL_MATCH_TOLERANCE) -> SiitObjective:
         """The losses and metrics for `ll_model`; the strict loss keeps the resample LL ground truth."""
         return SiitObjective(
             self.compiled.model, ll_model, self.correspondence, self.ll_ground_truths["resample"], tolerance

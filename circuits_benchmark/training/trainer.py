@@ -23,9 +23,10 @@ from circuits_benchmark.errors import BenchmarkError
 from circuits_benchmark.models.compiled import load_compiled_case
 from circuits_benchmark.models.model_id import ModelId
 from circuits_benchmark.storage.files import StorageError, atomic_write_json
-from circuits_benchmark.training.artifacts import CHECKPOINT_FILE, META_FILE, Checkpoint, run_dir, write_run
-from circuits_benchmark.training.evaluation import check_trained_ground_truth
-from circuits_benchmark.training.objectives import NUMERICAL_TOLERANCE, SiitObjective, heldout_metrics
+from circuits_benchmark.training.artifacts import CHECKPOINT_FILE, META_FILE, Checkpoint, TrainingMeta, TrainingProgress, run_dir, write_run
+from circuits_benchmark.training.reports import check_trained_ground_truth
+from circuits_benchmark.patching.output_change import NUMERICAL_MATCH_TOLERANCE
+from circuits_benchmark.training.objectives import SiitObjective, heldout_metrics
 from circuits_benchmark.training.task import SiitTask, fresh_ll_model
 from circuits_benchmark.versions import library_versions
 
@@ -57,7 +58,7 @@ class SiitSettings:
     seed: int = 0
     early_stop: bool = True
     target: float = 0.995
-    tolerance: float = NUMERICAL_TOLERANCE
+    tolerance: float = NUMERICAL_MATCH_TOLERANCE
     max_seconds: float | None = None
 
     def validate(self) -> None:
@@ -106,8 +107,8 @@ def train_siit(
     on_epoch: EpochCallback | None = None,
     tracker: Tracker | None = None,
     checkpoint_seconds: float = CHECKPOINT_SECONDS,
-) -> dict[str, Any]:
-    """Trains (or, with `resume`, continues) one SIIT run; returns its meta dict.
+) -> TrainingMeta:
+    """Trains (or, with `resume`, continues) one SIIT run; returns its meta.
 
     Writes `<output_dir>/ll_models/case-NNN/<run-id>/` (see `training.artifacts`). `resume`
     continues from the run's checkpoint (from scratch when it has none yet); it may raise the epoch
@@ -123,9 +124,7 @@ def train_siit(
     compiled.model.to(device)
     model = fresh_ll_model(task.ll_config, settings.seed).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=settings.lr)
-    progress: dict[str, Any] = {
-        "epoch": 0, "batch": 0, "step": 0, "evaluated_step": 0, "seconds": 0.0, "loss_sums": {}, "loss_steps": 0, "history": []
-    }
+    progress = TrainingProgress()
     generator_state = None
     if checkpoint is not None:
         model.load_state_dict(checkpoint.model_state)
@@ -136,8 +135,8 @@ def train_siit(
     meta = _meta(task, settings, progress, stopped, device)
     write_run(directory, model.cpu(), task.ll_ground_truths, meta)
     # Sufficiency and necessity of the ground truth, judged on the finished model as written.
-    meta["ground_truth_checks"] = check_trained_ground_truth(meta["model_id"], output_dir, seed=settings.seed)
-    atomic_write_json(directory / META_FILE, meta)
+    meta.ground_truth_checks = check_trained_ground_truth(meta.model_id, output_dir, seed=settings.seed)
+    atomic_write_json(directory / META_FILE, meta.to_dict())
     return meta
 
 
@@ -166,7 +165,7 @@ class _Loop:
         optimizer: torch.optim.Optimizer,
         directory: Path,
         device: str,
-        progress: dict[str, Any],
+        progress: TrainingProgress,
         checkpoint_seconds: float,
     ) -> None:
         self.task, self.settings, self.model, self.optimizer = task, settings, model, optimizer
@@ -175,7 +174,7 @@ class _Loop:
         self.train = task.split.train.to(device)
         self.test = task.split.test.to(device)
         self.generator = torch.Generator()
-        self.seconds_before = progress["seconds"]
+        self.seconds_before = progress.seconds
         self.session_start = time.perf_counter()
 
     def run(self, generator_state: torch.Tensor | None, on_epoch: EpochCallback | None, tracker: Tracker | None) -> str:
@@ -183,50 +182,50 @@ class _Loop:
         settings, progress = self.settings, self.progress
         last_save = time.perf_counter()
         with _interrupt_flag() as interrupted:
-            while progress["epoch"] < settings.epochs and not self._stop_early() and not self._out_of_time():
+            while progress.epoch < settings.epochs and not self._stop_early() and not self._out_of_time():
                 order = self._start_epoch(generator_state)
                 generator_state = None
-                while progress["batch"] * settings.batch_size < len(order):
-                    start = progress["batch"] * settings.batch_size
+                while progress.batch * settings.batch_size < len(order):
+                    start = progress.batch * settings.batch_size
                     for name, value in self._step(order[start : start + settings.batch_size]).items():
-                        progress["loss_sums"][name] = progress["loss_sums"].get(name, 0.0) + value
-                    progress["batch"] += 1
-                    progress["step"] += 1
-                    progress["loss_steps"] += 1
+                        progress.loss_sums[name] = progress.loss_sums.get(name, 0.0) + value
+                    progress.batch += 1
+                    progress.step += 1
+                    progress.loss_steps += 1
                     if interrupted.is_set():
                         self._save_checkpoint()
                         raise KeyboardInterrupt
                     if time.perf_counter() - last_save >= self.checkpoint_seconds:
                         self._save_checkpoint()
                         last_save = time.perf_counter()
-                progress["epoch"] += 1
-                progress["batch"] = 0
+                progress.epoch += 1
+                progress.batch = 0
                 if self._evaluation_due():
                     self._report(self._evaluate(), on_epoch, tracker)
-            if not progress["history"] or progress["evaluated_step"] != progress["step"]:
+            if not progress.history or progress.evaluated_step != progress.step:
                 self._report(self._evaluate(), on_epoch, tracker)  # a resumed run that had nothing left to do
             self._save_checkpoint()
         if self._stop_early():
             return "early stop"
-        return "epoch limit" if progress["epoch"] >= settings.epochs else "time limit"
+        return "epoch limit" if progress.epoch >= settings.epochs else "time limit"
 
     def _report(self, record: dict[str, Any], on_epoch: EpochCallback | None, tracker: Tracker | None) -> None:
         if tracker is not None:
-            tracker.log(record, step=self.progress["epoch"])
+            tracker.log(record, step=self.progress.epoch)
         if on_epoch is not None:
-            on_epoch(self.progress["epoch"], record)
+            on_epoch(self.progress.epoch, record)
 
     def _evaluation_due(self) -> bool:
         """At an epoch end: after EVAL_STEPS steps since the last evaluation, and before any stop."""
         progress = self.progress
         return (
-            progress["step"] - progress["evaluated_step"] >= EVAL_STEPS
-            or progress["epoch"] >= self.settings.epochs
+            progress.step - progress.evaluated_step >= EVAL_STEPS
+            or progress.epoch >= self.settings.epochs
             or self._out_of_time()
         )
 
     def _stop_early(self) -> bool:
-        history = self.progress["history"]
+        history = self.progress.history
         return self.settings.early_stop and bool(history) and all(history[-1][m] >= self.settings.target for m in METRICS)
 
     def _out_of_time(self) -> bool:
@@ -238,7 +237,7 @@ class _Loop:
 
     def _start_epoch(self, generator_state: torch.Tensor | None) -> torch.Tensor:
         """The epoch's input order; the generator is restored to `generator_state` when resuming mid-epoch."""
-        seed = int(np.random.SeedSequence([self.settings.seed, self.progress["epoch"]]).generate_state(1)[0])
+        seed = int(np.random.SeedSequence([self.settings.seed, self.progress.epoch]).generate_state(1)[0])
         self.generator.manual_seed(seed)
         order = torch.randperm(len(self.train), generator=self.generator)
         if generator_state is not None:
@@ -268,20 +267,20 @@ class _Loop:
         self.model.train()
         progress = self.progress
         record = {
-            "epoch": progress["epoch"],
-            "step": progress["step"],
+            "epoch": progress.epoch,
+            "step": progress.step,
             "seconds": round(self._elapsed(), 3),
-            **{f"loss_{name}": total / progress["loss_steps"] for name, total in progress["loss_sums"].items()},
+            **{f"loss_{name}": total / progress.loss_steps for name, total in progress.loss_sums.items()},
             **metrics,
         }
-        progress["evaluated_step"] = progress["step"]
-        progress["loss_sums"], progress["loss_steps"] = {}, 0
-        progress["history"].append(record)
+        progress.evaluated_step = progress.step
+        progress.loss_sums, progress.loss_steps = {}, 0
+        progress.history.append(record)
         return record
 
     def _save_checkpoint(self) -> None:
-        self.progress["settings"] = dataclasses.asdict(self.settings)
-        self.progress["seconds"] = self._elapsed()
+        self.progress.settings = dataclasses.asdict(self.settings)
+        self.progress.seconds = self._elapsed()
         Checkpoint(
             model_state={k: v.detach().cpu() for k, v in self.model.state_dict().items()},
             optimizer_state=self.optimizer.state_dict(),
@@ -304,31 +303,31 @@ def _interrupt_flag() -> Iterator[threading.Event]:
         signal.signal(signal.SIGINT, previous)
 
 
-def _meta(task: SiitTask, settings: SiitSettings, progress: dict[str, Any], stopped: str, device: str) -> dict[str, Any]:
-    history = progress["history"]
+def _meta(task: SiitTask, settings: SiitSettings, progress: TrainingProgress, stopped: str, device: str) -> TrainingMeta:
+    history = progress.history
     compiled = task.compiled
-    return {
-        "case_id": compiled.case.case_id,
-        "run_id": settings.run_id(),
-        "model_id": str(ModelId.siit(compiled.case.case_id, settings.run_id())),
-        "weights": {"behaviour": settings.behaviour_weight, "iit": settings.iit_weight, "strict": settings.strict_weight},
-        "seed": settings.seed,
-        "settings": dataclasses.asdict(settings),
-        "device": device,
-        "stopped": stopped,
-        "epochs": progress["epoch"],
-        "steps": progress["step"],
-        "train_seconds": round(progress["seconds"], 3),
-        "metrics": {name: history[-1][name] for name in METRICS},
-        "losses": {k: v for k, v in history[-1].items() if k.startswith("loss_")},
-        "history": history,
-        "split": {
+    return TrainingMeta(
+        case_id=compiled.case.case_id,
+        run_id=settings.run_id(),
+        model_id=str(ModelId.siit(compiled.case.case_id, settings.run_id())),
+        weights={"behaviour": settings.behaviour_weight, "iit": settings.iit_weight, "strict": settings.strict_weight},
+        seed=settings.seed,
+        settings=dataclasses.asdict(settings),
+        device=device,
+        stopped=stopped,
+        epochs=progress.epoch,
+        steps=progress.step,
+        train_seconds=round(progress.seconds, 3),
+        metrics={name: history[-1][name] for name in METRICS},
+        losses={k: v for k, v in history[-1].items() if k.startswith("loss_")},
+        history=history,
+        split={
             "train_inputs": len(task.split.train),
             "test_inputs": len(task.split.test),
             "fingerprint": task.split.fingerprint(),
         },
-        "correspondence": task.correspondence.to_dict(),
-        "hl_model": {"fingerprint": compiled.fingerprint, "config": compiled.model.cfg.to_dict()},
-        "ll_config": task.ll_config.to_dict(),
-        "versions": library_versions(),
-    }
+        correspondence=task.correspondence.to_dict(),
+        hl_model={"fingerprint": compiled.fingerprint, "config": compiled.model.cfg.to_dict()},
+        ll_config=task.ll_config.to_dict(),
+        versions=library_versions(),
+    )

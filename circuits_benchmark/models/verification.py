@@ -18,11 +18,11 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from circuits_benchmark.cases.evaluation import evaluate_program
+from circuits_benchmark.cases.program_outputs import evaluate_program
 from circuits_benchmark.circuits.circuit import Circuit, Edge
 from circuits_benchmark.circuits.ground_truth import GROUND_TRUTH_ABLATIONS
-from circuits_benchmark.models.compiled import CompiledCase
-from circuits_benchmark.patching.engine import PatchableModel
+from circuits_benchmark.models.compiled_case import CompiledCase
+from circuits_benchmark.patching.output_change import PatchingBatch
 
 ENUMERATION_LIMIT = 10_000
 SAMPLED_INPUTS = 2_000
@@ -199,19 +199,11 @@ def _pair_counter(
 ) -> Callable[[Circuit], int]:
     """circuit -> number of pairs whose output changes (at a scored position) when only the
     circuit's edges are kept and all others take `ablation` values."""
-    patchable = PatchableModel(compiled.model)
-    ablated = patchable.ablated_outputs(ablation, clean, corrupted)
-    with torch.no_grad():
-        reference = compiled.model(clean)[:, 1:]
+    bos = torch.zeros(len(scored), 1, dtype=torch.bool)
+    batch = PatchingBatch(compiled.model, clean, corrupted, torch.cat([bos, scored], dim=1), COMPILED_MATCH_TOLERANCE)
 
     def changed_pairs(circuit: Circuit) -> int:
-        with torch.no_grad():
-            logits = patchable.run(clean, patchable.layout.mask_for(circuit), ablated)[:, 1:]
-        if compiled.is_categorical:
-            differs = logits.argmax(-1) != reference.argmax(-1)
-        else:
-            differs = (logits[..., 0] - reference[..., 0]).abs() > COMPILED_MATCH_TOLERANCE
-        return int((differs & scored).any(dim=1).sum())
+        return batch.change(batch.layout.mask_for(circuit), ablation).changed_inputs
 
     return changed_pairs
 

@@ -1,0 +1,135 @@
+"""`eval iit`, `eval node_realism` and `eval gt_node_realism`: reports on trained models and on
+circuits in them, written under `<output_dir>/eval/`; and the ground-truth checks stored with every
+trained model (`check_trained_ground_truth`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from circuits_benchmark.choices import Ablation
+from circuits_benchmark.circuits.circuit import Circuit
+from circuits_benchmark.errors import BenchmarkError
+from circuits_benchmark.evaluation.circuit_checks import draw_node_effects, ground_truth_check, node_ablation_effects, node_realism
+from circuits_benchmark.models.compiled import load_compiled_case
+from circuits_benchmark.models.model_id import ModelId
+from circuits_benchmark.models.registry import load_benchmark_model
+from circuits_benchmark.patching.output_change import PatchingBatch
+from circuits_benchmark.storage.files import atomic_write_json, read_json
+from circuits_benchmark.training.objectives import heldout_metrics
+from circuits_benchmark.training.siit_models import TrainedRun, load_run
+from circuits_benchmark.training.task import SiitTask
+
+# The ablations a SIIT model's ground truth is trained to hold under (the strict loss resamples;
+# mean ablation comes along). Zero ablation is reported by `eval iit` but not trained for.
+TRAINED_ABLATIONS = (Ablation.RESAMPLE, Ablation.MEAN)
+DEFAULT_EXAMPLES = 500
+
+
+def check_trained_ground_truth(
+    model_id: str, output_dir: Path, n_examples: int = DEFAULT_EXAMPLES, seed: int = 0
+) -> dict[str, dict[str, Any]]:
+    """Ground-truth checks of a trained model under the ablations its strict loss trains for
+    (resample, and mean beside it), as stored in meta.json and the release manifest."""
+    model = load_benchmark_model(model_id, output_dir)
+    batch = PatchingBatch.sample(model, n_examples, seed)
+    return {a: ground_truth_check(batch, model, a).to_dict() for a in TRAINED_ABLATIONS}
+
+
+def iit_metrics(run: TrainedRun, output_dir: Path) -> dict[str, float]:
+    """Held-out accuracy, IIA and strict IIA of a trained run, on the split it was trained with.
+
+    Raises BenchmarkError when the split cannot be rebuilt as it was (the case changed).
+    """
+    compiled = load_compiled_case(run.case_id, output_dir / "cache")
+    task = SiitTask.build(compiled, run.meta.seed)
+    if task.split.fingerprint() != run.meta.split["fingerprint"]:
+        raise BenchmarkError(f"case {run.case_id}'s inputs changed since {run.run_id} was trained: held-out split lost")
+    objective = task.objective(run.model, run.meta.settings["tolerance"])
+    return heldout_metrics(objective, task.split.test, run.meta.seed)
+
+
+def eval_dir(output_dir: Path, kind: str, model_id: str) -> Path:
+    """`<output_dir>/eval/<kind>/case-NNN/<model>/` for a model id such as `siit:3:<run>` or `tracr:3`."""
+    return output_dir / "eval" / kind / Path(*ModelId.parse(model_id).folders())
+
+
+def evaluate_trained_run(
+    case_id: int, run_id: str | None, output_dir: Path, n_examples: int = DEFAULT_EXAMPLES, seed: int = 0
+) -> dict[str, Any]:
+    """`eval iit`: held-out metrics, per-node ablation effects and ground-truth faithfulness of a run.
+
+    Writes result.json and node_effects.png under `eval_dir(output_dir, "iit", model id)`.
+    """
+    run = load_run(output_dir, case_id, run_id)
+    benchmark_model = load_benchmark_model(run.model_id, output_dir)
+    batch = PatchingBatch.sample(benchmark_model, n_examples, seed)
+    effects = node_ablation_effects(batch, run.ground_truths[Ablation.RESAMPLE])
+    report = {
+        "model_id": run.model_id,
+        "metrics": iit_metrics(run, output_dir),
+        "trained_metrics": run.meta.metrics,
+        "node_effects": [effect.to_dict() for effect in effects],
+        "ground_truth_checks": [ground_truth_check(batch, benchmark_model, a).to_dict() for a in Ablation],
+        "n_examples": n_examples,
+        "seed": seed,
+    }
+    target = eval_dir(output_dir, "iit", run.model_id)
+    atomic_write_json(target / "result.json", report)
+    draw_node_effects(effects, run.model_id, target / "node_effects.png")
+    return {**report, "result_dir": str(target)}
+
+
+def realism_of_result(
+    result_path: Path, model_id: str, output_dir: Path, ablation: str = "resample", n_examples: int = DEFAULT_EXAMPLES, seed: int = 0
+) -> dict[str, Any]:
+    """`eval node_realism`: node realism of the circuit in a result.json (its "circuit" key).
+
+    Raises BenchmarkError for an unreadable file, a missing or malformed circuit, or a result
+    that names another model.
+    """
+    result = read_json(result_path)
+    if not isinstance(result, dict) or "circuit" not in result:
+        raise BenchmarkError(f"{result_path} has no 'circuit' key")
+    named = result.get("model_id")
+    if named is not None and not ModelId.parse(named).same_model_as(ModelId.parse(model_id)):
+        raise BenchmarkError(f"{result_path} is a circuit of {named}, not of {model_id}")
+    try:
+        circuit = Circuit.from_dict(result["circuit"])
+    except ValueError as error:
+        raise BenchmarkError(f"{result_path}: {error}") from None
+    digest = hashlib.sha256(json.dumps(circuit.to_dict(), sort_keys=True).encode()).hexdigest()[:12]
+    return _realism_report("node_realism", model_id, circuit, str(result_path), output_dir, ablation, n_examples, seed, digest)
+
+
+def realism_of_ground_truth(
+    model_id: str, output_dir: Path, ablation: str = "resample", n_examples: int = DEFAULT_EXAMPLES, seed: int = 0
+) -> dict[str, Any]:
+    """`eval gt_node_realism`: node realism of a model's own ground truth for `ablation`."""
+    truth = load_benchmark_model(model_id, output_dir).ground_truth(ablation)
+    if truth is None:
+        raise BenchmarkError(f"{model_id} has no ground truth")
+    return _realism_report("gt_node_realism", model_id, truth, "ground truth", output_dir, ablation, n_examples, seed, "ground_truth")
+
+
+def _realism_report(
+    kind: str, model_id: str, circuit: Circuit, source: str, output_dir: Path,
+    ablation: str, n_examples: int, seed: int, folder: str,
+) -> dict[str, Any]:
+    benchmark_model = load_benchmark_model(model_id, output_dir)
+    change = node_realism(PatchingBatch.sample(benchmark_model, n_examples, seed), circuit, ablation)
+    report = {
+        "model_id": benchmark_model.model_id,
+        "circuit_source": source,
+        "circuit": circuit.canonical().to_dict(),
+        "ablation": ablation,
+        "change": change.to_dict(),
+        "n_examples": n_examples,
+        "seed": seed,
+    }
+    target = eval_dir(output_dir, kind, benchmark_model.model_id) / f"{folder}-{ablation}-n{n_examples}-seed{seed}"
+    atomic_write_json(target / "result.json", report)
+    return {**report, "result_dir": str(target)}
