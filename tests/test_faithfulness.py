@@ -107,26 +107,21 @@ def test_small_graph_keeps_at_least_one_edge_and_negative_faithfulness_counts() 
     assert curve.cmd == pytest.approx(0.336875, abs=1e-12)
 
 
-def test_ties_keep_index_order() -> None:
-    # Equal scores: the sort is stable, so edge 0 (the only one that matters) comes first and
-    # f = 1 at every size. CPR = .001*(0 + 1)/2 + .999*1 = .9995, CMD = .001*(1 + 0)/2 = .0005.
+# Equal scores: the sort is stable. With the only edge that matters at index 0 it comes first, so
+# f = 1 at every size: CPR = .001*(0 + 1)/2 + .999*1 = .9995, CMD = .001*(1 + 0)/2 = .0005. At the
+# last index it is the last kept, so f = 0 until 100%: CPR = .5*(0 + 1)/2 = .25;
+# CMD = .5*1 + .5*(1 + 0)/2 = .75.
+@pytest.mark.parametrize(
+    ("index", "faithfulness", "cpr", "cmd"),
+    [(0, [1.0] * 10, 0.9995, 0.0005), (999, [0.0] * 9 + [1.0], 0.25, 0.75)],
+)
+def test_ties_keep_index_order(index: int, faithfulness: list[float], cpr: float, cmd: float) -> None:
     contributions = [0.0] * 1000
-    contributions[0] = 1.0
+    contributions[index] = 1.0
     curve = faithfulness_curve(SumOfSquaresProblem(contributions), torch.zeros(1000))
-    assert curve.faithfulness == [1.0] * 10
-    assert curve.cpr == pytest.approx(0.9995, abs=1e-12)
-    assert curve.cmd == pytest.approx(0.0005, abs=1e-12)
-
-
-def test_ties_with_the_important_edge_last() -> None:
-    # Same, but the edge that matters is the last index: with equal scores it is the last kept,
-    # so f = 0 until 100%. CPR = .5*(0 + 1)/2 = .25; CMD = .5*1 + .5*(1 + 0)/2 = .75.
-    contributions = [0.0] * 1000
-    contributions[999] = 1.0
-    curve = faithfulness_curve(SumOfSquaresProblem(contributions), torch.zeros(1000))
-    assert curve.faithfulness == [0.0] * 9 + [1.0]
-    assert curve.cpr == pytest.approx(0.25, abs=1e-12)
-    assert curve.cmd == pytest.approx(0.75, abs=1e-12)
+    assert curve.faithfulness == faithfulness
+    assert curve.cpr == pytest.approx(cpr, abs=1e-12)
+    assert curve.cmd == pytest.approx(cmd, abs=1e-12)
 
 
 def test_model_unchanged_by_ablation_is_fully_faithful_everywhere() -> None:
