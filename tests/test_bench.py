@@ -135,7 +135,12 @@ def test_ctrl_c_keeps_finished_runs_and_a_rerun_completes_the_rest(benched: Path
     # Subnetwork probing's points take ~0.4 s each here; ACDC's later points reuse the passes of
     # the earlier ones and can all finish between two polls.
     args = ["bench", "-i", "3", "--models", "tracr", "--methods", "sp", "--n-examples", "40", "--jobs", "1", "-o", str(tmp_path)]
-    process = subprocess.Popen([sys.executable, str(ROOT / "main.py"), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # A shell that starts jobs in the background hands them SIGINT ignored; the bench gets Ctrl-C
+    # as a user's terminal delivers it.
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "main.py"), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and process.poll() is None:
         if len(stored_keys(tmp_path)) >= 3:
