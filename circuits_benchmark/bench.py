@@ -2,11 +2,12 @@
 
 `run_bench(BenchRequest(case_ids=[3, 4]), Path("results"))` is what `./main.py bench -i 3,4` does:
 
-1. plan: one job per (model x method variant x sweep point). A model is the compiled model of each
+1. plan: one job per (model x method variant x seed x sweep point). A model is the compiled model of each
    case, plus its SIIT-trained model where one has been trained. A variant is a registry method at
    its default settings (subnetwork probing twice: on nodes and, as `sp-edge`, on edges). ACDC and
    subnetwork probing are swept over their threshold grids; each grid value is its own job, so a
-   cluster can spread a sweep and an interrupted sweep keeps its finished points.
+   cluster can spread a sweep and an interrupted sweep keeps its finished points. Stochastic
+   methods (random scores, subnetwork probing) run with `seeds` seeds, seed, seed + 1, ...
 2. skip every job whose run key (built from its RunConfig) is already in the store;
 3. run the rest in this process or on Ray, storing each run the moment it finishes.
 
@@ -85,6 +86,7 @@ class BenchRequest:
     ablation: str = "resample"
     n_examples: int = 100
     seed: int = 42
+    seeds: int = 3
     executor: str = "local"
     ray_address: str | None = None
     jobs: int = 1
@@ -151,15 +153,23 @@ def plan_jobs(request: BenchRequest, output_dir: Path) -> list[Job]:
         raise BenchmarkError(f"unknown method {unknown[0]!r}: use one of {', '.join(VARIANTS)}")
     if request.suite not in SUITES:
         raise BenchmarkError(f"unknown suite {request.suite!r}: use {' or '.join(SUITES)}")
+    if request.seeds < 1:
+        raise BenchmarkError(f"--seeds must be at least 1, not {request.seeds}")
     case_ids = list(request.case_ids or (ORIGINAL_RELEASE_IDS if request.suite == "original" else all_case_ids()))
     jobs = []
     for model_id in model_ids(case_ids, list(request.kinds), output_dir):
         for label in labels:
             method, overrides = VARIANTS[label]
-            config = RunConfig(method, model_id, MethodSettings(**overrides), request.ablation, None, False, request.n_examples, request.seed)
-            config.validate()
-            jobs += _sweep_jobs(config, label)
+            for seed in _seeds(request, method):
+                config = RunConfig(method, model_id, MethodSettings(**overrides), request.ablation, None, False, request.n_examples, seed)
+                config.validate()
+                jobs += _sweep_jobs(config, label)
     return jobs
+
+
+def _seeds(request: BenchRequest, method: str) -> range:
+    """seed, seed + 1, ...: `request.seeds` of them for a stochastic method, one otherwise."""
+    return range(request.seed, request.seed + (request.seeds if METHODS[method].stochastic else 1))
 
 
 def _sweep_jobs(reference: RunConfig, label: str) -> list[Job]:

@@ -61,7 +61,8 @@ def benched(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_the_default_plan_covers_the_original_release_with_every_method_and_sweep(tmp_path: Path) -> None:
     jobs = plan_jobs(BenchRequest(), tmp_path)
     points = {"acdc": len(ACDC_SWEEP) + 1, "sp": len(SP_SWEEP), "sp-edge": len(SP_SWEEP)}  # acdc's default 0.025 is off its grid
-    per_model = sum(points.get(label, 1) for label in VARIANTS)
+    seeds = {"sp": 3, "sp-edge": 3, "random": 3}  # the stochastic methods, three seeds by default
+    per_model = sum(points.get(label, 1) * seeds.get(label, 1) for label in VARIANTS)
     # With nothing trained here, the trained models are the released ones: no training step needed.
     released = [i for i in ORIGINAL_RELEASE_IDS if i in released_case_ids()]
     assert set(released) == {3, 4, 13, 18, 19, 21, 24, 34, 38}  # the non-trivial original-release cases
@@ -71,7 +72,9 @@ def test_the_default_plan_covers_the_original_release_with_every_method_and_swee
     assert len({job.run_key for job in jobs}) == len(jobs)
     sp_edge = [job for job in jobs if job.label == "sp-edge" and job.config.model_id == "tracr:3"]
     assert all(job.config.settings.edgewise and job.sweep_size == len(SP_SWEEP) for job in sp_edge)
-    assert sum(job.reference for job in sp_edge) == 1 and len({job.series_key for job in sp_edge}) == 1
+    assert sum(job.reference for job in sp_edge) == 3 and len({job.series_key for job in sp_edge}) == 3
+    assert {job.config.seed for job in sp_edge} == {42, 43, 44}
+    assert {job.config.seed for job in jobs if job.label in ("acdc", "eap", "patching")} == {42}
 
 
 def test_a_trained_model_joins_the_plan_in_place_of_the_released_one(tmp_path: Path) -> None:
@@ -134,7 +137,7 @@ def test_ctrl_c_keeps_finished_runs_and_a_rerun_completes_the_rest(benched: Path
     # One process: every run is stored as it finishes (worker processes store a sweep at a time).
     # Subnetwork probing's points take ~0.4 s each here; ACDC's later points reuse the passes of
     # the earlier ones and can all finish between two polls.
-    args = ["bench", "-i", "3", "--models", "tracr", "--methods", "sp", "--n-examples", "40", "--jobs", "1", "-o", str(tmp_path)]
+    args = ["bench", "-i", "3", "--models", "tracr", "--methods", "sp", "--seeds", "1", "--n-examples", "40", "--jobs", "1", "-o", str(tmp_path)]
     # A shell that starts jobs in the background hands them SIGINT ignored; the bench gets Ctrl-C
     # as a user's terminal delivers it.
     process = subprocess.Popen(
@@ -165,7 +168,7 @@ def test_two_benches_at_once_share_the_store(benched: Path, tmp_path: Path) -> N
         _, stderr = process.communicate(timeout=120)
         assert process.returncode == 0, stderr
     keys = stored_keys(tmp_path)
-    assert len(keys) == len(set(keys)) == len(ACDC_SWEEP) + 1 + 3
+    assert len(keys) == len(set(keys)) == len(ACDC_SWEEP) + 1 + 1 + 3 + 1  # acdc's sweep, eap, random's 3 seeds, magnitude
 
 
 def test_the_ray_executor_fills_the_same_store(benched: Path, tmp_path: Path) -> None:
@@ -176,7 +179,7 @@ def test_the_ray_executor_fills_the_same_store(benched: Path, tmp_path: Path) ->
         report = run_bench(request, tmp_path)
     finally:
         ray.shutdown()
-    assert report.ran == 2 and not report.failures
+    assert report.ran == 1 + 3 and not report.failures  # eap, random with three seeds
     with ResultsStore(tmp_path) as on_ray, ResultsStore(benched) as here:
         for run in on_ray.runs():
             assert run.metrics == here.run(run.run_key).metrics
@@ -184,7 +187,7 @@ def test_the_ray_executor_fills_the_same_store(benched: Path, tmp_path: Path) ->
 
 def test_two_worker_processes_fill_the_same_store(benched: Path, tmp_path: Path) -> None:
     report = run_bench(dataclasses.replace(FAST, labels=["eap", "random"], jobs=2), tmp_path)
-    assert report.ran == 2 and not report.failures
+    assert report.ran == 1 + 3 and not report.failures
     with ResultsStore(tmp_path) as in_workers, ResultsStore(benched) as here:
         for run in in_workers.runs():
             assert run.metrics == here.run(run.run_key).metrics

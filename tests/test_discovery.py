@@ -3,6 +3,7 @@ with a known circuit recovered by every method that should, and the ROC/AUROC de
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -86,6 +87,17 @@ def test_toy_circuit_is_recovered(method: str) -> None:
     evaluation = evaluate_output(problem, output, config).evaluation
     assert evaluation.edge_auroc == 1.0
     assert evaluation.node_auroc == 1.0
+
+
+def test_a_stochastic_method_draws_afresh_on_every_model() -> None:
+    """The random baseline with one seed on many models is many samples (mean AUROC near 0.5), not
+    one draw repeated: its seed is mixed with the model id."""
+    first, other = toy_model(), dataclasses.replace(toy_model(), model_id="toy:2")
+    scores = [
+        METHODS["random"].function()(build_problem(model, RunConfig("random", model.model_id, FAST, n_examples=8)), FAST).edge_scores
+        for model in (first, first, other)
+    ]
+    assert torch.equal(scores[0], scores[1]) and not torch.equal(scores[0], scores[2])
 
 
 def test_eap_is_not_degenerate_on_tracr(tmp_path_factory: pytest.TempPathFactory) -> None:

@@ -85,7 +85,8 @@ def test_curve_cpr_and_cmd_by_hand_on_1000_edges() -> None:
 
 def test_small_graph_keeps_at_least_one_edge_and_negative_faithfulness_counts() -> None:
     # 10 edges: k% of 10 rounds to 0 below 10%, but every grid point keeps at least one edge:
-    # counts 1, 1, 1, 1, 1, 1, 1, 2, 5, 10.
+    # counts 1 (seven grid points), 2, 5, 10: each distinct count is evaluated once, at its true
+    # fraction of the edges (.1, .2, .5, 1).
     # All contributions go to ONE output coordinate: D(C) = (sum of a over the edges left out)^2.
     # The top-scored edge (index 7, score .9) has a = -1, the second (index 2, score .8) has a = 3:
     # D(empty) = (3 - 1)^2 = 4; keeping only edge 7 leaves 3 out: D = 9, f = 1 - 9/4 = -1.25 (worse
@@ -97,14 +98,13 @@ def test_small_graph_keeps_at_least_one_edge_and_negative_faithfulness_counts() 
     problem = SumOfSquaresProblem(contributions, one_coordinate=True)
     curve = faithfulness_curve(problem, scores)
 
-    assert problem.calls == [0, 1, 1, 1, 1, 1, 1, 1, 2, 5, 10]
-    assert curve.faithfulness == [-1.25] * 7 + [1.0, 1.0, 1.0]
-    # CPR: .001*(0 - 1.25)/2 + .099*(-1.25) + .1*(-1.25 + 1)/2 + .3*1 + .5*1
-    #    = -.000625 - .12375 - .0125 + .8 = .663125
-    assert curve.cpr == pytest.approx(0.663125, abs=1e-12)
-    # CMD: |1 - f| = 1, then 2.25 (x7), then 0: .001*(1 + 2.25)/2 + .099*2.25 + .1*(2.25 + 0)/2
-    #    = .001625 + .22275 + .1125 = .336875
-    assert curve.cmd == pytest.approx(0.336875, abs=1e-12)
+    assert problem.calls == [0, 1, 2, 5, 10]
+    assert curve.edge_counts == [1, 2, 5, 10] and curve.sizes_percent == [10.0, 20.0, 50.0, 100.0]
+    assert curve.faithfulness == [-1.25, 1.0, 1.0, 1.0]
+    # CPR: .1*(0 - 1.25)/2 + .1*(-1.25 + 1)/2 + .3*1 + .5*1 = -.0625 - .0125 + .8 = .725
+    assert curve.cpr == pytest.approx(0.725, abs=1e-12)
+    # CMD: |1 - f| = 1, 2.25, 0, 0, 0: .1*(1 + 2.25)/2 + .1*(2.25 + 0)/2 = .1625 + .1125 = .275
+    assert curve.cmd == pytest.approx(0.275, abs=1e-12)
 
 
 # Equal scores: the sort is stable. With the only edge that matters at index 0 it comes first, so
@@ -135,7 +135,7 @@ def test_model_unchanged_by_ablation_is_fully_faithful_everywhere() -> None:
 def test_to_dict() -> None:
     curve = faithfulness_curve(SumOfSquaresProblem([0.0] * 1000), torch.zeros(1000))
     data = curve.to_dict()
-    assert set(data) == {"sizes_percent", "faithfulness", "cpr", "cmd"}
+    assert set(data) == {"edge_counts", "sizes_percent", "faithfulness", "cpr", "cmd"}
     assert data["faithfulness"] == [1.0] * 10
 
 
@@ -169,12 +169,14 @@ def test_real_model_full_circuit_is_faithful_and_ground_truth_first_gives_the_ha
         assert torch.equal(problem.run(problem.masks(1.0)), problem.clean_logits)  # full circuit: D = 0
 
     curve = faithfulness_curve(problem, scores)
-    # Counts max(1, round(23 k / 100)): 1, 1, 1, 1, 1, 1, 2, 5, 12, 23. With the 3 ground-truth
-    # edges first: f = 0 while at most 2 are kept, f = 1 from 5 edges on (20%), and f(100%) = 1.
-    assert curve.faithfulness == pytest.approx([0.0] * 7 + [1.0] * 3, abs=1e-6)
-    # CPR = .1*(0 + 1)/2 + .3*1 + .5*1 = .85; CMD = .1*1 + .1*(1 + 0)/2 = .15.
-    assert curve.cpr == pytest.approx(0.85, abs=1e-6)
-    assert curve.cmd == pytest.approx(0.15, abs=1e-6)
+    # Counts max(1, round(23 k / 100)): 1 (six grid points), 2, 5, 12, 23: evaluated once each, at
+    # fractions 1/23, 2/23, 5/23, 12/23, 1. With the 3 ground-truth edges first: f = 0 while at
+    # most 2 are kept, f = 1 from 5 edges on.
+    assert curve.edge_counts == [1, 2, 5, 12, 23]
+    assert curve.faithfulness == pytest.approx([0.0, 0.0, 1.0, 1.0, 1.0], abs=1e-6)
+    # CPR = (3/23)(0 + 1)/2 + 7/23 + 11/23 = 19.5/23; CMD = 1/23 + 1/23 + (3/23)(1 + 0)/2 = 3.5/23.
+    assert curve.cpr == pytest.approx(19.5 / 23, abs=1e-6)
+    assert curve.cmd == pytest.approx(3.5 / 23, abs=1e-6)
     # The trapezoid rule on the returned points, f(0) = 0 prepended.
     xs = [0.0] + [p / 100 for p in curve.sizes_percent]
     ys = [0.0] + curve.faithfulness
@@ -183,9 +185,10 @@ def test_real_model_full_circuit_is_faithful_and_ground_truth_first_gives_the_ha
 
 
 def test_real_model_ground_truth_last_is_unfaithful_until_the_full_circuit(case3_problem) -> None:
-    # Ground-truth edges scored lowest: at 50% (12 of the 20 other edges) nothing of the chain is
-    # kept, so f = 0 up to there and 1 at 100%. CPR = .5*(0 + 1)/2 = .25; CMD = .5 + .5*(1 + 0)/2 = .75.
+    # Ground-truth edges scored lowest: at 12 edges (of the 20 others) nothing of the chain is
+    # kept, so f = 0 up to there and 1 at all 23. CPR = (11/23)(0 + 1)/2 = 5.5/23;
+    # CMD = 12/23 + (11/23)(1 + 0)/2 = 17.5/23.
     curve = faithfulness_curve(case3_problem, -_ground_truth_scores(case3_problem))
-    assert curve.faithfulness == pytest.approx([0.0] * 9 + [1.0], abs=1e-6)
-    assert curve.cpr == pytest.approx(0.25, abs=1e-6)
-    assert curve.cmd == pytest.approx(0.75, abs=1e-6)
+    assert curve.faithfulness == pytest.approx([0.0] * 4 + [1.0], abs=1e-6)
+    assert curve.cpr == pytest.approx(5.5 / 23, abs=1e-6)
+    assert curve.cmd == pytest.approx(17.5 / 23, abs=1e-6)

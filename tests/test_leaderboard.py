@@ -21,7 +21,7 @@ from circuits_benchmark.evaluation.roc import auroc
 from circuits_benchmark.evaluation.statistics import a12_magnitude, mann_whitney_u, vargha_delaney_a12
 from circuits_benchmark.leaderboard.report import write_leaderboard
 from circuits_benchmark.leaderboard.submission import submit
-from circuits_benchmark.leaderboard.summary import series_results
+from circuits_benchmark.leaderboard.summary import combine_seeds, series_results
 from circuits_benchmark.runs import RunResult
 from circuits_benchmark.storage.results_db import ResultsStore, RunRecord
 
@@ -133,6 +133,20 @@ def test_component_level_scores_and_unlisted_edges(benched: Path, tmp_path: Path
     assert record.metrics["edge_auroc"] == 1.0 and record.metrics["edge_tpr"] == 1.0 and record.metrics["edge_fpr"] == 0.0
 
 
+def test_a_submission_s_reported_seconds_are_its_cost(benched: Path, tmp_path: Path) -> None:
+    output_dir = tmp_path / "out"
+    shutil.copytree(benched / "cache", output_dir / "cache")
+    file = tmp_path / "timed.json"
+    edges = [["embed", "m0", 0.5]]
+    file.write_text(json.dumps({"method": "timed", "models": [{"model": "tracr:3", "edges": edges, "seconds": 2.5}]}))
+    (record,) = submit(file, output_dir)
+    assert record.parameters["reported_seconds"] == 2.5
+    board, _ = write_leaderboard(output_dir)
+    (summary,) = board.sections[0].summaries
+    assert (summary.label, summary.source, summary.cost_median_s, summary.rank) == ("timed", "submission", 2.5, 1)
+    assert "timed (submission)" in (output_dir / "leaderboard.md").read_text()
+
+
 GOOD_EDGE = ["embed", "m0", 0.5]
 
 
@@ -151,6 +165,7 @@ GOOD_EDGE = ["embed", "m0", 0.5]
         ({"method": "x", "models": [{"model": "tracr:3", "edges": [GOOD_EDGE, ["m0", "embed", 1]]}]}, "edges[1]: m0 -> embed is not an edge of tracr:3"),
         ({"method": "x", "models": [{"model": "tracr:3", "edges": [GOOD_EDGE, GOOD_EDGE]}]}, "edges[1]: embed -> m0 is listed twice"),
         ({"method": "x", "models": [{"model": "tracr:999", "edges": [GOOD_EDGE]}]}, "models[0]: unknown case id 999"),
+        ({"method": "x", "models": [{"model": "tracr:3", "edges": [GOOD_EDGE], "seconds": -1}]}, "'seconds' must be a number >= 0"),
     ],
 )
 def test_a_bad_submission_is_one_clear_error_and_stores_nothing(content: object, message: str, benched: Path, tmp_path: Path) -> None:
@@ -232,10 +247,11 @@ def test_the_page_shows_every_result_of_the_database_sorted_in_a_real_browser(be
     parser.feed(dom)
     assert parser.body_attributes.get("data-sortable") == "ready"  # the inline script ran
     with ResultsStore(benched) as store:
-        expected, _ = series_results(store.runs())
-    shown = sorted((row[0], row[1], row[5]) for row in parser.rows)
+        expected = combine_seeds(series_results(store.runs())[0])
+    shown = sorted((row[0], row[2], row[6]) for row in parser.rows)
     assert shown == sorted((f"case {s.case_id}", s.label, f"{s.edge_auroc:.3f}") for s in expected)
-    edge_aurocs = [float(row[5]) for row in parser.rows]
+    assert {row[1] for row in parser.rows} == {"3/15"}  # case 3: 3 true edges among 15 candidates
+    edge_aurocs = [float(row[6]) for row in parser.rows]
     assert edge_aurocs == sorted(edge_aurocs) and len(set(edge_aurocs)) > 1  # sorted by the page's own script
     assert dom.count("<svg") == 2 + 1  # two box plots and one ROC plot for the one case
-    assert dataclasses.asdict(board.sections[0].summaries[0])["cases"] == 1
+    assert dataclasses.asdict(board.sections[0].summaries[0])["models"] == 1

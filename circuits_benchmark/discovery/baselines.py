@@ -9,8 +9,8 @@ from circuits_benchmark.discovery.settings import MethodSettings
 
 
 def random_scores(problem: DiscoveryProblem, settings: MethodSettings) -> MethodOutput:
-    """Uniform random scores from the problem's seed."""
-    generator = torch.Generator().manual_seed(problem.seed)
+    """Uniform random scores, drawn from the problem's seed for this model."""
+    generator = torch.Generator().manual_seed(problem.method_seed)
     # Drawn on the CPU so the same seed gives the same scores on every device.
     return MethodOutput(edge_scores=torch.rand(problem.n_edges, generator=generator).to(problem.patchable.device))
 

@@ -43,7 +43,8 @@ class Method:
     sweep_run: for threshold methods, what the ROC sweep varies and "module:function" of the sweep
     run in one process (score methods have neither: their ROC comes from their ranking).
     variants: further leaderboard entries of the method, label -> settings that differ from the
-    defaults (subnetwork probing on edges, InterpBench's `sp --edgewise`).
+    defaults (subnetwork probing on edges, InterpBench's `sp --edgewise`). stochastic: its result
+    depends on the seed, so the bench runs it with several seeds.
     """
 
     run: str
@@ -52,6 +53,7 @@ class Method:
     sweep: Sweep | None = None
     sweep_run: str | None = None
     variants: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
+    stochastic: bool = False
 
     def function(self, sweep: bool = False) -> "MethodFunction":
         """The callable to run: the sweep when asked for and available, else the single run."""
@@ -70,7 +72,7 @@ METHODS: dict[str, Method] = {
         "subnetwork probing, hard-concrete node (or --edgewise edge) masks",
         ("lambda_reg", "edgewise", "epochs", "learning_rate"),
         Sweep("lambda_reg", SP_SWEEP), "subnetwork_probing:subnetwork_probing_sweep",
-        variants={"sp-edge": {"edgewise": True}},
+        variants={"sp-edge": {"edgewise": True}}, stochastic=True,
     ),
     "eap": Method(
         "attribution:edge_attribution_patching",
@@ -81,7 +83,7 @@ METHODS: dict[str, Method] = {
         "EAP-IG: gradients integrated over mask interpolation (5 steps unless set)", ("integrated_grad_steps",),
     ),
     "patching": Method("activation_patching:activation_patching", "exact activation patching, one forward pass per edge"),
-    "random": Method("baselines:random_scores", "baseline: random scores"),
+    "random": Method("baselines:random_scores", "baseline: random scores", stochastic=True),
     "magnitude": Method("baselines:activation_magnitude", "baseline: size of the activation change an edge carries"),
 }
 

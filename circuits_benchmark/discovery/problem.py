@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import zlib
 from typing import Any
 
+import numpy as np
 import torch
 
 from circuits_benchmark.choices import Ablation, Metric
@@ -41,6 +43,13 @@ class DiscoveryProblem:
     ablation: Ablation
     metric: Metric
     seed: int
+
+    @property
+    def method_seed(self) -> int:
+        """The seed of a stochastic method: the run's seed mixed with the model id, so that one seed
+        draws independently on different models (the same draw on every model is one sample, not many)."""
+        mixed = np.random.SeedSequence([self.seed, zlib.crc32(self.benchmark_model.model_id.encode())])
+        return int(mixed.generate_state(1)[0])
 
     @property
     def patchable(self) -> PatchableModel:

@@ -65,7 +65,7 @@ def _train(problem: DiscoveryProblem, settings: MethodSettings, lam: float) -> t
     """Gate log-alphas, each edge's unit, the final loss and the epochs run (at most
     `settings.epochs`, fewer once the gates have settled)."""
     n_units, unit_of_edge = _units(problem, settings.edgewise)
-    generator = torch.Generator().manual_seed(problem.seed)
+    generator = torch.Generator().manual_seed(problem.method_seed)
     device = problem.patchable.device
     log_alpha = torch.full((n_units,), 3.0, device=device, requires_grad=True)  # start near "keep everything"
     optimiser = torch.optim.Adam([log_alpha], lr=settings.learning_rate)

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from circuits_benchmark.evaluation.statistics import BOOTSTRAP_DRAWS, EXACT_SIGN_FLIPS
+
 METRIC_TITLES = {"edge_auroc": "Edge AUROC", "node_auroc": "Node AUROC"}
 EXPLANATION = (
     "AUROC: area under the ROC curve of the discovered circuits against the ground truth of the ablation, "
     "over edges and over nodes (heads and MLPs); for ACDC and subnetwork probing the curve runs through the "
-    "circuits of the threshold sweep, for score methods through the score ranking. "
+    "circuits of the threshold sweep, for score methods through the score ranking. A random ranking scores 0.5 "
+    "in expectation. Ranking: per section, methods are ranked only over the models every built-in method ran on "
+    "(listed under each ranking), by mean edge AUROC; equal means share a rank; methods that ran on fewer models "
+    "are listed apart, unranked. Brackets: 95% bootstrap interval of the mean over models "
+    f"({BOOTSTRAP_DRAWS} resamples). Stochastic methods (random, subnetwork probing) run with several seeds: "
+    "a model's value is the mean over seeds, ± the spread (standard deviation) across seeds. "
     "CPR (higher is better) and CMD (lower is better): MIB faithfulness of the scores at the method's default "
-    "setting. Pairwise tables: Vargha-Delaney A12 of the row method against the column method across cases "
-    "(0.5: no difference, above: the row scores higher) with the two-sided Wilcoxon-Mann-Whitney p-value."
+    "setting. Cost: median seconds per model on the machine that ran it (a sweep's points summed); for a "
+    "submission, the seconds it reported, else n/a. Pairwise tables, on the models both methods ran on: the "
+    "row method's paired win rate against the column method (share of models where the row scores higher, "
+    "ties half; 0.5: no difference) and the two-sided p-value of a paired permutation test of the mean "
+    f"difference (exact up to {EXACT_SIGN_FLIPS} non-zero differences, else 20,000 random sign flips)."
 )

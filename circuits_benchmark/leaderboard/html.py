@@ -29,6 +29,7 @@ th[aria-sort="descending"]::after { content: " \\25BC"; }
 .legend span { display: inline-block; margin-right: 1em; }
 .legend i { display: inline-block; width: 1.5em; height: 0.4em; margin-right: 0.3em; vertical-align: middle; }
 svg text { font-size: 11px; fill: #222; }
+tr.unranked td { color: #888; }
 """
 
 SCRIPT = """
@@ -93,7 +94,7 @@ def _section(section: Section) -> str:
     plots = [_box_plot(section, metric, colours) for metric in COMPARED_METRICS]
     parts += ["<h3>AUROC across models, per method</h3>", f'<div class="plots">{"".join(plots)}</div>']
     for metric in COMPARED_METRICS:
-        parts += [f"<h3>{METRIC_TITLES[metric]}: row against column, A12 (p)</h3>", _comparison_table(section, metric)]
+        parts += [f"<h3>{METRIC_TITLES[metric]}: row against column, paired win rate (p)</h3>", _comparison_table(section, metric)]
     parts += ["<h3>Edge ROC curves per model</h3>", _legend(colours), _roc_grid(section, colours)]
     parts += ["<h3>Every result</h3>", _results_table(section, f"results-{key}"), "</section>"]
     return "\n".join(parts)
@@ -101,30 +102,49 @@ def _section(section: Section) -> str:
 
 def _ranking_table(section: Section, table_id: str) -> str:
     columns = [
-        ("rank", "rank", False), ("method", "method", True), ("cases", "cases", False),
-        ("edge_auroc_mean", "edge AUROC mean", False), ("edge_auroc_median", "edge AUROC median", False),
-        ("node_auroc_mean", "node AUROC mean", False), ("node_auroc_median", "node AUROC median", False),
-        ("cpr_mean", "CPR", False), ("cmd_mean", "CMD", False), ("wall_time_s", "run time s", False),
+        ("rank", "rank", False), ("method", "method", True), ("models", "models", False),
+        ("edge_auroc_mean", "edge AUROC mean [95% CI]", False), ("edge_auroc_median", "edge AUROC median", False),
+        ("node_auroc_mean", "node AUROC mean [95% CI]", False), ("node_auroc_median", "node AUROC median", False),
+        ("cpr_mean", "CPR", False), ("cmd_mean", "CMD", False), ("cost_median_s", "median s / model", False),
     ]
     rows = []
-    for rank, s in enumerate(section.summaries, 1):
-        values = [rank, s.label, s.cases, s.edge_auroc_mean, s.edge_auroc_median, s.node_auroc_mean,
-                  s.node_auroc_median, s.cpr_mean, s.cmd_mean, s.wall_time_s]
-        rows.append(f'<tr data-method="{_e(s.label)}">' + "".join(_cell(v) for v in values) + "</tr>")
-    return _table(table_id, columns, rows)
+    for s in section.summaries:
+        label = s.label + (" (submission)" if s.source == "submission" else "") + (f" ({s.seeds} seeds)" if s.seeds > 1 else "")
+        cells = [
+            _cell(s.rank) if s.rank is not None else '<td data-value="">-</td>', _cell(label), _cell(s.models),
+            _interval_cell(s.edge_auroc_mean, s.edge_auroc_interval), _cell(s.edge_auroc_median),
+            _interval_cell(s.node_auroc_mean, s.node_auroc_interval), _cell(s.node_auroc_median),
+            _cell(s.cpr_mean), _cell(s.cmd_mean), _cell(s.cost_median_s),
+        ]
+        ranked = "" if s.rank is not None else ' class="unranked"'
+        rows.append(f'<tr data-method="{_e(s.label)}"{ranked}>' + "".join(cells) + "</tr>")
+    names = ", ".join(ModelId.parse(m).display_name() for m in section.common_models)
+    note = f"<p>Ranked over the {len(section.common_models)} models every built-in method ran on: {_e(names)}."
+    if section.unranked:
+        note += f" Greyed rows ran on fewer models and are not ranked: {_e(', '.join(s.label for s in section.unranked))}."
+    return _table(table_id, columns, rows) + note + "</p>"
+
+
+def _interval_cell(mean: float | None, interval: tuple[float, float] | None) -> str:
+    if mean is None or interval is None:
+        return _cell(mean)
+    shown = f"{format_number(mean, 3)} [{format_number(interval[0])}, {format_number(interval[1])}]"
+    return f'<td data-value="{mean!r}">{shown}</td>'
 
 
 def _results_table(section: Section, table_id: str) -> str:
     columns = [
-        ("model", "model", True), ("method", "method", True), ("source", "source", True), ("points", "points", False),
-        ("roc", "ROC from", True), ("edge_auroc", "edge AUROC", False), ("node_auroc", "node AUROC", False),
-        ("cpr", "CPR", False), ("cmd", "CMD", False), ("wall_time_s", "run time s", False),
+        ("model", "model", True), ("size", "true / candidate edges", True), ("method", "method", True),
+        ("source", "source", True), ("points", "points", False), ("roc", "ROC from", True),
+        ("edge_auroc", "edge AUROC", False), ("spread", "± over seeds", False), ("node_auroc", "node AUROC", False),
+        ("cpr", "CPR", False), ("cmd", "CMD", False), ("cost_s", "s / model", False),
     ]
     rows = []
     for s in section.series:
-        values = [ModelId.parse(s.model_id).display_name(), s.label, s.source, s.points, s.roc_source, s.edge_auroc, s.node_auroc, s.cpr, s.cmd, s.wall_time_s]
+        size = "" if s.positives is None else f"{s.positives}/{s.candidates}"
+        values = [size, s.label, s.source, s.points, s.roc_source, s.edge_auroc, s.edge_auroc_spread, s.node_auroc, s.cpr, s.cmd, s.cost_s]
         order = "" if s.case_id is None else f' data-value="{s.case_id}"'
-        cells = f'<td class="text"{order}>{_e(values[0])}</td>' + "".join(_cell(v) for v in values[1:])
+        cells = f'<td class="text"{order}>{_e(ModelId.parse(s.model_id).display_name())}</td>' + "".join(_cell(v) for v in values)
         rows.append(f'<tr data-model="{_e(s.model_id)}" data-method="{_e(s.label)}">{cells}</tr>')
     return _table(table_id, columns, rows)
 
@@ -152,7 +172,7 @@ def _comparison_table(section: Section, metric: str) -> str:
         cells = []
         for second in labels:
             c = section.comparisons[metric].get((first, second))
-            cells.append("<td></td>" if c is None else f"<td>{c.a12:.2f} ({format_p_value(c.p_value)})</td>")
+            cells.append("<td></td>" if c is None else f"<td>{c.win_rate:.2f} ({format_p_value(c.p_value)})</td>")
         rows.append(f'<tr><th class="text">{_e(first)}</th>{"".join(cells)}</tr>')
     return f"<table><thead>{header}</thead><tbody>{''.join(rows)}</tbody></table>"
 

@@ -4,34 +4,58 @@ from __future__ import annotations
 
 from circuits_benchmark.formatting import format_number, format_p_value
 from circuits_benchmark.leaderboard.explanations import EXPLANATION, METRIC_TITLES
-from circuits_benchmark.leaderboard.summary import COMPARED_METRICS, Leaderboard, Section
+from circuits_benchmark.leaderboard.summary import COMPARED_METRICS, Leaderboard, MethodSummary, Section
 from circuits_benchmark.models.model_id import ModelId
 
 
 def render_markdown(board: Leaderboard) -> str:
-    """The leaderboard as Markdown: per section a ranking, pairwise statistics and a per-case table."""
+    """The leaderboard as Markdown: per section a ranking, pairwise statistics and a per-model table."""
     lines = ["# Circuit-discovery leaderboard", "", _provenance(board), "", EXPLANATION, ""]
     if not board.sections:
         lines += ["No finished results yet: run `./main.py bench`.", ""]
     for section in board.sections:
         lines += [f"## {section.title}", "", *ranking_markdown(section), ""]
         for metric in COMPARED_METRICS:
-            lines += [f"### {METRIC_TITLES[metric]}: row against column, A12 (p)", "", *_comparison_markdown(section, metric), ""]
-        lines += ["### Per model: edge AUROC / node AUROC", "", *_per_model_markdown(section), ""]
+            lines += [f"### {METRIC_TITLES[metric]}: row against column, paired win rate (p)", "", *_comparison_markdown(section, metric), ""]
+        lines += ["### Per model: edge AUROC / node AUROC (± spread over seeds)", "", *_per_model_markdown(section), ""]
     return "\n".join(lines)
 
 
+RANKING_HEADER = (
+    "| rank | method | models | edge AUROC mean [95% CI] | edge AUROC median | node AUROC mean [95% CI] "
+    "| node AUROC median | CPR | CMD | median s / model |"
+)
+
+
 def ranking_markdown(section: Section) -> list[str]:
-    """The ranking table of one section, one row per method (also printed by the CLI)."""
-    header = "| rank | method | cases | edge AUROC mean | edge AUROC median | node AUROC mean | node AUROC median | CPR | CMD | run time s |"
-    rows = [header, "|" + "---|" * header.count(" | ") + "---|"]
-    for rank, s in enumerate(section.summaries, 1):
-        cells = [
-            str(rank), s.label, str(s.cases), format_number(s.edge_auroc_mean), format_number(s.edge_auroc_median),
-            format_number(s.node_auroc_mean), format_number(s.node_auroc_median), format_number(s.cpr_mean), format_number(s.cmd_mean), f"{s.wall_time_s:.1f}",
-        ]
-        rows.append("| " + " | ".join(cells) + " |")
-    return rows
+    """The ranking table of one section, one row per ranked method, then the unranked ones
+    (also printed by the CLI)."""
+    rows = [RANKING_HEADER, "|" + "---|" * RANKING_HEADER.count(" | ") + "---|"]
+    rows += [_ranking_row(s) for s in section.ranked]
+    names = ", ".join(ModelId.parse(m).display_name() for m in section.common_models)
+    lines = [*rows, "", f"Ranked over the {len(section.common_models)} models every built-in method ran on: {names}."]
+    if section.unranked:
+        lines += ["", "Not ranked (ran on fewer models than those):", "", RANKING_HEADER, rows[1]]
+        lines += [_ranking_row(s) for s in section.unranked]
+    return lines
+
+
+def _ranking_row(s: MethodSummary) -> str:
+    label = s.label + (" (submission)" if s.source == "submission" else "") + (f" ({s.seeds} seeds)" if s.seeds > 1 else "")
+    cost = "n/a" if s.cost_median_s is None else f"{s.cost_median_s:.2f}"
+    cells = [
+        "-" if s.rank is None else str(s.rank), label, str(s.models),
+        _with_interval(s.edge_auroc_mean, s.edge_auroc_interval), format_number(s.edge_auroc_median),
+        _with_interval(s.node_auroc_mean, s.node_auroc_interval), format_number(s.node_auroc_median),
+        format_number(s.cpr_mean), format_number(s.cmd_mean), cost,
+    ]
+    return "| " + " | ".join(cells) + " |"
+
+
+def _with_interval(mean: float | None, interval: tuple[float, float] | None) -> str:
+    if mean is None or interval is None:
+        return format_number(mean)
+    return f"{format_number(mean)} [{format_number(interval[0])}, {format_number(interval[1])}]"
 
 
 def _comparison_markdown(section: Section, metric: str) -> list[str]:
@@ -41,7 +65,7 @@ def _comparison_markdown(section: Section, metric: str) -> list[str]:
         cells = []
         for second in labels:
             comparison = section.comparisons[metric].get((first, second))
-            cells.append("" if comparison is None else f"{comparison.a12:.2f} ({format_p_value(comparison.p_value)})")
+            cells.append("" if comparison is None else f"{comparison.win_rate:.2f} ({format_p_value(comparison.p_value)})")
         rows.append(f"| {first} | " + " | ".join(cells) + " |")
     return rows
 
@@ -49,11 +73,16 @@ def _comparison_markdown(section: Section, metric: str) -> list[str]:
 def _per_model_markdown(section: Section) -> list[str]:
     labels = section.labels
     cells: dict[str, dict[str, str]] = {}
+    sizes: dict[str, str] = {}
     for s in section.series:
-        cells.setdefault(ModelId.parse(s.model_id).display_name(), {})[s.label] = f"{format_number(s.edge_auroc)} / {format_number(s.node_auroc)}"
-    rows = ["| model | " + " | ".join(labels) + " |", "|---|" + "---|" * len(labels)]
+        name = ModelId.parse(s.model_id).display_name()
+        spread = "" if s.edge_auroc_spread is None else f" ±{s.edge_auroc_spread:.2f}"
+        cells.setdefault(name, {})[s.label] = f"{format_number(s.edge_auroc)}{spread} / {format_number(s.node_auroc)}"
+        if s.positives is not None:
+            sizes[name] = f"{s.positives}/{s.candidates}"
+    rows = ["| model | true / candidate edges | " + " | ".join(labels) + " |", "|---|---|" + "---|" * len(labels)]
     for model, by_label in cells.items():
-        rows.append(f"| {model} | " + " | ".join(by_label.get(label, "") for label in labels) + " |")
+        rows.append(f"| {model} | {sizes.get(model, '')} | " + " | ".join(by_label.get(label, "") for label in labels) + " |")
     return rows
 
 

@@ -11,7 +11,9 @@ Format (`./main.py leaderboard submit FILE`):
       "n_examples": 100, "seed": 42,    optional: the data of the faithfulness curve (CPR, CMD)
       "models": [
         {"model": "tracr:3",            any model id with a known ground truth (tracr:<case>, siit:<case>)
-         "edges": [["embed", "a0.h0", 0.93], ["a0.h0", "output", 0.88], ["embed", "a1.h0.q", 0.1]]}
+         "edges": [["embed", "a0.h0", 0.93], ["a0.h0", "output", 0.88], ["embed", "a1.h0.q", 0.1]],
+         "seconds": 2.5}                optional: what the method cost on this model (the leaderboard's
+                                        cost column; without it a submission's cost shows n/a)
       ]
     }
 
@@ -44,19 +46,29 @@ from circuits_benchmark.storage.results_db import ResultsStore, RunRecord
 
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}")
 TOP_LEVEL_KEYS = {"method", "description", "ablation", "threshold", "n_examples", "seed", "models"}
-ENTRY_KEYS = {"model", "edges"}
+ENTRY_KEYS = {"model", "edges", "seconds"}
+
+
+@dataclasses.dataclass(frozen=True)
+class SubmittedModel:
+    """One model's entry: its id, its edge scores [(source, destination, score)], and the seconds the
+    method took on it as the submitter reports them (None: not reported)."""
+
+    model_id: str
+    edges: list[tuple[str, str, float]]
+    seconds: float | None = None
 
 
 @dataclasses.dataclass(frozen=True)
 class Submission:
-    """A checked submission file: settings, then (model id, [(source, destination, score)]) per model."""
+    """A checked submission file: settings, then one entry per model."""
 
     method: str
     ablation: Ablation
     threshold: float
     n_examples: int
     seed: int
-    models: list[tuple[str, list[tuple[str, str, float]]]]
+    models: list[SubmittedModel]
 
 
 def submit(path: Path, output_dir: Path) -> list[RunRecord]:
@@ -68,7 +80,7 @@ def submit(path: Path, output_dir: Path) -> list[RunRecord]:
     from circuits_benchmark.leaderboard.report import write_leaderboard
 
     submission = parse_submission(read_json(path), str(path))
-    records = [score_model(submission, model_id, edges, output_dir, f"{path}: models[{i}]") for i, (model_id, edges) in enumerate(submission.models)]
+    records = [score_model(submission, entry, output_dir, f"{path}: models[{i}]") for i, entry in enumerate(submission.models)]
     with ResultsStore(output_dir) as store:
         for record in records:
             store.save_run(record)
@@ -101,12 +113,12 @@ def parse_submission(data: Any, where: str) -> Submission:
     models, seen = [], set()
     for i, entry in enumerate(entries):
         models.append(_parse_entry(entry, f"{where}: models[{i}]"))
-        _expect(models[-1][0] not in seen, f"{where}: models[{i}]: model {models[-1][0]!r} is listed twice")
-        seen.add(models[-1][0])
+        _expect(models[-1].model_id not in seen, f"{where}: models[{i}]: model {models[-1].model_id!r} is listed twice")
+        seen.add(models[-1].model_id)
     return Submission(method, ablation, float(threshold), n_examples, seed, models)
 
 
-def _parse_entry(entry: Any, where: str) -> tuple[str, list[tuple[str, str, float]]]:
+def _parse_entry(entry: Any, where: str) -> SubmittedModel:
     _expect(isinstance(entry, dict) and not set(entry) - ENTRY_KEYS and "model" in entry and "edges" in entry,
             f"{where}: expected {{\"model\": \"tracr:3\", \"edges\": [[source, destination, score], ...]}}")
     model_id, edges = entry["model"], entry["edges"]
@@ -117,11 +129,16 @@ def _parse_entry(entry: Any, where: str) -> tuple[str, list[tuple[str, str, floa
         valid = isinstance(edge, list) and len(edge) == 3 and all(isinstance(n, str) for n in edge[:2]) and _is_number(edge[2])
         _expect(valid, f"{where}.edges[{j}]: expected [source, destination, finite score], got {str(edge)[:80]}")
         parsed.append((edge[0], edge[1], float(edge[2])))
-    return model_id, parsed
+    seconds = entry.get("seconds")
+    _expect(seconds is None or (_is_number(seconds) and seconds >= 0), f"{where}: 'seconds' must be a number >= 0, not {seconds!r}")
+    return SubmittedModel(model_id, parsed, None if seconds is None else float(seconds))
 
 
-def score_model(submission: Submission, model_id: str, edges: list[tuple[str, str, float]], output_dir: Path, where: str) -> RunRecord:
-    """Scores one model's edge scores against its ground truth, as `runs.evaluate_output` scores a method."""
+def score_model(submission: Submission, entry: SubmittedModel, output_dir: Path, where: str) -> RunRecord:
+    """Scores one model's edge scores against its ground truth, as `runs.evaluate_output` scores a
+    method. The record's wall time is our scoring time; the submitter's own seconds, if reported,
+    are kept as the parameter `reported_seconds` (the leaderboard's cost for a submission)."""
+    model_id = entry.model_id
     from circuits_benchmark.bench import Job, record_from_result
     from circuits_benchmark.discovery.problem import MethodOutput
     from circuits_benchmark.discovery.settings import MethodSettings
@@ -137,11 +154,14 @@ def score_model(submission: Submission, model_id: str, edges: list[tuple[str, st
     settings = MethodSettings(threshold=submission.threshold)
     config = RunConfig(submission.method, model_id, settings, submission.ablation, None, False, submission.n_examples, submission.seed)
     problem = build_problem(model, config)
-    output = MethodOutput(edge_scores=_engine_scores(problem, edges, where))
+    output = MethodOutput(edge_scores=_engine_scores(problem, entry.edges, where))
     result = evaluate_output(problem, output, config)
     key = f"submission/{submission.method}/{model_id}/ablation-{submission.ablation}_n-{submission.n_examples}_seed-{submission.seed}"
     job = Job(config, submission.method, key, key, source="submission")
-    return record_from_result(job, result, time.perf_counter() - start)
+    record = record_from_result(job, result, time.perf_counter() - start)
+    if entry.seconds is None:
+        return record
+    return dataclasses.replace(record, parameters={**record.parameters, "reported_seconds": entry.seconds})
 
 
 def _engine_scores(problem: Any, edges: list[tuple[str, str, float]], where: str) -> Any:

@@ -1,11 +1,20 @@
 """From stored runs to what the leaderboard shows: one result per (method, model), per-method
-summaries across cases, and pairwise statistics.
+summaries on common ground, and paired statistics.
 
 A series is the set of runs sharing a series key: the points of a threshold sweep, or one run. A
 sweep's ROC is made of the confusion (FPR, TPR) of each point's circuit, as `evaluation.roc` does
 for a sweep run in one process; a single run's ROC is its score ranking. A sweep missing points
 (an interrupted bench) is left out until a rerun completes it. CPR and CMD come from the series'
-reference run, the method at its default setting.
+reference run, the method at its default setting. A stochastic method run with several seeds
+gives one series per seed; they are combined into one result per (method, model): the mean, with
+the standard deviation across seeds as its spread.
+
+Ranking on common ground. In each section (model kind x ablation) the common models are those
+every built-in method ran on (every method, when there are only submissions). A method that ran on
+all of them is ranked by its mean edge AUROC over exactly those models; equal means share a rank
+(1, 1, 3). Methods that ran on fewer models are listed apart, with their own coverage, never
+ranked against the rest. Pairwise comparisons pair two methods on the models both ran on
+(`evaluation.statistics`).
 """
 
 from __future__ import annotations
@@ -15,15 +24,24 @@ import statistics
 from typing import Iterable
 
 from circuits_benchmark.evaluation.roc import auroc
-from circuits_benchmark.evaluation.statistics import mann_whitney_u, vargha_delaney_a12
+from circuits_benchmark.evaluation.statistics import PairedComparison, bootstrap_interval, paired_permutation_test
 from circuits_benchmark.storage.results_db import RunRecord
 
 COMPARED_METRICS = ("edge_auroc", "node_auroc")
+# Means closer than this rank as equal (float noise of averaging, not a difference).
+RANK_RESOLUTION = 1e-9
 
 
 @dataclasses.dataclass
 class SeriesResult:
-    """One method variant on one model: its ROC, AUROCs and faithfulness."""
+    """One method variant on one model: its ROC, AUROCs and faithfulness.
+
+    cost_s: what the result cost per model: the runs' wall time for built-in methods (a sweep's
+    points summed; seeds averaged), the submitter's reported seconds for a submission (None when
+    not reported: our scoring time is no cost of theirs). positives / candidates: ground-truth
+    edges and candidate edges of the model (component level). seeds, edge_auroc_spread: how many
+    seeds were combined and the standard deviation of their edge AUROCs (None for one seed).
+    """
 
     label: str
     source: str
@@ -40,6 +58,12 @@ class SeriesResult:
     cpr: float | None
     cmd: float | None
     wall_time_s: float
+    seed: int
+    cost_s: float | None
+    positives: int | None
+    candidates: int | None
+    seeds: int = 1
+    edge_auroc_spread: float | None = None
 
     @property
     def section(self) -> tuple[str, str]:
@@ -49,28 +73,27 @@ class SeriesResult:
 
 @dataclasses.dataclass
 class MethodSummary:
-    """A method variant across the cases of one section (means and medians skip undefined values)."""
+    """A method variant across the models of one section (means and medians skip undefined values).
+
+    rank: shared by equal mean edge AUROCs; None for a method not run on every common model.
+    models: how many models the figures cover. *_interval: 95% bootstrap interval of the mean.
+    cost_median_s: median cost per model (None when no cost is known). seeds: most seeds per model.
+    """
 
     label: str
-    cases: int
+    source: str
+    rank: int | None
+    models: int
     edge_auroc_mean: float | None
+    edge_auroc_interval: tuple[float, float] | None
     edge_auroc_median: float | None
     node_auroc_mean: float | None
+    node_auroc_interval: tuple[float, float] | None
     node_auroc_median: float | None
     cpr_mean: float | None
     cmd_mean: float | None
-    wall_time_s: float
-
-
-@dataclasses.dataclass
-class Comparison:
-    """Row method against column method on one metric across cases."""
-
-    first: str
-    second: str
-    metric: str
-    a12: float
-    p_value: float
+    cost_median_s: float | None
+    seeds: int
 
 
 def series_results(runs: Iterable[RunRecord]) -> tuple[list[SeriesResult], int]:
@@ -98,6 +121,7 @@ def _series(group: list[RunRecord]) -> SeriesResult:
         source = "ranking"
         edge_roc, node_roc = reference.roc.get("edges", []), reference.roc.get("nodes", [])
         edge_auroc, node_auroc = reference.metrics.get("edge_auroc"), reference.metrics.get("node_auroc")
+    confusion = (reference.result.get("evaluation") or {}).get("at_threshold", {}).get("edges")
     return SeriesResult(
         label=reference.label,
         source=reference.source,
@@ -114,6 +138,10 @@ def _series(group: list[RunRecord]) -> SeriesResult:
         cpr=reference.metrics.get("cpr"),
         cmd=reference.metrics.get("cmd"),
         wall_time_s=sum(run.wall_time_s for run in group),
+        seed=reference.seed,
+        cost_s=reference.parameters.get("reported_seconds") if reference.source == "submission" else sum(run.wall_time_s for run in group),
+        positives=None if confusion is None else confusion["tp"] + confusion["fn"],
+        candidates=None if confusion is None else sum(confusion[k] for k in ("tp", "fp", "fn", "tn")),
     )
 
 
@@ -123,40 +151,100 @@ def _confusion_points(group: list[RunRecord], level: str) -> list[tuple[float, f
     return [(f, t) for f, t in points if f is not None and t is not None]
 
 
-def method_summaries(series: list[SeriesResult]) -> list[MethodSummary]:
-    """One summary per label in one section's series, best mean edge AUROC first."""
+def combine_seeds(series: list[SeriesResult]) -> list[SeriesResult]:
+    """One result per (section, method, model): several seeds become their mean (ROC: the lowest
+    seed's, for the plots), with the edge AUROC's standard deviation as the spread."""
+    groups: dict[tuple, list[SeriesResult]] = {}
+    for result in series:
+        groups.setdefault((*result.section, result.label, result.model_id), []).append(result)
+    combined = []
+    for group in groups.values():
+        if len(group) == 1:
+            combined.append(group[0])
+            continue
+        group = sorted(group, key=lambda r: r.seed)
+        edge = _values(group, "edge_auroc")
+        combined.append(dataclasses.replace(
+            group[0],
+            edge_auroc=_mean(edge),
+            node_auroc=_mean(_values(group, "node_auroc")),
+            cpr=_mean(_values(group, "cpr")),
+            cmd=_mean(_values(group, "cmd")),
+            wall_time_s=statistics.mean(r.wall_time_s for r in group),
+            cost_s=_mean(_values(group, "cost_s")),
+            seeds=len(group),
+            edge_auroc_spread=statistics.pstdev(edge) if len(edge) > 1 else None,
+        ))
+    return combined
+
+
+def common_models(series: list[SeriesResult]) -> set[str]:
+    """The models every built-in method of a section ran on (every method, if none is built in)."""
+    covered: dict[str, set[str]] = {}
+    for result in series:
+        covered.setdefault(result.label, set()).add(result.model_id)
+    built_in = {r.label for r in series if r.source == "bench"}
+    sets = [models for label, models in covered.items() if label in built_in or not built_in]
+    return set.intersection(*sets) if sets else set()
+
+
+def method_summaries(series: list[SeriesResult], common: set[str]) -> list[MethodSummary]:
+    """One summary per method: ranked ones (over `common`, best mean edge AUROC first, ties sharing
+    a rank), then the others (over their own models, unranked)."""
     by_label: dict[str, list[SeriesResult]] = {}
     for result in series:
         by_label.setdefault(result.label, []).append(result)
-    summaries = []
+    ranked, unranked = [], []
     for label, results in by_label.items():
-        edge, node = _values(results, "edge_auroc"), _values(results, "node_auroc")
-        summaries.append(
-            MethodSummary(
-                label=label,
-                cases=len(results),
-                edge_auroc_mean=_mean(edge),
-                edge_auroc_median=statistics.median(edge) if edge else None,
-                node_auroc_mean=_mean(node),
-                node_auroc_median=statistics.median(node) if node else None,
-                cpr_mean=_mean(_values(results, "cpr")),
-                cmd_mean=_mean(_values(results, "cmd")),
-                wall_time_s=sum(r.wall_time_s for r in results),
-            )
-        )
-    return sorted(summaries, key=lambda s: (-(s.edge_auroc_mean if s.edge_auroc_mean is not None else -1), s.label))
+        if common and common <= {r.model_id for r in results}:
+            ranked.append(_summary(label, [r for r in results if r.model_id in common]))
+        else:
+            unranked.append(_summary(label, results))
+    ranked.sort(key=lambda s: (-_rank_key(s), s.label))
+    for position, summary in enumerate(ranked):
+        tied = position and _rank_key(ranked[position - 1]) == _rank_key(summary)
+        summary.rank = ranked[position - 1].rank if tied else position + 1
+    unranked.sort(key=lambda s: (-_rank_key(s), s.label))
+    return ranked + unranked
 
 
-def comparisons(series: list[SeriesResult], labels: list[str], metric: str) -> dict[tuple[str, str], Comparison]:
-    """Every ordered pair of different labels with values on `metric` in one section's series."""
-    samples = {label: _values([s for s in series if s.label == label], metric) for label in labels}
+def _rank_key(summary: MethodSummary) -> float:
+    mean = summary.edge_auroc_mean
+    return -1.0 if mean is None else round(mean / RANK_RESOLUTION) * RANK_RESOLUTION
+
+
+def _summary(label: str, results: list[SeriesResult]) -> MethodSummary:
+    edge, node = _values(results, "edge_auroc"), _values(results, "node_auroc")
+    costs = _values(results, "cost_s")
+    return MethodSummary(
+        label=label,
+        source=results[0].source,
+        rank=None,
+        models=len(results),
+        edge_auroc_mean=_mean(edge),
+        edge_auroc_interval=bootstrap_interval(edge) if edge else None,
+        edge_auroc_median=statistics.median(edge) if edge else None,
+        node_auroc_mean=_mean(node),
+        node_auroc_interval=bootstrap_interval(node) if node else None,
+        node_auroc_median=statistics.median(node) if node else None,
+        cpr_mean=_mean(_values(results, "cpr")),
+        cmd_mean=_mean(_values(results, "cmd")),
+        cost_median_s=statistics.median(costs) if costs else None,
+        seeds=max(r.seeds for r in results),
+    )
+
+
+def comparisons(series: list[SeriesResult], labels: list[str], metric: str) -> dict[tuple[str, str], PairedComparison]:
+    """Every ordered pair of different methods, paired on the models both have a value on."""
+    values = {label: {s.model_id: getattr(s, metric) for s in series if s.label == label and getattr(s, metric) is not None} for label in labels}
     table = {}
     for first in labels:
         for second in labels:
-            if first != second and samples[first] and samples[second]:
-                test = mann_whitney_u(samples[first], samples[second])
-                a12 = vargha_delaney_a12(samples[first], samples[second])
-                table[first, second] = Comparison(first, second, metric, a12, test.p_value)
+            shared = sorted(set(values[first]) & set(values[second]))
+            if first != second and shared:
+                table[first, second] = paired_permutation_test(
+                    [values[first][m] for m in shared], [values[second][m] for m in shared]
+                )
     return table
 
 
@@ -178,18 +266,27 @@ def _mean(values: list[float]) -> float | None:
 
 @dataclasses.dataclass
 class Section:
-    """The results of one model kind under one ablation, ranked."""
+    """The results of one model kind under one ablation: ranked on its common models."""
 
     model_kind: str
     ablation: str
     series: list[SeriesResult]
+    common_models: list[str]
     summaries: list[MethodSummary]
-    comparisons: dict[str, dict[tuple[str, str], Comparison]]  # metric -> (row, column) -> comparison
+    comparisons: dict[str, dict[tuple[str, str], PairedComparison]]  # metric -> (row, column) -> comparison
 
     @property
     def labels(self) -> list[str]:
-        """Method labels in rank order."""
+        """Method labels: ranked ones in rank order, then the unranked."""
         return [s.label for s in self.summaries]
+
+    @property
+    def ranked(self) -> list[MethodSummary]:
+        return [s for s in self.summaries if s.rank is not None]
+
+    @property
+    def unranked(self) -> list[MethodSummary]:
+        return [s for s in self.summaries if s.rank is None]
 
     @property
     def title(self) -> str:
@@ -211,9 +308,11 @@ def build_leaderboard(runs: list[RunRecord], database: str) -> Leaderboard:
     """Ranks and compares the stored runs; `database` names their source in the pages."""
     complete, incomplete = series_results(runs)
     built = []
-    for (kind, ablation), results in sections(complete).items():
-        summaries = method_summaries(results)
+    for (kind, ablation), results in sections(combine_seeds(complete)).items():
+        common = common_models(results)
+        summaries = method_summaries(results, common)
         labels = [s.label for s in summaries]
         tables = {metric: comparisons(results, labels, metric) for metric in COMPARED_METRICS}
-        built.append(Section(kind, ablation, results, summaries, tables))
+        ordered_common = sorted(common, key=lambda m: next((r.case_id or 0, m) for r in results if r.model_id == m))
+        built.append(Section(kind, ablation, results, ordered_common, summaries, tables))
     return Leaderboard(database, len(runs), incomplete, built)
