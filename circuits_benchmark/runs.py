@@ -26,7 +26,6 @@ from circuits_benchmark.evaluation.faithfulness import FaithfulnessCurve, faithf
 from circuits_benchmark.evaluation.roc import (
     Confusion,
     auroc,
-    circuit_confusions,
     roc_from_circuits,
     roc_from_scores,
     scored_nodes,
@@ -124,6 +123,8 @@ class RunResult:
             ("qkv_edges"), as [source, destination, score] lists.
         circuit: the circuit at the threshold (component level). details: method-specific numbers.
         ground_truth: the circuit scored against (None where none is known), and `evaluation`.
+        dont_care: its edges (component level) scored as neither true nor false: those whose
+            single removal changes no output (`BenchmarkModel.dont_care`).
         wall_time_s: load, run and scoring time. result_dir: where its files were written, if anywhere.
     """
 
@@ -137,6 +138,7 @@ class RunResult:
     faithfulness: FaithfulnessCurve
     ground_truth: Circuit | None
     evaluation: TruthEvaluation | None
+    dont_care: list[tuple[str, str]] = dataclasses.field(default_factory=list)
     wall_time_s: float = 0.0
     result_dir: Path | None = None
 
@@ -157,6 +159,7 @@ class RunResult:
             "details": self.details,
             "faithfulness": self.faithfulness.to_dict(),
             "ground_truth": None if self.ground_truth is None else self.ground_truth.to_dict(),
+            "dont_care_edges": [list(edge) for edge in self.dont_care],
         }
         if self.evaluation is not None:
             result["evaluation"] = self.evaluation.to_dict()
@@ -188,6 +191,7 @@ def evaluate_output(problem: DiscoveryProblem, output: MethodOutput, config: Run
     edge_scores = component_edge_scores(problem, output.edge_scores)
     circuit = output.sweep[-1][1] if output.sweep else problem.circuit_from_mask(output.edge_scores >= config.settings.threshold)
     truth = problem.benchmark_model.ground_truth(config.ablation)
+    dont_care = problem.benchmark_model.dont_care_components(config.ablation)
     return RunResult(
         config=config,
         model_id=problem.benchmark_model.model_id,
@@ -202,15 +206,20 @@ def evaluate_output(problem: DiscoveryProblem, output: MethodOutput, config: Run
         details=output.details,
         faithfulness=faithfulness_curve(problem, output.edge_scores),
         ground_truth=truth,
-        evaluation=None if truth is None else _against_truth(output, edge_scores, circuit, truth, full),
+        evaluation=None if truth is None else _against_truth(output, edge_scores, circuit, truth, full, dont_care),
+        dont_care=sorted(dont_care[0]),
     )
 
 
 def _against_truth(
-    output: MethodOutput, edge_scores: dict, circuit: Circuit, truth: Circuit, full: Circuit
+    output: MethodOutput, edge_scores: dict, circuit: Circuit, truth: Circuit, full: Circuit,
+    dont_care: tuple[set[tuple[str, str]], set[str]],
 ) -> TruthEvaluation:
-    true_edges, all_edges = set(truth.edges), set(full.edges)
-    true_nodes, all_nodes = scored_nodes(truth), scored_nodes(full)
+    """ROC, AUROC and the confusion at the threshold; don't-care edges and nodes are left out of
+    the candidates, so that keeping or dropping them neither helps nor hurts."""
+    idle_edges, idle_nodes = dont_care
+    true_edges, all_edges = set(truth.edges) - idle_edges, set(full.edges) - idle_edges
+    true_nodes, all_nodes = scored_nodes(truth) - idle_nodes, scored_nodes(full) - idle_nodes
     if output.sweep and len(output.sweep) > 1:
         source = "sweep"
         edge_roc = roc_from_circuits((set(c.canonical().edges) for _, c in output.sweep), true_edges, all_edges)
@@ -219,7 +228,11 @@ def _against_truth(
         source = "ranking"
         edge_roc = roc_from_scores(edge_scores, true_edges, all_edges)
         node_roc = roc_from_scores(node_scores(edge_scores), true_nodes, all_nodes)
-    return TruthEvaluation(circuit_confusions(circuit, truth, full), source, edge_roc, node_roc, auroc(edge_roc), auroc(node_roc))
+    at_threshold = {
+        "edges": Confusion.of(set(circuit.canonical().edges), true_edges, all_edges),
+        "nodes": Confusion.of(scored_nodes(circuit), true_nodes, all_nodes),
+    }
+    return TruthEvaluation(at_threshold, source, edge_roc, node_roc, auroc(edge_roc), auroc(node_roc))
 
 
 def _draw(result: RunResult, problem: DiscoveryProblem, target: Path) -> None:

@@ -13,6 +13,7 @@ import torch
 
 from circuits_benchmark.circuits.circuit import Circuit
 from circuits_benchmark.discovery.methods import METHODS
+from circuits_benchmark.discovery.problem import MethodOutput
 from circuits_benchmark.discovery.settings import MethodSettings
 from circuits_benchmark.evaluation.roc import auroc, roc_from_circuits, roc_from_scores
 from circuits_benchmark.models.benchmark_model import BenchmarkModel
@@ -149,3 +150,23 @@ def test_acdc_reusing_measured_circuits_gives_what_fresh_runs_give(tmp_path_fact
     for a, b in zip(fresh, reused):
         assert torch.equal(a.edge_scores, b.edge_scores) and a.sweep == b.sweep
     assert len(next(iter(acdc._measured.values()))) < fresh_passes  # later runs passed only where they parted
+
+
+def test_dont_care_edges_count_neither_way(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Case 18's zero-ablation ground truth reads a0.h1, whose removal changes no output (recorded in
+    tests/data/ground_truth_gaps.json). A method that keeps exactly the needed edges scores 1.0, and
+    so does one that also keeps the idle ones: they are neither true nor false."""
+    problem = build_problem(
+        load_benchmark_model("tracr:18", tmp_path_factory.getbasetemp() / "runs"),
+        RunConfig("random", "tracr:18", FAST, ablation="zero", n_examples=40),
+    )
+    model = problem.benchmark_model
+    idle = model.dont_care("zero")
+    assert idle == {("embed", "a0.h1.q"), ("embed", "a0.h1.k"), ("embed", "a0.h1.v"), ("a0.h1", "m0")} & set(model.ground_truths["zero"].edges)
+    assert idle and model.dont_care("resample") == set()
+    truth = set(model.ground_truths["zero"].edges)
+    for kept in (truth - idle, truth):
+        scores = torch.tensor([1.0 if edge in kept else 0.0 for edge in problem.patchable.layout.edges()])
+        result = evaluate_output(problem, MethodOutput(edge_scores=scores), RunConfig("random", "tracr:18", FAST, ablation="zero"))
+        assert result.evaluation.edge_auroc == 1.0 and result.evaluation.node_auroc == 1.0
+        assert set(map(tuple, result.to_dict()["dont_care_edges"])) == {("embed", "a0.h1"), ("a0.h1", "m0")}

@@ -56,14 +56,6 @@ def scored_nodes(circuit: Circuit) -> set[str]:
     return {n for n in circuit.canonical().nodes if n not in (EMBED, OUTPUT)}
 
 
-def circuit_confusions(predicted: Circuit, truth: Circuit, full: Circuit) -> dict[str, Confusion]:
-    """Edge- and node-level confusion of one circuit."""
-    return {
-        "edges": Confusion.of(set(predicted.canonical().edges), set(truth.canonical().edges), set(full.canonical().edges)),
-        "nodes": Confusion.of(scored_nodes(predicted), scored_nodes(truth), scored_nodes(full)),
-    }
-
-
 def roc_from_scores(scores: Mapping[Hashable, float], truth: set, candidates: set) -> list[tuple[float, float]]:
     """ROC points from a score ranking (higher = more likely in the circuit)."""
     ranked = {c: scores.get(c, float("-inf")) for c in candidates}

@@ -29,6 +29,8 @@ class BenchmarkModel:
         defined_positions: optional (tokens -> bool [batch, pos]) of positions whose target is
             defined (a numerical program's undefined positions are don't-care); None means all
             metric positions (categorical models output "undefined" as a class of its own).
+        dont_care_edges: ablation -> ground-truth edges (q/k/v level) whose single removal changes
+            no output: scored as neither true nor false (`dont_care`).
     """
 
     model_id: str
@@ -37,6 +39,7 @@ class BenchmarkModel:
     metric_positions: torch.Tensor
     ground_truths: dict[str, Circuit]
     defined_positions: Callable[[torch.Tensor], torch.Tensor] | None = None
+    dont_care_edges: dict[str, list[tuple[str, str]]] = dataclasses.field(default_factory=dict)
 
     @property
     def output_kind(self) -> str:
@@ -47,6 +50,24 @@ class BenchmarkModel:
         if not self.ground_truths:
             return None
         return self.ground_truths[Ablation.parse(ablation).ground_truth].canonical()
+
+    def dont_care(self, ablation: str = "resample") -> set[tuple[str, str]]:
+        """The don't-care edges under `ablation` (q/k/v level): its own list where the model has one
+        (a trained model's checks are per ablation), else that of the ground truth it uses."""
+        parsed = Ablation.parse(ablation)
+        edges = self.dont_care_edges.get(parsed, self.dont_care_edges.get(parsed.ground_truth, []))
+        return {tuple(edge) for edge in edges}
+
+    def dont_care_components(self, ablation: str = "resample") -> tuple[set[tuple[str, str]], set[str]]:
+        """The don't-care edges and nodes at component level: a component edge (node) is don't-care
+        when every ground-truth edge it stands for (touching it) is; (set(), set()) when none is."""
+        dont_care = self.dont_care(ablation)
+        if not dont_care or not self.ground_truths:
+            return set(), set()
+        raw = self.ground_truths[Ablation.parse(ablation).ground_truth]
+        kept = Circuit([e for e in raw.edges if e not in dont_care], granularity=raw.granularity).canonical()
+        idle = Circuit([e for e in raw.edges if e in dont_care], granularity=raw.granularity).canonical()
+        return set(idle.edges) - set(kept.edges), set(idle.nodes) - set(kept.nodes)
 
     def clean_and_corrupted(self, count: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Two independent batches of inputs: clean, and corrupted (another seed), as the reference does."""

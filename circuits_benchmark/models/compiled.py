@@ -20,7 +20,7 @@ from circuits_benchmark.choices import Ablation
 from circuits_benchmark.circuits.circuit import Circuit
 from circuits_benchmark.circuits.ground_truth import GROUND_TRUTH_ABLATIONS
 from circuits_benchmark.models.compiled_case import CompiledCase
-from circuits_benchmark.models.verification import prune_ground_truth
+from circuits_benchmark.models.verification import dont_care_edges, prune_ground_truth
 from circuits_benchmark.models.transformer import CircuitTransformer, TransformerConfig
 from circuits_benchmark.storage.files import (
     StorageError,
@@ -32,7 +32,7 @@ from circuits_benchmark.storage.files import (
 )
 
 # Bump when the compiler or the ground-truth derivation changes what ends up in the cache.
-COMPILER_VERSION = "4"
+COMPILER_VERSION = "5"
 DEFAULT_CACHE_DIR = Path("results") / "cache"
 # Inputs used to decide which intermediate values vary between inputs (resample ground truth).
 VARIATION_SAMPLE_SIZE = 512
@@ -107,6 +107,11 @@ def _write_entry(case: Case, entry_dir: Path) -> None:
     entry["ground_truth"]["resample"] = truth.to_dict()
     entry["pruned_edges"] = {"resample": [list(edge) for edge in removed]}
     atomic_write_json(staging / "compiled.json", entry)
+    # Edges left in a ground truth whose single removal changes nothing (zero ablation's idle-looking
+    # reads): scored as neither true nor false (`BenchmarkModel.dont_care`).
+    dont_care = dont_care_edges(_read_entry(case, "", staging))
+    entry["dont_care"] = {ablation: [list(edge) for edge in edges] for ablation, edges in dont_care.items()}
+    atomic_write_json(staging / "compiled.json", entry)
     try:
         staging.rename(entry_dir)  # atomic: readers see no entry or a whole one
     except OSError:
@@ -129,4 +134,5 @@ def _read_entry(case: Case, fingerprint: str, entry_dir: Path) -> CompiledCase:
         fingerprint=fingerprint,
         entry_dir=entry_dir,
         pruned_edges={a: [tuple(e) for e in edges] for a, edges in meta.get("pruned_edges", {}).items()},
+        dont_care={a: [tuple(e) for e in edges] for a, edges in meta.get("dont_care", {}).items()},
     )

@@ -28,6 +28,7 @@ class CompiledCase:
     fingerprint: str
     entry_dir: Path
     pruned_edges: dict[str, list[tuple[str, str]]] = dataclasses.field(default_factory=dict)
+    dont_care: dict[str, list[tuple[str, str]]] = dataclasses.field(default_factory=dict)
 
     @property
     def is_categorical(self) -> bool:

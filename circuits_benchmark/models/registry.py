@@ -84,4 +84,5 @@ def load_tracr_model(model_id: ModelId, output_dir: Path) -> BenchmarkModel:
         ground_truths=compiled.ground_truths,
         # Categorical models output "undefined" as a class of its own, so every position counts.
         defined_positions=None if compiled.is_categorical else defined,
+        dont_care_edges=compiled.dont_care,
     )

@@ -140,6 +140,20 @@ def verify_case(compiled: CompiledCase, seed: int = 0) -> VerificationReport:
         if e is not None or compiled.is_categorical
     )
 
+    checks = _ablation_checks(compiled, inputs, expected, seed)
+    return VerificationReport(compiled.case.case_id, len(inputs), exhaustive, mismatches, checks)
+
+
+def dont_care_edges(compiled: CompiledCase, seed: int = 0) -> dict[str, list[Edge]]:
+    """Per stored ground truth, its edges whose single removal changes no output on verification's
+    pairs (what `verify_case` reports as redundant): scoring counts them neither true nor false."""
+    inputs, _ = verification_inputs(compiled, seed)
+    checks = _ablation_checks(compiled, inputs, evaluate_program(compiled.case, inputs), seed)
+    return {ablation: check.redundant_edges for ablation, check in checks.items()}
+
+
+def _ablation_checks(compiled: CompiledCase, inputs: list[list[Any]], expected: list[list[Any]], seed: int) -> dict[str, AblationCheck]:
+    """Checks b and c for every stored ground truth, on `CIRCUIT_PAIRS` pairs drawn with seed + 1."""
     clean, corrupted, scored = _circuit_pairs(compiled, inputs, expected, seed + 1, CIRCUIT_PAIRS)
     checks = {}
     for ablation in GROUND_TRUTH_ABLATIONS:
@@ -148,7 +162,7 @@ def verify_case(compiled: CompiledCase, seed: int = 0) -> VerificationReport:
         redundant = [edge for edge in truth.edges if changed_pairs(truth.without_edge(edge)) == 0]
         unfaithful = changed_pairs(truth)
         checks[ablation] = AblationCheck(ablation, unfaithful == 0, unfaithful, redundant)
-    return VerificationReport(compiled.case.case_id, len(inputs), exhaustive, mismatches, checks)
+    return checks
 
 
 def prune_ground_truth(compiled: CompiledCase, ablation: str) -> tuple[Circuit, list[Edge]]:

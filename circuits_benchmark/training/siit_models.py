@@ -133,4 +133,9 @@ def load_siit_model(model_id: ModelId, output_dir: Path) -> BenchmarkModel:
             f"warning: case {case_id}'s ground truth changed since run {run.run_id} was trained: retrain it",
             file=sys.stderr,
         )
-    return dataclasses.replace(task_model, model_id=run.model_id, model=run.model, ground_truths=run.ground_truths)
+    # Parts the finished model's checks found redundant (edges named `source->destination`).
+    checks = run.meta.ground_truth_checks or {}
+    dont_care = {a: [tuple(p.split("->")) for p in check["redundant"] if "->" in p] for a, check in checks.items()}
+    return dataclasses.replace(
+        task_model, model_id=run.model_id, model=run.model, ground_truths=run.ground_truths, dont_care_edges=dont_care
+    )
