@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
+import re
 import os
 import shutil
 import subprocess
@@ -21,7 +22,7 @@ from circuits_benchmark.evaluation.roc import auroc
 from circuits_benchmark.evaluation.statistics import a12_magnitude, mann_whitney_u, vargha_delaney_a12
 from circuits_benchmark.leaderboard.report import write_leaderboard
 from circuits_benchmark.leaderboard.submission import submit
-from circuits_benchmark.leaderboard.summary import combine_seeds, series_results
+from circuits_benchmark.leaderboard.summary import COMPARED_METRICS, SeriesResult, combine_seeds, series_results
 from circuits_benchmark.runs import RunResult
 from circuits_benchmark.storage.results_db import ResultsStore, RunRecord
 
@@ -255,3 +256,29 @@ def test_the_page_shows_every_result_of_the_database_sorted_in_a_real_browser(be
     assert edge_aurocs == sorted(edge_aurocs) and len(set(edge_aurocs)) > 1  # sorted by the page's own script
     assert dom.count("<svg") == 2 + 1  # two box plots and one ROC plot for the one case
     assert dataclasses.asdict(board.sections[0].summaries[0])["models"] == 1
+    assert parser.body_attributes.get("data-label-overlaps") == "0"
+
+
+def test_crowded_plots_keep_their_labels_apart_and_their_colours_distinct(tmp_path: Path) -> None:
+    """Twelve methods, some with long names, and a trained model with a long run id: measured in
+    the browser, no two labels of a picture overlap, and no colour is used twice."""
+    from circuits_benchmark.leaderboard.html import render_html
+    from circuits_benchmark.leaderboard.summary import Leaderboard, Section, comparisons, method_summaries
+
+    labels = [f"method-{i}" for i in range(9)] + ["a-rather-long-method-name", "sp-edge", "eap-ig"]
+    models = ["siit:3:b1-iit1-s0.4-lr0.003-bs64-atol0.05-seed0", "siit:4:release"]
+    series = [
+        SeriesResult(label, "bench", model, "siit", int(model.split(":")[1]), "resample", 1, "ranking",
+                     [(0.0, 0.0), (0.0, 1.0), (1.0, 1.0)], [], 1.0, 1.0, None, None, 1.0, 42, 1.0, 3, 15)
+        for label in labels for model in models
+    ]
+    summaries = method_summaries(series, set(models))
+    section = Section("siit", "resample", series, models, summaries, {m: comparisons(series, labels, m) for m in COMPARED_METRICS})
+    page = tmp_path / "crowded.html"
+    page.write_text(render_html(Leaderboard("crowded.sqlite", len(series), 0, [section])))
+    dom = chromium_dom(page, "", tmp_path / "profile")
+    parser = TableRows("none")
+    parser.feed(dom)
+    assert parser.body_attributes.get("data-label-overlaps") == "0"
+    colours = re.findall(r'<i style="background:([^"]+)"', dom)
+    assert len(colours) == len(set(colours)) == len(labels)

@@ -15,6 +15,8 @@ from circuits_benchmark.leaderboard.summary import COMPARED_METRICS, Leaderboard
 from circuits_benchmark.models.model_id import ModelId
 
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
+# Width of one character of the 11 px labels, to size plots around their longest label.
+CHAR_WIDTH = 6.5
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em; color: #222; max-width: 1400px; }
@@ -64,6 +66,15 @@ if (asked) {
   if (header) sortTable(table, header.cellIndex, asked[3] !== "asc");
 }
 document.body.dataset.sortable = "ready";
+// A self-check of the plots: how many pairs of labels within one picture overlap on screen.
+let overlaps = 0;
+document.querySelectorAll("svg").forEach(svg => {
+  const boxes = Array.from(svg.querySelectorAll("text")).map(t => t.getBoundingClientRect());
+  boxes.forEach((a, i) => boxes.slice(i + 1).forEach(b => {
+    if (a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom - 1 && b.top < a.bottom - 1) overlaps += 1;
+  }));
+});
+document.body.dataset.labelOverlaps = String(overlaps);
 """
 
 
@@ -89,7 +100,7 @@ def render_html(board: Leaderboard) -> str:
 
 def _section(section: Section) -> str:
     key = f"{section.model_kind}-{section.ablation}"
-    colours = {label: PALETTE[i % len(PALETTE)] for i, label in enumerate(section.labels)}
+    colours = dict(zip(section.labels, palette(len(section.labels))))
     parts = [f'<section id="{_e(key)}">', f"<h2>{_e(section.title)}</h2>", _ranking_table(section, f"ranking-{key}")]
     plots = [_box_plot(section, metric, colours) for metric in COMPARED_METRICS]
     parts += ["<h3>AUROC across models, per method</h3>", f'<div class="plots">{"".join(plots)}</div>']
@@ -177,16 +188,27 @@ def _comparison_table(section: Section, metric: str) -> str:
     return f"<table><thead>{header}</thead><tbody>{''.join(rows)}</tbody></table>"
 
 
+def palette(count: int) -> list[str]:
+    """`count` colours, none repeated: the ten of matplotlib's tab10, else hues evenly around the wheel."""
+    if count <= len(PALETTE):
+        return list(PALETTE[:count])
+    return [f"hsl({round(360 * i / count)}, 70%, 42%)" for i in range(count)]
+
+
 def _box_plot(section: Section, metric: str, colours: dict[str, str]) -> str:
-    """Box (quartiles), median, whiskers to the furthest values within 1.5 IQR, and every value as a dot."""
+    """Box (quartiles), median, whiskers to the furthest values within 1.5 IQR, and every value as a dot.
+    Method names are written upright when they fit their column, else turned on end below it."""
     width_per, left, top, height = 64, 40, 24, 200
     labels = section.labels
     width = left + width_per * len(labels) + 10
+    longest = max((len(label) for label in labels), default=0) * CHAR_WIDTH
+    vertical = longest > width_per - 6
+    bottom = (longest + 16) if vertical else 30
 
     def y(value: float) -> float:
         return top + (1 - value) * height
 
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{top + height + 40}" role="img">']
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{top + height + bottom}" role="img">']
     parts.append(f'<text x="{left}" y="14">{_e(METRIC_TITLES[metric])}</text>')
     for tick in (0, 0.25, 0.5, 0.75, 1):
         parts.append(f'<line x1="{left}" x2="{width - 10}" y1="{y(tick)}" y2="{y(tick)}" stroke="#e5e5e5"/>')
@@ -194,7 +216,11 @@ def _box_plot(section: Section, metric: str, colours: dict[str, str]) -> str:
     for i, label in enumerate(labels):
         values = np.array([v for v in (getattr(s, metric) for s in section.series if s.label == label) if v is not None])
         centre = left + width_per * (i + 0.5)
-        parts.append(f'<text x="{centre}" y="{top + height + 16}" text-anchor="middle">{_e(label)}</text>')
+        if vertical:
+            anchor = f'x="{centre + 4}" y="{top + height + 8}" text-anchor="end" transform="rotate(-90 {centre + 4} {top + height + 8})"'
+        else:
+            anchor = f'x="{centre}" y="{top + height + 16}" text-anchor="middle"'
+        parts.append(f"<text {anchor}>{_e(label)}</text>")
         if len(values) == 0:
             continue
         q1, median, q3 = np.percentile(values, [25, 50, 75])
@@ -222,23 +248,33 @@ def _roc_grid(section: Section, colours: dict[str, str]) -> str:
 
 
 def _roc_plot(model_id: str, results: list[SeriesResult], colours: dict[str, str]) -> str:
-    size, margin = 150, 28
+    """One model's edge ROC curves, each method's shifted by a pixel or two from the next so that
+    curves that coincide (every perfect method's) stay visible side by side."""
+    size, margin, top = 150, 44, 8
+    name = ModelId.parse(model_id).display_name()
+    width = max(size + margin + 8, margin + size / 2 + len(name) * CHAR_WIDTH / 2 + 4)
+    shown = [s for s in results if s.edge_auroc is not None]
 
-    def point(fpr: float, tpr: float) -> str:
-        return f"{margin + fpr * size:.1f},{8 + (1 - tpr) * size:.1f}"
+    def point(fpr: float, tpr: float, shift: float) -> str:
+        return f"{margin + fpr * size + shift:.1f},{top + (1 - tpr) * size - shift:.1f}"
 
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{size + margin + 8}" height="{size + 40}" role="img">',
-        f'<rect x="{margin}" y="8" width="{size}" height="{size}" fill="none" stroke="#999"/>',
-        f'<line x1="{margin}" y1="{8 + size}" x2="{margin + size}" y2="8" stroke="#ddd" stroke-dasharray="3,3"/>',
-        f'<text x="{margin + size / 2}" y="{size + 22}" text-anchor="middle">{_e(ModelId.parse(model_id).display_name())}</text>',
-        f'<text x="{margin + size / 2}" y="{size + 35}" text-anchor="middle">FPR</text>',
-        f'<text x="{margin - 4}" y="{8 + size / 2}" text-anchor="end">TPR</text>',
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{top + size + 50}" role="img">',
+        f'<rect x="{margin}" y="{top}" width="{size}" height="{size}" fill="none" stroke="#999"/>',
+        f'<line x1="{margin}" y1="{top + size}" x2="{margin + size}" y2="{top}" stroke="#ddd" stroke-dasharray="3,3"/>',
+        f'<text x="{margin + size / 2}" y="{top + size + 29}" text-anchor="middle">FPR</text>',
+        f'<text x="{margin + size / 2}" y="{top + size + 45}" text-anchor="middle">{_e(name)}</text>',
+        f'<text x="12" y="{top + size / 2}" text-anchor="middle" transform="rotate(-90 12 {top + size / 2})">TPR</text>',
     ]
-    for s in results:
-        if s.edge_auroc is None:
-            continue
-        polyline = " ".join(point(f, t) for f, t in roc_envelope(s.edge_roc))
+    for tick in (0, 0.5, 1):
+        x, y = margin + tick * size, top + (1 - tick) * size
+        parts.append(f'<line x1="{x}" x2="{x}" y1="{top + size}" y2="{top + size + 3}" stroke="#999"/>')
+        parts.append(f'<text x="{x}" y="{top + size + 14}" text-anchor="middle">{tick:g}</text>')
+        parts.append(f'<line x1="{margin - 3}" x2="{margin}" y1="{y}" y2="{y}" stroke="#999"/>')
+        parts.append(f'<text x="{margin - 5}" y="{y + 4}" text-anchor="end">{tick:g}</text>')
+    for i, s in enumerate(shown):
+        shift = 1.5 * (i - (len(shown) - 1) / 2)
+        polyline = " ".join(point(f, t, shift) for f, t in roc_envelope(s.edge_roc))
         parts.append(
             f'<polyline points="{polyline}" fill="none" stroke="{colours[s.label]}" stroke-width="1.5" stroke-opacity="0.8">'
             f"<title>{_e(s.label)}: edge AUROC {s.edge_auroc:.3f}</title></polyline>"
