@@ -11,4 +11,5 @@ app.command("algzoo")(algzoo.eval_algzoo)
 app.command("estimation")(algzoo.eval_estimation)
 app.command("iit")(siit.eval_iit)
 app.command("node_realism")(siit.eval_node_realism)
-app.command("gt_node_realism")(siit.eval_gt_node_realism)
+# InterpBench's name for the ground-truth form: the same command, used without --result.
+app.command("gt_node_realism")(siit.eval_node_realism)

@@ -1,4 +1,4 @@
-"""`./main.py train iit`, `eval iit`, `eval node_realism`, `eval gt_node_realism` (thin wrappers).
+"""`./main.py train iit`, `eval iit`, `eval node_realism` (and `gt_node_realism`, the same without --result) (thin wrappers).
 
 Flags follow InterpBench's (`-iit`, `-s`, `-b`, `--epochs`, `--early-stop`, `-w`). torch and the
 training code are imported inside the commands, so `./main.py --help` stays fast.
@@ -138,7 +138,10 @@ def eval_iit(
 
 
 def eval_node_realism(
-    result: Annotated[Path, typer.Option("--result", help="A result.json with a 'circuit' key (Circuit JSON).")],
+    result: Annotated[
+        Optional[Path],
+        typer.Option("--result", help="A result.json with a 'circuit' key (Circuit JSON); without it, the model's ground truth."),
+    ] = None,
     indices: Indices = None,
     weights: Weights = None,
     tracr: Tracr = False,
@@ -147,26 +150,15 @@ def eval_node_realism(
     seed: Seed = 0,
     output_dir: OutputDir = DEFAULT_OUTPUT_DIR,
 ) -> None:
-    """Output change when every node outside a discovered circuit is ablated."""
-    from circuits_benchmark.training.reports import realism_of_result
-
-    report = realism_of_result(result, _one_model_id(indices, weights, tracr), output_dir, ablation, n_examples, seed)
-    _print_realism(report)
-
-
-def eval_gt_node_realism(
-    indices: Indices = None,
-    weights: Weights = None,
-    tracr: Tracr = False,
-    ablation: AblationOption = "resample",
-    n_examples: Examples = 500,
-    seed: Seed = 0,
-    output_dir: OutputDir = DEFAULT_OUTPUT_DIR,
-) -> None:
-    """Output change when every node outside the model's ground truth is ablated."""
+    """Output change when every node outside a circuit is ablated: a discovered one (--result, one
+    case), else each selected model's ground truth (`gt_node_realism` is this without --result)."""
     from circuits_benchmark.cases import parse_case_ids
-    from circuits_benchmark.training.reports import realism_of_ground_truth
+    from circuits_benchmark.training.reports import realism_of_ground_truth, realism_of_result
 
+    if result is not None:
+        report = realism_of_result(result, _one_model_id(indices, weights, tracr), output_dir, ablation, n_examples, seed)
+        _print_realism(report)
+        return
     for case_id in parse_case_ids(indices):
         _print_realism(realism_of_ground_truth(_model_id(case_id, weights, tracr), output_dir, ablation, n_examples, seed))
 
