@@ -67,6 +67,7 @@ class RunConfig:
             raise BenchmarkError(f"unknown method {self.method!r}: use one of {', '.join(METHODS)}")
         if self.n_examples < 2:
             raise BenchmarkError(f"--n-examples must be at least 2, not {self.n_examples}")
+        self.settings.validate()
 
 
 def build_problem(benchmark_model: BenchmarkModel, config: RunConfig) -> DiscoveryProblem:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -18,16 +17,14 @@ def run_cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, str(ROOT / "main.py"), *args], capture_output=True, text=True, cwd=cwd, env=env)
 
 
-def test_help_is_fast_and_imports_no_heavy_library() -> None:
-    start = time.perf_counter()
+def test_help_imports_no_heavy_library() -> None:
+    """What keeps `--help` fast (its time is measured by benchmarks/case_library.py)."""
     result = subprocess.run(
         [sys.executable, "-X", "importtime", str(ROOT / "main.py"), "--help"], capture_output=True, text=True
     )
-    elapsed = time.perf_counter() - start
     assert result.returncode == 0 and "cases" in result.stdout
     imported = {line.split("|")[-1].strip().split(".")[0] for line in result.stderr.splitlines() if "|" in line}
     assert not imported & {"torch", "jax", "tracr", "transformer_lens"}
-    assert elapsed < 2.0  # the target is 1 s; the margin absorbs a loaded CI machine
 
 
 @pytest.mark.parametrize(
@@ -38,6 +35,16 @@ def test_help_is_fast_and_imports_no_heavy_library() -> None:
         (["cases", "list", "-i", "9-2"], "empty case range"),
         (["cases", "compile", "-i", "3", "-d", "tpu"], "unknown device"),
         (["cases", "show", "-i", "3", "--draw", "x.bmp"], "cannot draw"),
+        (["run", "acdc", "-i", "3", "--tracr", "--threshold", "nan"], "--threshold must be a finite number"),
+        (["run", "acdc", "-i", "3", "--tracr", "--threshold", "inf"], "--threshold must be a finite number"),
+        (["run", "sp", "-i", "3", "--tracr", "--epochs", "-5"], "--epochs must be at least 1"),
+        (["run", "sp", "-i", "3", "--tracr", "--lambda-reg", "-1"], "--lambda-reg must be a finite number >= 0"),
+        (["run", "eap", "-i", "3", "--tracr", "--integrated-grad-steps", "0"], "--integrated-grad-steps must be at least 1"),
+        (["run", "acdc", "-i", "3", "--tracr", "--ablation", "noise"], "unknown ablation 'noise'"),
+        (["run", "eap", "-i", "3", "--tracr", "--metric", "cosine"], "unknown metric 'cosine'"),
+        # Every model is checked before the first run: nothing of case 3 is computed either.
+        (["run", "eap", "-i", "3,5"], "no released or trained model of case 5"),
+        (["bench", "-i", "3", "--seeds", "0"], "--seeds must be at least 1"),
     ],
 )
 def test_bad_input_is_one_line_and_nonzero(args: list[str], message: str, tmp_path: Path) -> None:
@@ -46,6 +53,7 @@ def test_bad_input_is_one_line_and_nonzero(args: list[str], message: str, tmp_pa
     assert message in result.stderr
     assert "Traceback" not in result.stderr
     assert len([line for line in result.stderr.splitlines() if line.startswith("error:")]) == 1
+    assert not list(tmp_path.glob("*/case-*"))  # no run started
 
 
 def test_unwritable_output_dir_is_one_line(tmp_path: Path) -> None:
@@ -67,3 +75,15 @@ def test_list_show_draw_and_verify(tmp_path: Path) -> None:
     assert shown.returncode == 0, shown.stderr
     assert "a1.h0.v" in shown.stdout and "output" in shown.stdout
     assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_main_py_runs_with_another_python_by_handing_itself_to_the_project_s() -> None:
+    """`./main.py ...` right after set-up, in a shell without the environment activated: the base
+    interpreter (which lacks the project's packages) hands over to .venv/bin/python."""
+    base_python = Path(sys.base_prefix) / "bin" / "python3"
+    if not (ROOT / ".venv" / "bin" / "python").exists() or not base_python.exists():
+        pytest.skip("needs the set-up .venv and its base interpreter")
+    env = {"PATH": "/usr/bin:/bin", "COLUMNS": "200"}
+    result = subprocess.run([str(base_python), str(ROOT / "main.py"), "cases", "show", "-i", "3"], capture_output=True, text=True, env=env)
+    assert result.returncode == 0, result.stderr
+    assert "case 3" in result.stdout.lower()

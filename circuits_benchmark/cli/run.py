@@ -32,7 +32,7 @@ Threshold = Annotated[float, typer.Option("--threshold", help=setting_help("thre
 Metric = Annotated[Optional[str], typer.Option("--metric", help=f"{' or '.join(MetricChoice)} (default: kl for categorical, l2 for numerical outputs).")]
 LambdaReg = Annotated[float, typer.Option("--lambda-reg", help=setting_help("lambda_reg"))]
 Edgewise = Annotated[bool, typer.Option("--edgewise", help=setting_help("edgewise"))]
-IgSteps = Annotated[int, typer.Option("--integrated-grad-steps", help=setting_help("integrated_grad_steps"))]
+IgSteps = Annotated[Optional[int], typer.Option("--integrated-grad-steps", help=setting_help("integrated_grad_steps"))]
 Epochs = Annotated[int, typer.Option("--epochs", help=setting_help("epochs"))]
 Sweep = Annotated[bool, typer.Option("--sweep", help="Run the whole threshold sweep for the ROC.")]
 Examples = Annotated[int, typer.Option("--n-examples", help="Clean (and as many corrupted) inputs.")]
@@ -52,6 +52,7 @@ def _run(methods: list[str], ids: list[str], options: dict, output_dir: Path, se
     import torch
 
     from circuits_benchmark.discovery.settings import MethodSettings
+    from circuits_benchmark.models.registry import load_benchmark_model
     from circuits_benchmark.runs import RunConfig, run_discovery
 
     resolve_device(device)
@@ -65,6 +66,8 @@ def _run(methods: list[str], ids: list[str], options: dict, output_dir: Path, se
     ]
     for config in configs:
         config.validate()  # bad options fail before any work starts
+    for model_id in ids:
+        load_benchmark_model(model_id, output_dir)  # so does a missing model, before the first run
     with progress_bar("discovery runs", len(configs)) as advance:
         for config in configs:
             result = run_discovery(config, output_dir)
@@ -94,7 +97,7 @@ def _make_command(method_names: list[str]):  # noqa: ANN202 - Typer reads the si
         metric: Metric = None,
         lambda_reg: LambdaReg = DEFAULT_SETTINGS.lambda_reg,
         edgewise: Edgewise = DEFAULT_SETTINGS.edgewise,
-        integrated_grad_steps: IgSteps = DEFAULT_SETTINGS.integrated_grad_steps,
+        integrated_grad_steps: IgSteps = None,
         epochs: Epochs = DEFAULT_SETTINGS.epochs,
         sweep: Sweep = False,
         n_examples: Examples = 100,
@@ -102,8 +105,13 @@ def _make_command(method_names: list[str]):  # noqa: ANN202 - Typer reads the si
         device: Device = "cpu",
         seed: Seed = 42,
     ) -> None:
+        if integrated_grad_steps is not None and integrated_grad_steps < 1:
+            from circuits_benchmark.errors import BenchmarkError
+
+            raise BenchmarkError(f"--integrated-grad-steps must be at least 1 (leave it out for the method's default), not {integrated_grad_steps}")
+        steps = DEFAULT_SETTINGS.integrated_grad_steps if integrated_grad_steps is None else integrated_grad_steps
         options = dict(
-            threshold=threshold, lambda_reg=lambda_reg, edgewise=edgewise, integrated_grad_steps=integrated_grad_steps,
+            threshold=threshold, lambda_reg=lambda_reg, edgewise=edgewise, integrated_grad_steps=steps,
             epochs=epochs, sweep=sweep, ablation=ablation, metric=metric, n_examples=n_examples,
         )
         _run(method_names, model_ids(indices, tracr, run_id, model), options, output_dir, seed, device)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import math
+
+from circuits_benchmark.errors import BenchmarkError
 
 # Threshold grids for ROC sweeps: log-spaced, wide enough to go from the full graph to nothing.
 ACDC_SWEEP = tuple(round(10 ** (-k / 4), 8) for k in range(19))  # 1 down to 3.2e-5
@@ -21,12 +24,25 @@ class MethodSettings:
     threshold: float = _setting(0.025, "ACDC's tau; for score methods, the score cut of the reported circuit.")
     lambda_reg: float = _setting(1.0, "Subnetwork probing's sparsity weight.")
     edgewise: bool = _setting(False, "Subnetwork probing on edges instead of nodes.")
-    integrated_grad_steps: int = _setting(0, "EAP-IG interpolation steps (0 = plain EAP).")
+    integrated_grad_steps: int = _setting(0, "EAP-IG interpolation steps (default: plain EAP for eap, 5 for eap-ig).")
     epochs: int = _setting(200, "Subnetwork probing's training epochs.")
     learning_rate: float = _setting(0.1, "Subnetwork probing's learning rate.")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+    def validate(self) -> None:
+        """Raises BenchmarkError naming the first value out of range (and the flag that sets it)."""
+        checks = [
+            (math.isfinite(self.threshold), f"--threshold must be a finite number, not {self.threshold}"),
+            (math.isfinite(self.lambda_reg) and self.lambda_reg >= 0, f"--lambda-reg must be a finite number >= 0, not {self.lambda_reg}"),
+            (self.integrated_grad_steps >= 0, f"--integrated-grad-steps must be at least 1, not {self.integrated_grad_steps}"),
+            (self.epochs >= 1, f"--epochs must be at least 1, not {self.epochs}"),
+            (math.isfinite(self.learning_rate) and self.learning_rate > 0, f"the learning rate must be a finite number > 0, not {self.learning_rate}"),
+        ]
+        for valid, message in checks:
+            if not valid:
+                raise BenchmarkError(message)
 
 
 def setting_help(name: str) -> str:
