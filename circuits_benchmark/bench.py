@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import datetime
-import socket
 import time
 from pathlib import Path
 from typing import Callable, ContextManager, Iterator, Sequence
@@ -32,7 +30,7 @@ from circuits_benchmark.discovery.methods import METHODS, method_variants
 from circuits_benchmark.discovery.settings import MethodSettings
 from circuits_benchmark.errors import BenchmarkError
 from circuits_benchmark.models.model_id import ModelId
-from circuits_benchmark.runs import RunConfig, RunResult, result_dir
+from circuits_benchmark.runs import RunConfig, RunResult, result_dir, to_record
 from circuits_benchmark.storage.results_db import ResultsStore, RunRecord
 from circuits_benchmark.workers import map_in_workers
 
@@ -201,54 +199,11 @@ def run_job(job: Job, output_dir: Path) -> RunRecord:
 
 
 def record_from_result(job: Job, result: RunResult, wall_time_s: float) -> RunRecord:
-    """The store's record of a scored run (as `runs.evaluate_output` returns it)."""
-    evaluation = result.evaluation
-    metrics = {
-        "edge_auroc": evaluation.edge_auroc if evaluation else None,
-        "node_auroc": evaluation.node_auroc if evaluation else None,
-        "cpr": result.faithfulness.cpr,
-        "cmd": result.faithfulness.cmd,
-    }
-    for level in ("edges", "nodes"):
-        confusion = evaluation.at_threshold.get(level) if evaluation else None
-        metrics[f"{level[:-1]}_tpr"] = confusion.tpr if confusion else None
-        metrics[f"{level[:-1]}_fpr"] = confusion.fpr if confusion else None
-    stored = result.to_dict()
-    kept_evaluation = {k: v for k, v in stored.get("evaluation", {}).items() if k not in ("edge_roc", "node_roc")}
-    config = job.config
-    model_id = ModelId.parse(config.model_id)
-    return RunRecord(
-        run_key=job.run_key,
-        series_key=job.series_key,
-        source=job.source,
-        method=config.method,
-        label=job.label,
-        model_id=config.model_id,
-        model_kind=model_id.kind,
-        case_id=model_id.case_id,
-        ablation=config.ablation,
-        metric=result.metric,
-        n_examples=config.n_examples,
-        seed=config.seed,
-        parameters={name: getattr(config.settings, name) for name in _used_settings(config)},
-        sweep_parameter=job.sweep_parameter,
-        sweep_value=getattr(config.settings, job.sweep_parameter) if job.sweep_parameter else None,
-        sweep_size=job.sweep_size,
-        reference=job.reference,
-        versions=result.versions,
-        wall_time_s=wall_time_s,
-        finished_at=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        host=socket.gethostname(),
-        metrics=metrics,
-        roc={"edges": evaluation.edge_roc if evaluation else [], "nodes": evaluation.node_roc if evaluation else []},
-        result={key: stored[key] for key in ("config", "circuit", "scores", "faithfulness")}
-        | {"evaluation": kept_evaluation, "details": stored["details"]},
+    """The store's record of a job's scored run."""
+    return to_record(
+        result, run_key=job.run_key, series_key=job.series_key, source=job.source, label=job.label,
+        sweep_parameter=job.sweep_parameter, sweep_size=job.sweep_size, reference=job.reference, wall_time_s=wall_time_s,
     )
-
-
-def _used_settings(config: RunConfig) -> tuple[str, ...]:
-    method = METHODS.get(config.method)
-    return method.uses if method else ("threshold",)  # a submission's only setting is its circuit's cut
 
 
 def _attempt(job: Job, output_dir: Path) -> RunRecord | str:

@@ -10,6 +10,8 @@ overwrites another's files; rerunning the same configuration replaces its files 
 from __future__ import annotations
 
 import dataclasses
+import datetime
+import socket
 import time
 from pathlib import Path
 from typing import Any
@@ -18,7 +20,7 @@ import torch
 
 from circuits_benchmark.choices import Ablation, Metric
 from circuits_benchmark.circuits.circuit import Circuit, full_circuit
-from circuits_benchmark.discovery.methods import METHODS
+from circuits_benchmark.discovery.methods import METHODS, variant_label
 from circuits_benchmark.discovery.problem import DiscoveryProblem, MethodOutput, component_edge_scores, node_scores
 from circuits_benchmark.discovery.settings import MethodSettings
 from circuits_benchmark.errors import BenchmarkError
@@ -36,6 +38,7 @@ from circuits_benchmark.models.model_id import ModelId
 from circuits_benchmark.models.registry import load_benchmark_model
 from circuits_benchmark.patching.output_change import PatchingBatch
 from circuits_benchmark.storage.files import atomic_write_json
+from circuits_benchmark.storage.results_db import ResultsStore, RunRecord
 from circuits_benchmark.versions import library_versions
 
 DEFAULT_EXAMPLES = 100
@@ -168,7 +171,9 @@ class RunResult:
 
 
 def run_discovery(config: RunConfig, output_dir: Path, draw: bool = True) -> RunResult:
-    """Runs one method on one model, scores it, writes the result folder; returns the result."""
+    """Runs one method on one model, scores it, writes the result folder and stores the run (source
+    "run", key `run/<result folder>`: `results ls` shows it; the leaderboard ranks bench runs and
+    submissions only); returns the result."""
     config.validate()
     start = time.perf_counter()
     benchmark_model = load_benchmark_model(config.model_id, output_dir)
@@ -179,6 +184,12 @@ def run_discovery(config: RunConfig, output_dir: Path, draw: bool = True) -> Run
     # The resolved id names the folder: `siit:3` means the best run today, another one tomorrow.
     result.result_dir = result_dir(dataclasses.replace(config, model_id=benchmark_model.model_id), output_dir)
     atomic_write_json(result.result_dir / "result.json", result.to_dict())
+    key = "run/" + result.result_dir.relative_to(output_dir).as_posix()
+    with ResultsStore(output_dir) as store:
+        store.save_run(to_record(
+            result, run_key=key, series_key=key, source="run", label=variant_label(config.method, config.settings),
+            wall_time_s=result.wall_time_s,
+        ))
     if draw:
         _draw(result, problem, result.result_dir)
     return result
@@ -234,6 +245,63 @@ def _against_truth(
         "nodes": Confusion.of(scored_nodes(circuit), true_nodes, all_nodes),
     }
     return TruthEvaluation(at_threshold, source, edge_roc, node_roc, auroc(edge_roc), auroc(node_roc))
+
+
+def to_record(
+    result: RunResult, *, run_key: str, series_key: str, source: str, label: str, wall_time_s: float,
+    sweep_parameter: str | None = None, sweep_size: int = 1, reference: bool = True,
+) -> RunRecord:
+    """The store's record of a scored run (the storage boundary: typed result in, row out).
+
+    run_key / series_key: its identity and its sweep's; source: "bench", "run" or "submission";
+    label: the method variant's name in tables; sweep_parameter, sweep_size, reference: its place in
+    a sweep (None, 1, True outside one).
+    """
+    evaluation = result.evaluation
+    metrics = {
+        "edge_auroc": evaluation.edge_auroc if evaluation else None,
+        "node_auroc": evaluation.node_auroc if evaluation else None,
+        "cpr": result.faithfulness.cpr,
+        "cmd": result.faithfulness.cmd,
+    }
+    for level in ("edges", "nodes"):
+        confusion = evaluation.at_threshold.get(level) if evaluation else None
+        metrics[f"{level[:-1]}_tpr"] = confusion.tpr if confusion else None
+        metrics[f"{level[:-1]}_fpr"] = confusion.fpr if confusion else None
+    stored = result.to_dict()
+    kept_evaluation = {k: v for k, v in stored.get("evaluation", {}).items() if k not in ("edge_roc", "node_roc")}
+    config = result.config
+    model_id = ModelId.parse(config.model_id)
+    method = METHODS.get(config.method)
+    # A submission's only setting is its circuit's cut.
+    used = method.uses if method else ("threshold",)
+    return RunRecord(
+        run_key=run_key,
+        series_key=series_key,
+        source=source,
+        method=config.method,
+        label=label,
+        model_id=config.model_id,
+        model_kind=model_id.kind,
+        case_id=model_id.case_id,
+        ablation=config.ablation,
+        metric=result.metric,
+        n_examples=config.n_examples,
+        seed=config.seed,
+        parameters={name: getattr(config.settings, name) for name in used},
+        sweep_parameter=sweep_parameter,
+        sweep_value=getattr(config.settings, sweep_parameter) if sweep_parameter else None,
+        sweep_size=sweep_size,
+        reference=reference,
+        versions=result.versions,
+        wall_time_s=wall_time_s,
+        finished_at=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        host=socket.gethostname(),
+        metrics=metrics,
+        roc={"edges": evaluation.edge_roc if evaluation else [], "nodes": evaluation.node_roc if evaluation else []},
+        result={key: stored[key] for key in ("config", "circuit", "scores", "faithfulness")}
+        | {"evaluation": kept_evaluation, "details": stored["details"], "dont_care_edges": stored["dont_care_edges"]},
+    )
 
 
 def _draw(result: RunResult, problem: DiscoveryProblem, target: Path) -> None:

@@ -20,6 +20,7 @@ from circuits_benchmark.models.benchmark_model import BenchmarkModel
 from circuits_benchmark.models.registry import load_benchmark_model
 from circuits_benchmark.models.transformer import CircuitTransformer, TransformerConfig
 from circuits_benchmark.runs import RunConfig, build_problem, evaluate_output, run_discovery
+from circuits_benchmark.storage.results_db import ResultsStore
 
 FAST = MethodSettings(epochs=60)
 # Cases whose resample ground truth is faithful and minimal (tests/test_case_library.py checks it).
@@ -129,6 +130,10 @@ def test_run_writes_result_files_and_never_overwrites_other_runs(tmp_path: Path)
     assert first.result_dir != second.result_dir
     for result in (first, second):
         assert {p.name for p in result.result_dir.iterdir()} == {"result.json", "roc.png", "circuit.png"}
+    with ResultsStore(tmp_path) as store:  # a run enters the store too, under its own key
+        stored = {run.run_key: run for run in store.runs()}
+    key = "run/" + first.result_dir.relative_to(tmp_path).as_posix()
+    assert stored[key].source == "run" and stored[key].metrics["edge_auroc"] == first.evaluation.edge_auroc
     written = json.loads((first.result_dir / "result.json").read_text())
     assert written == json.loads(json.dumps(first.to_dict()))
     assert written["config"]["seed"] == 42 and "torch" in written["versions"] and written["config"]["ablation"] == "resample"

@@ -134,6 +134,30 @@ def test_component_level_scores_and_unlisted_edges(benched: Path, tmp_path: Path
     assert record.metrics["edge_auroc"] == 1.0 and record.metrics["edge_tpr"] == 1.0 and record.metrics["edge_fpr"] == 0.0
 
 
+def test_a_dry_run_scores_and_stores_nothing_and_rm_removes_a_submission(benched: Path, tmp_path: Path) -> None:
+    output_dir = tmp_path / "out"
+    shutil.copytree(benched / "cache", output_dir / "cache")
+    file = tmp_path / "mine.json"
+    file.write_text(json.dumps({"method": "mine", "description": "scores by hand", "models": [{"model": "tracr:3", "edges": [["embed", "m0", 0.5]]}]}))
+    env = {**os.environ, "COLUMNS": "200"}
+    dry = subprocess.run([sys.executable, str(ROOT / "main.py"), "leaderboard", "submit", str(file), "--dry-run", "-o", str(output_dir)],
+                         capture_output=True, text=True, env=env)
+    assert dry.returncode == 0 and "mine on tracr:3: edge AUROC" in dry.stdout and "nothing stored" in dry.stdout, dry.stderr
+    with ResultsStore(output_dir) as store:
+        assert store.runs() == []
+    (record,) = submit(file, output_dir)
+    assert record.parameters["description"] == "scores by hand"
+    assert "**mine**: scores by hand" in (output_dir / "leaderboard.md").read_text()
+    removed = subprocess.run([sys.executable, str(ROOT / "main.py"), "results", "rm", str(record.run_id), "-o", str(output_dir)],
+                             capture_output=True, text=True, env=env)
+    assert removed.returncode == 0 and f"removed run {record.run_id}" in removed.stdout, removed.stderr
+    unknown = subprocess.run([sys.executable, str(ROOT / "main.py"), "results", "rm", "999", "-o", str(output_dir)],
+                             capture_output=True, text=True, env=env)
+    assert unknown.returncode == 2 and "no run '999'" in unknown.stderr
+    with ResultsStore(output_dir) as store:
+        assert store.runs() == []
+
+
 def test_a_submission_s_reported_seconds_are_its_cost(benched: Path, tmp_path: Path) -> None:
     output_dir = tmp_path / "out"
     shutil.copytree(benched / "cache", output_dir / "cache")

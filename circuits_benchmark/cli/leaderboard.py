@@ -35,20 +35,24 @@ def leaderboard(ctx: typer.Context, output_dir: OutputDir = DEFAULT_OUTPUT_DIR) 
 @app.command("submit")
 def submit(
     file: Annotated[Path, typer.Argument(help="Edge scores as JSON (format: circuits_benchmark/leaderboard/submission.py, README).")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check and score the file, print the scores, store nothing.")] = False,
     output_dir: OutputDir = DEFAULT_OUTPUT_DIR,
 ) -> None:
     """Score a method's edge scores against the ground truth, store them like any run, rewrite the leaderboard."""
     from circuits_benchmark.formatting import format_number
     from circuits_benchmark.leaderboard.submission import submit as submit_file
 
-    for record in submit_file(file, output_dir):
+    for record in submit_file(file, output_dir, store=not dry_run):
         m = record.metrics
         console.print(
             f"{record.label} on {record.model_id}: edge AUROC {format_number(m['edge_auroc'], 3)}, node AUROC {format_number(m['node_auroc'], 3)}, "
-            f"CPR {format_number(m['cpr'], 3)}, CMD {format_number(m['cmd'], 3)}  (run {record.run_id})",
+            f"CPR {format_number(m['cpr'], 3)}, CMD {format_number(m['cmd'], 3)}" + ("" if dry_run else f"  (run {record.run_id})"),
             highlight=False,
         )
-    console.print(f"leaderboard: {output_dir / 'leaderboard.md'}, {output_dir / 'leaderboard.html'}", highlight=False)
+    if dry_run:
+        console.print("dry run: nothing stored", highlight=False)
+    else:
+        console.print(f"leaderboard: {output_dir / 'leaderboard.md'}, {output_dir / 'leaderboard.html'}", highlight=False)
 
 
 def show_rankings(board: "Leaderboard", pages: list[Path]) -> None:

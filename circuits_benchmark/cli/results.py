@@ -1,4 +1,4 @@
-"""`./main.py results ls|show|export`: read the results store (`results/results.sqlite`)."""
+"""`./main.py results ls|show|rm|export`: the results store (`results/results.sqlite`)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from rich.table import Table
 
 from circuits_benchmark.cli.options import DEFAULT_OUTPUT_DIR, OutputDir
 
-app = typer.Typer(help="The results store: list, show and export stored runs.", no_args_is_help=True)
+app = typer.Typer(help="The results store: list, show, remove and export stored runs.", no_args_is_help=True)
 console = Console(width=200) if not sys.stdout.isatty() else Console()
 
 Method = Annotated[Optional[str], typer.Option("--method", help="Only this method (label, e.g. sp-edge or a submission's name).")]
@@ -65,6 +65,21 @@ def show_run(
         console.print(f"{'ROC ' + curve:>16}: " + " ".join(f"({f:.3f}, {t:.3f})" for f, t in points), highlight=False)
     edges = record.result["circuit"]["edges"]
     console.print(f"{'circuit':>16}: {len(edges)} edges: " + ", ".join(f"{s}->{d}" for s, d in edges), highlight=False)
+
+
+@app.command("rm")
+def remove_runs(
+    runs: Annotated[list[str], typer.Argument(help="Run ids (from `results ls`) or run keys.")],
+    output_dir: OutputDir = DEFAULT_OUTPUT_DIR,
+) -> None:
+    """Delete runs from the store (all or none: an unknown one deletes nothing); `./main.py
+    leaderboard` then rewrites the pages without them."""
+    from circuits_benchmark.storage.results_db import ResultsStore
+
+    with ResultsStore(output_dir) as store:
+        removed = store.delete_runs(runs)
+    for record in removed:
+        console.print(f"removed run {record.run_id}: {record.label} on {record.model_id} ({record.run_key})", highlight=False)
 
 
 @app.command("export")

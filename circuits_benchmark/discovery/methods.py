@@ -88,6 +88,15 @@ METHODS: dict[str, Method] = {
 }
 
 
+def variant_label(method: str, settings: "MethodSettings") -> str:
+    """A run's name in tables: the variant whose settings it has (`sp` with edgewise: `sp-edge`),
+    else the method's."""
+    for label, (name, overrides) in method_variants().items():
+        if name == method and overrides and all(getattr(settings, key) == value for key, value in overrides.items()):
+            return label
+    return method
+
+
 def method_variants() -> dict[str, tuple[str, Mapping[str, Any]]]:
     """What the leaderboard compares: label -> (registry method, settings that differ from the
     defaults); every method at its defaults, then its variants."""

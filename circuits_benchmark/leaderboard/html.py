@@ -133,7 +133,8 @@ def _ranking_table(section: Section, table_id: str) -> str:
     note = f"<p>Ranked over the {len(section.common_models)} models every built-in method ran on: {_e(names)}."
     if section.unranked:
         note += f" Greyed rows ran on fewer models and are not ranked: {_e(', '.join(s.label for s in section.unranked))}."
-    return _table(table_id, columns, rows) + note + "</p>"
+    described = "".join(f"<li><b>{_e(s.label)}</b>: {_e(s.description)}</li>" for s in section.summaries if s.description)
+    return _table(table_id, columns, rows) + note + "</p>" + (f"<p>Submissions:</p><ul>{described}</ul>" if described else "")
 
 
 def _interval_cell(mean: float | None, interval: tuple[float, float] | None) -> str:

@@ -37,6 +37,9 @@ def ranking_markdown(section: Section) -> list[str]:
     if section.unranked:
         lines += ["", "Not ranked (ran on fewer models than those):", "", RANKING_HEADER, rows[1]]
         lines += [_ranking_row(s) for s in section.unranked]
+    described = [s for s in section.summaries if s.description]
+    if described:
+        lines += ["", "Submissions: " + "; ".join(f"**{s.label}**: {s.description}" for s in described)]
     return lines
 
 

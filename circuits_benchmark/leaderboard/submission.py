@@ -64,6 +64,7 @@ class Submission:
     """A checked submission file: settings, then one entry per model."""
 
     method: str
+    description: str
     ablation: Ablation
     threshold: float
     n_examples: int
@@ -71,8 +72,9 @@ class Submission:
     models: list[SubmittedModel]
 
 
-def submit(path: Path, output_dir: Path) -> list[RunRecord]:
-    """Checks and scores a submission file, stores one run per model and rewrites the leaderboard.
+def submit(path: Path, output_dir: Path, store: bool = True) -> list[RunRecord]:
+    """Checks and scores a submission file, stores one run per model and rewrites the leaderboard
+    (with `store=False`, a dry run: the records are returned and nothing is written).
 
     Raises BenchmarkError (one line, naming the file and the offending entry) for a bad file;
     nothing is stored then.
@@ -81,9 +83,11 @@ def submit(path: Path, output_dir: Path) -> list[RunRecord]:
 
     submission = parse_submission(read_json(path), str(path))
     records = [score_model(submission, entry, output_dir, f"{path}: models[{i}]") for i, entry in enumerate(submission.models)]
-    with ResultsStore(output_dir) as store:
+    if not store:
+        return records
+    with ResultsStore(output_dir) as results:
         for record in records:
-            store.save_run(record)
+            results.save_run(record)
     write_leaderboard(output_dir)
     return records
 
@@ -115,7 +119,9 @@ def parse_submission(data: Any, where: str) -> Submission:
         models.append(_parse_entry(entry, f"{where}: models[{i}]"))
         _expect(models[-1].model_id not in seen, f"{where}: models[{i}]: model {models[-1].model_id!r} is listed twice")
         seen.add(models[-1].model_id)
-    return Submission(method, ablation, float(threshold), n_examples, seed, models)
+    description = data.get("description", "")
+    _expect(isinstance(description, str), f"{where}: 'description' must be text, not {description!r}")
+    return Submission(method, description, ablation, float(threshold), n_examples, seed, models)
 
 
 def _parse_entry(entry: Any, where: str) -> SubmittedModel:
@@ -159,9 +165,8 @@ def score_model(submission: Submission, entry: SubmittedModel, output_dir: Path,
     key = f"submission/{submission.method}/{model_id}/ablation-{submission.ablation}_n-{submission.n_examples}_seed-{submission.seed}"
     job = Job(config, submission.method, key, key, source="submission")
     record = record_from_result(job, result, time.perf_counter() - start)
-    if entry.seconds is None:
-        return record
-    return dataclasses.replace(record, parameters={**record.parameters, "reported_seconds": entry.seconds})
+    given = {"description": submission.description, "reported_seconds": entry.seconds}
+    return dataclasses.replace(record, parameters={**record.parameters, **{k: v for k, v in given.items() if v}})
 
 
 def _engine_scores(problem: Any, edges: list[tuple[str, str, float]], where: str) -> Any:

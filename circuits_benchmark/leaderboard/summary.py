@@ -64,6 +64,7 @@ class SeriesResult:
     candidates: int | None
     seeds: int = 1
     edge_auroc_spread: float | None = None
+    description: str = ""
 
     @property
     def section(self) -> tuple[str, str]:
@@ -94,13 +95,15 @@ class MethodSummary:
     cmd_mean: float | None
     cost_median_s: float | None
     seeds: int
+    description: str = ""
 
 
 def series_results(runs: Iterable[RunRecord]) -> tuple[list[SeriesResult], int]:
     """The complete series among `runs`, and how many incomplete sweeps were left out."""
     groups: dict[str, list[RunRecord]] = {}
     for run in runs:
-        groups.setdefault(run.series_key, []).append(run)
+        if run.source != "run":  # single `./main.py run` results are kept in the store, not ranked
+            groups.setdefault(run.series_key, []).append(run)
     complete, incomplete = [], 0
     for group in groups.values():
         if len(group) < group[0].sweep_size:
@@ -142,6 +145,7 @@ def _series(group: list[RunRecord]) -> SeriesResult:
         cost_s=reference.parameters.get("reported_seconds") if reference.source == "submission" else sum(run.wall_time_s for run in group),
         positives=None if confusion is None else confusion["tp"] + confusion["fn"],
         candidates=None if confusion is None else sum(confusion[k] for k in ("tp", "fp", "fn", "tn")),
+        description=reference.parameters.get("description", ""),
     )
 
 
@@ -231,6 +235,7 @@ def _summary(label: str, results: list[SeriesResult]) -> MethodSummary:
         cmd_mean=_mean(_values(results, "cmd")),
         cost_median_s=statistics.median(costs) if costs else None,
         seeds=max(r.seeds for r in results),
+        description=next((r.description for r in results if r.description), ""),
     )
 
 

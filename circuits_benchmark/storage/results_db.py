@@ -228,6 +228,18 @@ class ResultsStore:
         record.run_id = run_id
         return run_id
 
+    def delete_runs(self, references: list[str]) -> list[RunRecord]:
+        """Deletes the runs with these ids or keys (with their metrics and ROC points) in one
+        transaction; returns them. Raises StorageError naming the first that is not stored, and
+        then deletes nothing."""
+        records = [self.run(reference) for reference in references]
+        try:
+            with self._write():
+                self._db.executemany("DELETE FROM runs WHERE id = ?", [(record.run_id,) for record in records])
+        except sqlite3.Error as error:
+            raise StorageError(f"cannot delete runs from {self.path}: {error}") from None
+        return records
+
     def finished_keys(self) -> set[str]:
         """The keys of every stored run."""
         return {row[0] for row in self._query("SELECT run_key FROM runs", ())}
