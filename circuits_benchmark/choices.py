@@ -1,4 +1,5 @@
-"""The closed sets of names a user picks from: the ablation and the metric.
+"""The closed sets of names a user picks from (the ablation; metrics are a registry users extend:
+`discovery.metric_registry`).
 
 Members are strings (`Ablation.ZERO == "zero"`), so they go to result files and the store as
 their names; `parse` is the one place a name given as text is checked.
@@ -38,14 +39,3 @@ class Ablation(Choice):
         preserves exactly what resample does)."""
         return Ablation.ZERO if self is Ablation.ZERO else Ablation.RESAMPLE
 
-
-class Metric(Choice):
-    """How outputs are compared: KL divergence (categorical outputs) or squared error (numerical)."""
-
-    KL = "kl"
-    L2 = "l2"
-
-    @classmethod
-    def default_for(cls, output_kind: str) -> "Metric":
-        """KL for categorical outputs, L2 for numerical ones."""
-        return cls.KL if output_kind == "categorical" else cls.L2

@@ -18,9 +18,10 @@ from typing import Any
 
 import torch
 
-from circuits_benchmark.choices import Ablation, Metric
+from circuits_benchmark.choices import Ablation
 from circuits_benchmark.circuits.circuit import Circuit, full_circuit
 from circuits_benchmark.discovery.methods import METHODS, variant_label
+from circuits_benchmark.discovery.metric_registry import METRICS, default_metric, parse_metric
 from circuits_benchmark.discovery.problem import DiscoveryProblem, MethodOutput, component_edge_scores, node_scores
 from circuits_benchmark.discovery.settings import MethodSettings
 from circuits_benchmark.errors import BenchmarkError
@@ -52,7 +53,7 @@ class RunConfig:
     model_id: str
     settings: MethodSettings
     ablation: Ablation = Ablation.RESAMPLE
-    metric: Metric | None = None  # None: kl for categorical outputs, l2 for numerical ones
+    metric: str | None = None  # a registered metric; None: kl for categorical outputs, l2 for numerical ones
     sweep: bool = False
     n_examples: int = DEFAULT_EXAMPLES
     seed: int = 42
@@ -62,7 +63,7 @@ class RunConfig:
         # Names given as text (from the CLI or a stored config) become their enum members here,
         # the one place they are checked; a bad one raises BenchmarkError.
         object.__setattr__(self, "ablation", Ablation.parse(self.ablation))
-        object.__setattr__(self, "metric", None if self.metric is None else Metric.parse(self.metric))
+        object.__setattr__(self, "metric", None if self.metric is None else parse_metric(self.metric))
 
     def validate(self) -> None:
         """Raises BenchmarkError naming the first bad value."""
@@ -79,7 +80,9 @@ def build_problem(benchmark_model: BenchmarkModel, config: RunConfig) -> Discove
     batch = PatchingBatch.sample(benchmark_model, config.n_examples, config.seed, config.device)
     if batch.weights.sum() == 0:
         raise BenchmarkError(f"{benchmark_model.model_id}: no defined output position in the sampled data")
-    metric = config.metric or Metric.default_for(benchmark_model.output_kind)
+    metric = config.metric or default_metric(benchmark_model.output_kind)
+    if METRICS[metric].categorical_only and benchmark_model.output_kind != "categorical":
+        raise BenchmarkError(f"metric {metric!r} compares classes: {benchmark_model.model_id} has numerical outputs (use l2)")
     return DiscoveryProblem(benchmark_model, batch, config.ablation, metric, config.seed)
 
 
@@ -134,7 +137,7 @@ class RunResult:
 
     config: RunConfig
     model_id: str
-    metric: Metric
+    metric: str
     versions: dict[str, str]
     scores: dict[str, Any]
     circuit: Circuit

@@ -1,7 +1,6 @@
 """Faithfulness curve, CPR and CMD (MIB) against values worked out by hand.
 
-`faithfulness_curve` only uses a problem's `metric`, `n_edges`, `masks`, `run`, `clean_logits` and
-`position_weights`, so most tests use a fake problem whose L2 distance is known in closed form:
+`faithfulness_curve` only uses a problem's `n_edges`, `masks`, `run` and `distance`, so most tests use a fake problem whose L2 distance is known in closed form:
 the fake output has one coordinate per edge, (1 - mask_i) * a_i, and the clean output is zero,
 so D(C) = sum of a_i^2 over the edges left out of C and f(C) = 1 - D(C) / D(empty) is the share
 of sum a_i^2 that C holds. One test runs a real compiled model (tracr:3).
@@ -18,6 +17,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from circuits_benchmark.discovery.metrics import output_distance
 from circuits_benchmark.evaluation.faithfulness import CIRCUIT_SIZES_PERCENT, faithfulness_curve
 
 
@@ -40,6 +40,10 @@ class SumOfSquaresProblem:
 
     def masks(self, value: float) -> torch.Tensor:
         return torch.full((self.n_edges,), value, dtype=torch.float64)
+
+    def distance(self, patched: torch.Tensor) -> torch.Tensor:
+        """L2 to the clean output (all zeros), as `DiscoveryProblem.distance` computes it."""
+        return output_distance(self.metric, patched, self.clean_logits, self.position_weights)
 
     def run(self, masks: torch.Tensor) -> torch.Tensor:
         self.calls.append(int(masks.sum().item()))

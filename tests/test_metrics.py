@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from circuits_benchmark.choices import Metric
+from circuits_benchmark.discovery.metric_registry import METRICS, default_metric, parse_metric, register_metric
 from circuits_benchmark.discovery.metrics import attribution_objective, output_distance
 from circuits_benchmark.errors import BenchmarkError
 
@@ -119,7 +119,7 @@ def test_attribution_objective_has_a_gradient_at_the_clean_point_where_kl_has_no
 def test_unknown_metric_is_an_error_naming_the_choices(function: str) -> None:
     x = t([[[0.0, 1.0]]])
     weights = t([[1.0]])
-    with pytest.raises(BenchmarkError, match=r"unknown metric 'cosine': use one of kl, l2"):
+    with pytest.raises(BenchmarkError, match=r"unknown metric 'cosine': use one of kl, l2, logprob, logit_diff"):
         if function == "output_distance":
             output_distance("cosine", x, x, weights)
         else:
@@ -127,13 +127,32 @@ def test_unknown_metric_is_an_error_naming_the_choices(function: str) -> None:
 
 
 def test_metric_names_and_defaults() -> None:
-    assert [str(m) for m in Metric] == ["kl", "l2"]
-    assert Metric.parse("kl") is Metric.KL and Metric.parse("l2") is Metric.L2
-    assert Metric.default_for("categorical") is Metric.KL
-    assert Metric.default_for("numerical") is Metric.L2
+    assert list(METRICS) == ["kl", "l2", "logprob", "logit_diff"]
+    assert parse_metric("kl") == "kl" and default_metric("categorical") == "kl" and default_metric("numerical") == "l2"
 
 
-def test_enum_members_are_accepted_like_their_names() -> None:
-    # Same hand value as the two-class example: 1/2 ln(4/3).
-    clean, patched, weights = t([[[0.0, 0.0]]]), t([[[math.log(3.0), 0.0]]]), t([[1.0]])
-    assert output_distance(Metric.KL, patched, clean, weights).item() == pytest.approx(0.5 * math.log(4.0 / 3.0), rel=1e-12)
+def test_logprob_and_logit_difference_by_hand() -> None:
+    # Two classes. Clean logits (ln 3, 0): p = (3/4, 1/4), answer class 0. Patched (0, 0): p = (1/2, 1/2).
+    # logprob drop: ln(3/4) - ln(1/2) = ln(3/2).
+    clean, patched, weights = t([[[math.log(3.0), 0.0]]]), t([[[0.0, 0.0]]]), t([[1.0]])
+    assert output_distance("logprob", patched, clean, weights).item() == pytest.approx(math.log(1.5), rel=1e-12)
+    assert output_distance("logprob", clean, clean, weights).item() == pytest.approx(0.0, abs=1e-12)
+    # Corrupted answer class 1: clean logit difference ln 3 - 0; patched 0 - 0: the drop is ln 3.
+    corrupted = t([[[0.0, 2.0]]])
+    assert output_distance("logit_diff", patched, clean, weights, corrupted).item() == pytest.approx(math.log(3.0), rel=1e-12)
+    assert attribution_objective("logit_diff", clean, clean, corrupted, weights).item() == pytest.approx(math.log(3.0), rel=1e-12)
+
+
+def test_a_user_metric_registers_by_name() -> None:
+    # Mean absolute change of the first output, by hand: |2 - 0| = 2 at weight 1, 5 at weight 0.
+    def first_output_change(patched, clean, corrupted, weights):
+        return ((patched[..., 0] - clean[..., 0]).abs() * weights).sum() / weights.sum()
+
+    register_metric("first-abs", first_output_change, description="|change| of output 0")
+    try:
+        clean, patched = t([[[0.0], [0.0]]]), t([[[2.0], [5.0]]])
+        assert output_distance("first-abs", patched, clean, t([[1.0, 0.0]])).item() == pytest.approx(2.0)
+        # Without its own objective, gradient methods use the negative distance.
+        assert attribution_objective("first-abs", patched, clean, clean, t([[1.0, 0.0]])).item() == pytest.approx(-2.0)
+    finally:
+        METRICS.pop("first-abs")

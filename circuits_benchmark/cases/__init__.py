@@ -29,7 +29,18 @@ def get_case(case_id: int) -> Case:
     try:
         return registered_cases()[case_id]
     except KeyError:
-        raise CaseError(f"unknown case id {case_id} (known ids: 1-131 except 16 and 27)") from None
+        raise CaseError(f"unknown case id {case_id} (known ids: {_id_ranges(all_case_ids())}; add cases with --plugin)") from None
+
+
+def _id_ranges(ids: list[int]) -> str:
+    """`1-15, 17-26, 28-131`: consecutive ids as ranges."""
+    ranges: list[list[int]] = []
+    for case_id in ids:
+        if ranges and case_id == ranges[-1][1] + 1:
+            ranges[-1][1] = case_id
+        else:
+            ranges.append([case_id, case_id])
+    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in ranges)
 
 
 def suite_case_ids() -> list[int]:

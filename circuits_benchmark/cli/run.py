@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 from rich.console import Console
 
-from circuits_benchmark.choices import Metric as MetricChoice
 from circuits_benchmark.cli.options import DEFAULT_OUTPUT_DIR, AblationOption, Device, Indices, OutputDir, Seed, resolve_device
 from circuits_benchmark.cli.progress import progress_bar
 from circuits_benchmark.discovery.methods import METHODS
+from circuits_benchmark.discovery.metric_registry import METRICS
 from circuits_benchmark.discovery.settings import DEFAULT_SETTINGS, setting_help
 from circuits_benchmark.formatting import format_number
 
@@ -29,7 +29,7 @@ Tracr = Annotated[bool, typer.Option("--tracr", help="Use the tracr-compiled mod
 RunId = Annotated[Optional[str], typer.Option("-w", "--run-id", help="Which SIIT-trained model (default: the best run).")]
 Model = Annotated[Optional[str], typer.Option("--model", help="Any model id, e.g. algzoo:longest_cycle:transformer:h4:n4 (overrides -i).")]
 Threshold = Annotated[float, typer.Option("--threshold", help=setting_help("threshold"))]
-Metric = Annotated[Optional[str], typer.Option("--metric", help=f"{' or '.join(MetricChoice)} (default: kl for categorical, l2 for numerical outputs).")]
+Metric = Annotated[Optional[str], typer.Option("--metric", help=f"{', '.join(METRICS)} or a plug-in's (default: kl for categorical, l2 for numerical outputs).")]
 LambdaReg = Annotated[float, typer.Option("--lambda-reg", help=setting_help("lambda_reg"))]
 Edgewise = Annotated[bool, typer.Option("--edgewise", help=setting_help("edgewise"))]
 IgSteps = Annotated[Optional[int], typer.Option("--integrated-grad-steps", help=setting_help("integrated_grad_steps"))]

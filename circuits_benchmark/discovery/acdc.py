@@ -13,7 +13,6 @@ import hashlib
 import torch
 
 from circuits_benchmark.circuits import components
-from circuits_benchmark.discovery.metrics import output_distance
 from circuits_benchmark.discovery.problem import DiscoveryProblem, MethodOutput
 from circuits_benchmark.discovery.settings import ACDC_SWEEP, MethodSettings
 
@@ -72,7 +71,7 @@ def _prune(problem: DiscoveryProblem, tau: float) -> tuple[torch.Tensor, torch.T
         if circuit not in measured:
             with torch.no_grad():
                 patched = problem.run(masks)
-                measured[circuit] = float(output_distance(problem.metric, patched, problem.clean_logits, problem.position_weights))
+                measured[circuit] = float(problem.distance(patched))
         return measured[circuit]
 
     current = distance()

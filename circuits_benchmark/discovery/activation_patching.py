@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import torch
 
-from circuits_benchmark.discovery.metrics import output_distance
 from circuits_benchmark.discovery.problem import DiscoveryProblem, MethodOutput
 from circuits_benchmark.discovery.settings import MethodSettings
 
@@ -19,6 +18,6 @@ def activation_patching(problem: DiscoveryProblem, settings: MethodSettings) -> 
     with torch.no_grad():
         for index in range(problem.n_edges):
             masks[index] = 0.0
-            scores[index] = output_distance(problem.metric, problem.run(masks), problem.clean_logits, problem.position_weights)
+            scores[index] = problem.distance(problem.run(masks))
             masks[index] = 1.0
     return MethodOutput(edge_scores=scores)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import torch
 
-from circuits_benchmark.discovery.metrics import attribution_objective
 from circuits_benchmark.discovery.problem import DiscoveryProblem, MethodOutput
 from circuits_benchmark.discovery.settings import MethodSettings
 
@@ -20,14 +19,10 @@ def edge_attribution_patching(problem: DiscoveryProblem, settings: MethodSetting
     """EAP when `integrated_grad_steps` is 0, EAP-IG with that many steps otherwise."""
     steps = settings.integrated_grad_steps
     alphas = [1.0] if steps <= 0 else [k / steps for k in range(1, steps + 1)]
-    with torch.no_grad():
-        corrupted_logits = problem.patchable.model(problem.corrupted)
     total = problem.masks(0.0)
     for alpha in alphas:
         masks = problem.masks(alpha, requires_grad=True)
-        objective = attribution_objective(
-            problem.metric, problem.run(masks), problem.clean_logits, corrupted_logits, problem.position_weights
-        )
+        objective = problem.attribution(problem.run(masks))
         (gradient,) = torch.autograd.grad(objective, masks)
         total += gradient
     scores = (total / len(alphas)).abs()

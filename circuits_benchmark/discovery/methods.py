@@ -38,7 +38,8 @@ class Sweep:
 class Method:
     """A registered method: everything the registry, `run`, `bench` and the leaderboard need.
 
-    run: "module:function" of the single run. description: the CLI's help line. uses: the
+    run: "module:function" of the single run (or, for a user's method, the function itself).
+    description: the CLI's help line. uses: the
     MethodSettings fields that change its result (they name its result folder). sweep and
     sweep_run: for threshold methods, what the ROC sweep varies and "module:function" of the sweep
     run in one process (score methods have neither: their ROC comes from their ranking).
@@ -47,7 +48,7 @@ class Method:
     depends on the seed, so the bench runs it with several seeds.
     """
 
-    run: str
+    run: "str | MethodFunction"
     description: str
     uses: tuple[str, ...] = ()
     sweep: Sweep | None = None
@@ -58,6 +59,8 @@ class Method:
     def function(self, sweep: bool = False) -> "MethodFunction":
         """The callable to run: the sweep when asked for and available, else the single run."""
         path = self.sweep_run if sweep and self.sweep_run else self.run
+        if callable(path):
+            return path
         module, _, name = path.partition(":")
         return getattr(importlib.import_module(f"circuits_benchmark.discovery.{module}"), name)
 
@@ -86,6 +89,25 @@ METHODS: dict[str, Method] = {
     "random": Method("baselines:random_scores", "baseline: random scores", stochastic=True),
     "magnitude": Method("baselines:activation_magnitude", "baseline: size of the activation change an edge carries"),
 }
+
+
+# The labels of the built-in methods and their variants, which user methods cannot take.
+BUILT_IN_LABELS = frozenset(name for method_name, method in METHODS.items() for name in (method_name, *method.variants))
+
+
+def register_method(
+    name: str, function: "MethodFunction", description: str = "", uses: tuple[str, ...] = (), stochastic: bool = False
+) -> None:
+    """Adds a user's method: `function(problem, settings) -> MethodOutput`, a score method (its ROC
+    comes from its ranking). `uses`: the MethodSettings fields that change its result; stochastic:
+    it draws from `problem.method_seed`, so the bench runs it with several seeds. It then has its
+    own `run` command (with `--plugin`), runs in `bench` and is ranked on the leaderboard.
+    Raises BenchmarkError for a name taken by a built-in method or variant."""
+    from circuits_benchmark.errors import BenchmarkError
+
+    if name in BUILT_IN_LABELS:
+        raise BenchmarkError(f"method name {name!r} is a built-in method's: pick another")
+    METHODS[name] = Method(function, description or f"user method {name}", tuple(uses), stochastic=stochastic)
 
 
 def variant_label(method: str, settings: "MethodSettings") -> str:

@@ -17,9 +17,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from circuits_benchmark.choices import Ablation, Metric
+from circuits_benchmark.choices import Ablation
 from circuits_benchmark.circuits import components
 from circuits_benchmark.circuits.circuit import Circuit
+from circuits_benchmark.discovery.metrics import attribution_objective, output_distance
 from circuits_benchmark.models.benchmark_model import BenchmarkModel
 from circuits_benchmark.patching.engine import PatchableModel
 from circuits_benchmark.patching.output_change import PatchingBatch
@@ -34,14 +35,14 @@ class DiscoveryProblem:
         batch: the clean and corrupted inputs in the evaluation harness (the model wrapped in the
             one patching engine, the positions a metric reads, the clean outputs).
         ablation: resample, zero or mean.
-        metric: kl (categorical outputs) or l2 (numerical outputs).
+        metric: a registered metric's name (`metric_registry`): kl, l2, logprob, logit_diff, or a user's.
         seed: for methods with randomness.
     """
 
     benchmark_model: BenchmarkModel
     batch: PatchingBatch
     ablation: Ablation
-    metric: Metric
+    metric: str
     seed: int
 
     @property
@@ -77,6 +78,19 @@ class DiscoveryProblem:
     def clean_logits(self) -> torch.Tensor:
         """The unpatched model's output on the clean batch (computed once)."""
         return self.batch.reference
+
+    @property
+    def corrupted_logits(self) -> torch.Tensor:
+        """The unpatched model's output on the corrupted batch (computed once)."""
+        return self.batch.corrupted_reference
+
+    def distance(self, patched: torch.Tensor) -> torch.Tensor:
+        """The metric's distance of a patched output from the clean one (scalar tensor)."""
+        return output_distance(self.metric, patched, self.clean_logits, self.position_weights, self.corrupted_logits)
+
+    def attribution(self, patched: torch.Tensor) -> torch.Tensor:
+        """The metric's attribution objective of a patched output (scalar tensor, for gradients)."""
+        return attribution_objective(self.metric, patched, self.clean_logits, self.corrupted_logits, self.position_weights)
 
     @property
     def n_edges(self) -> int:

@@ -12,7 +12,6 @@ import math
 
 import torch
 
-from circuits_benchmark.discovery.metrics import output_distance
 from circuits_benchmark.discovery.problem import DiscoveryProblem, MethodOutput
 from circuits_benchmark.discovery.settings import SP_SWEEP, MethodSettings
 
@@ -75,7 +74,7 @@ def _train(problem: DiscoveryProblem, settings: MethodSettings, lam: float) -> t
         u = torch.rand(n_units, generator=generator).to(device).clamp(1e-6, 1 - 1e-6)
         s = torch.sigmoid((torch.log(u) - torch.log(1 - u) + log_alpha) / BETA)
         gates = (s * (ZETA - GAMMA) + GAMMA).clamp(0, 1)
-        distance = output_distance(problem.metric, problem.run(gates[unit_of_edge]), problem.clean_logits, problem.position_weights)
+        distance = problem.distance(problem.run(gates[unit_of_edge]))
         expected_l0 = torch.sigmoid(log_alpha - BETA * math.log(-GAMMA / ZETA)).mean()
         loss = distance + lam * expected_l0
         optimiser.zero_grad()

@@ -17,7 +17,6 @@ import dataclasses
 
 import torch
 
-from circuits_benchmark.discovery.metrics import output_distance
 from circuits_benchmark.discovery.problem import DiscoveryProblem
 
 CIRCUIT_SIZES_PERCENT = (0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100)
@@ -45,7 +44,7 @@ def faithfulness_curve(problem: DiscoveryProblem, edge_scores: torch.Tensor) -> 
         masks = problem.masks(0.0)
         masks[order[:count]] = 1.0
         with torch.no_grad():
-            return float(output_distance(problem.metric, problem.run(masks), problem.clean_logits, problem.position_weights))
+            return float(problem.distance(problem.run(masks)))
 
     empty = distance(0)
     n_edges = problem.n_edges

@@ -67,7 +67,7 @@ class PatchingBatch:
         self.categorical = model.cfg.output_kind == "categorical"
         self.tolerance = tolerance
         self._ablated: dict[Ablation, torch.Tensor] = {}
-        self._reference: torch.Tensor | None = None
+        self._unpatched: dict[str, torch.Tensor] = {}
 
     @classmethod
     def sample(
@@ -91,10 +91,18 @@ class PatchingBatch:
     @property
     def reference(self) -> torch.Tensor:
         """The unpatched model's output on the clean batch (computed once)."""
-        if self._reference is None:
+        return self._unpatched_output("clean")
+
+    @property
+    def corrupted_reference(self) -> torch.Tensor:
+        """The unpatched model's output on the corrupted batch (computed once)."""
+        return self._unpatched_output("corrupted")
+
+    def _unpatched_output(self, batch: str) -> torch.Tensor:
+        if batch not in self._unpatched:
             with torch.no_grad():
-                self._reference = self.patchable.model(self.clean)
-        return self._reference
+                self._unpatched[batch] = self.patchable.model(getattr(self, batch))
+        return self._unpatched[batch]
 
     def ablated(self, ablation: str) -> torch.Tensor:
         """The values ablated edges carry under `ablation` (computed once per ablation)."""
