@@ -173,13 +173,14 @@ class RunResult:
         return result | {"wall_time_s": self.wall_time_s}
 
 
-def run_discovery(config: RunConfig, output_dir: Path, draw: bool = True) -> RunResult:
+def run_discovery(config: RunConfig, output_dir: Path, draw: bool = True, models_dir: Path | None = None) -> RunResult:
     """Runs one method on one model, scores it, writes the result folder and stores the run (source
     "run", key `run/<result folder>`: `results ls` shows it; the leaderboard ranks bench runs and
-    submissions only); returns the result."""
+    submissions only); returns the result. The model is read from `models_dir` (its compile cache
+    and trained models), by default `output_dir`."""
     config.validate()
     start = time.perf_counter()
-    benchmark_model = load_benchmark_model(config.model_id, output_dir)
+    benchmark_model = load_benchmark_model(config.model_id, models_dir or output_dir)
     problem = build_problem(benchmark_model, config)
     output = METHODS[config.method].function(config.sweep)(problem, config.settings)
     result = evaluate_output(problem, output, config)

@@ -25,6 +25,7 @@ from circuits_benchmark.algzoo.tasks import DISTRIBUTION, Task, data_generator, 
 from circuits_benchmark.errors import BenchmarkError
 from circuits_benchmark.models.benchmark_model import BenchmarkModel
 from circuits_benchmark.models.model_id import ModelId
+from circuits_benchmark.paths import DEFAULT_RESULTS_DIR
 from circuits_benchmark.models.transformer import CircuitTransformer
 from circuits_benchmark.storage.files import atomic_save_tensors, atomic_write_json, load_tensors, read_json
 
@@ -201,7 +202,7 @@ def train_command(task: str, arch: str, hidden: int, seq_len: int, output_dir: P
     return f"./main.py train algzoo --task {task} --arch {arch} --hidden {hidden} --seq-len {seq_len} -o {output_dir}"
 
 
-def load_zoo_model(model_id: str | ZooSpec, output_dir: Path = Path("results")) -> ZooModel:
+def load_zoo_model(model_id: str | ZooSpec, output_dir: Path = DEFAULT_RESULTS_DIR) -> ZooModel:
     """Loads a stored model, builds a hand-built one, or picks the best stored run of a cell.
 
     Raises BenchmarkError for a malformed id or a model that is not trained yet (naming the

@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from circuits_benchmark.choices import Ablation
+from circuits_benchmark.paths import DEFAULT_RESULTS_DIR
 
 Indices = Annotated[
     Optional[str],
@@ -20,7 +21,8 @@ Device = Annotated[str, typer.Option("-d", "--device", help="cpu, or cuda when p
 Seed = Annotated[int, typer.Option("--seed", help="Random seed.")]
 AblationOption = Annotated[str, typer.Option("--ablation", help=f"What ablated edges carry: {', '.join(Ablation)}.")]
 
-DEFAULT_OUTPUT_DIR = Path("results")
+# The project's results folder, not the working directory's (`circuits_benchmark.paths`).
+DEFAULT_OUTPUT_DIR = DEFAULT_RESULTS_DIR
 
 
 def resolve_device(name: str) -> str:

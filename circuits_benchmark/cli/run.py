@@ -36,6 +36,7 @@ IgSteps = Annotated[Optional[int], typer.Option("--integrated-grad-steps", help=
 Epochs = Annotated[int, typer.Option("--epochs", help=setting_help("epochs"))]
 Sweep = Annotated[bool, typer.Option("--sweep", help="Run the whole threshold sweep for the ROC.")]
 Examples = Annotated[int, typer.Option("--n-examples", help="Clean (and as many corrupted) inputs.")]
+ModelsDir = Annotated[Optional[Path], typer.Option("--models-dir", help="Where models are read from (compile cache, trained models); default: --output-dir.")]
 
 
 def model_ids(indices: str | None, tracr: bool, run_id: str | None, model: str | None) -> list[str]:
@@ -48,7 +49,7 @@ def model_ids(indices: str | None, tracr: bool, run_id: str | None, model: str |
     return [str(ModelId.tracr(i) if tracr else ModelId.siit(i, run_id)) for i in parse_case_ids(indices)]
 
 
-def _run(methods: list[str], ids: list[str], options: dict, output_dir: Path, seed: int, device: str) -> None:
+def _run(methods: list[str], ids: list[str], options: dict, output_dir: Path, models_dir: Path, seed: int, device: str) -> None:
     import torch
 
     from circuits_benchmark.discovery.settings import MethodSettings
@@ -67,10 +68,10 @@ def _run(methods: list[str], ids: list[str], options: dict, output_dir: Path, se
     for config in configs:
         config.validate()  # bad options fail before any work starts
     for model_id in ids:
-        load_benchmark_model(model_id, output_dir)  # so does a missing model, before the first run
+        load_benchmark_model(model_id, models_dir)  # so does a missing model, before the first run
     with progress_bar("discovery runs", len(configs)) as advance:
         for config in configs:
-            result = run_discovery(config, output_dir)
+            result = run_discovery(config, output_dir, models_dir=models_dir)
             _report(result)
             advance(1)
 
@@ -102,6 +103,7 @@ def _make_command(method_names: list[str]):  # noqa: ANN202 - Typer reads the si
         sweep: Sweep = False,
         n_examples: Examples = 100,
         output_dir: OutputDir = DEFAULT_OUTPUT_DIR,
+        models_dir: ModelsDir = None,
         device: Device = "cpu",
         seed: Seed = 42,
     ) -> None:
@@ -114,7 +116,7 @@ def _make_command(method_names: list[str]):  # noqa: ANN202 - Typer reads the si
             threshold=threshold, lambda_reg=lambda_reg, edgewise=edgewise, integrated_grad_steps=steps,
             epochs=epochs, sweep=sweep, ablation=ablation, metric=metric, n_examples=n_examples,
         )
-        _run(method_names, model_ids(indices, tracr, run_id, model), options, output_dir, seed, device)
+        _run(method_names, model_ids(indices, tracr, run_id, model), options, output_dir, models_dir or output_dir, seed, device)
 
     return command
 

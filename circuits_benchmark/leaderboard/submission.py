@@ -140,7 +140,7 @@ def _parse_entry(entry: Any, where: str) -> SubmittedModel:
     return SubmittedModel(model_id, parsed, None if seconds is None else float(seconds))
 
 
-def score_model(submission: Submission, entry: SubmittedModel, output_dir: Path, where: str) -> RunRecord:
+def score_model(submission: Submission, entry: SubmittedModel, models_dir: Path, where: str) -> RunRecord:
     """Scores one model's edge scores against its ground truth, as `runs.evaluate_output` scores a
     method. The record's wall time is our scoring time; the submitter's own seconds, if reported,
     are kept as the parameter `reported_seconds` (the leaderboard's cost for a submission)."""
@@ -153,7 +153,7 @@ def score_model(submission: Submission, entry: SubmittedModel, output_dir: Path,
 
     start = time.perf_counter()
     try:
-        model = load_benchmark_model(model_id, output_dir)
+        model = load_benchmark_model(model_id, models_dir)
     except BenchmarkError as error:
         raise BenchmarkError(f"{where}: {error}") from None
     _expect(model.ground_truth(submission.ablation) is not None, f"{where}: {model_id} has no known ground truth to score against")

@@ -22,6 +22,7 @@ from circuits_benchmark.circuits.ground_truth import GROUND_TRUTH_ABLATIONS
 from circuits_benchmark.models.compiled_case import CompiledCase
 from circuits_benchmark.models.verification import dont_care_edges, prune_ground_truth
 from circuits_benchmark.models.transformer import CircuitTransformer, TransformerConfig
+from circuits_benchmark.paths import DEFAULT_RESULTS_DIR
 from circuits_benchmark.storage.files import (
     StorageError,
     atomic_save_tensors,
@@ -33,7 +34,7 @@ from circuits_benchmark.storage.files import (
 
 # Bump when the compiler or the ground-truth derivation changes what ends up in the cache.
 COMPILER_VERSION = "5"
-DEFAULT_CACHE_DIR = Path("results") / "cache"
+DEFAULT_CACHE_DIR = DEFAULT_RESULTS_DIR / "cache"
 # Inputs used to decide which intermediate values vary between inputs (resample ground truth).
 VARIATION_SAMPLE_SIZE = 512
 

@@ -4,14 +4,16 @@ for how it is built and cached)."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 from pathlib import Path
 from typing import Any, Sequence
 
 import torch
 
-from circuits_benchmark.cases import BOS, Case
+from circuits_benchmark.cases import Case
 from circuits_benchmark.choices import Ablation
 from circuits_benchmark.circuits.circuit import Circuit
+from circuits_benchmark.models.tokenizer import CaseTokenizer
 from circuits_benchmark.models.transformer import CircuitTransformer
 
 
@@ -39,17 +41,16 @@ class CompiledCase:
         circuit = self.ground_truths[Ablation.parse(ablation).ground_truth]
         return circuit.canonical() if granularity == "component" else circuit
 
+    @functools.cached_property
+    def tokenizer(self) -> CaseTokenizer:
+        """Encodes inputs and decodes outputs, checking them (see `models.tokenizer`)."""
+        return CaseTokenizer(self.input_tokens, self.output_classes, self.case.max_seq_len)
+
     def encode(self, inputs: Sequence[Sequence[Any]]) -> torch.Tensor:
-        """Token ids [batch, pos] for inputs given without BOS; raises ValueError on unknown tokens."""
-        index = {token: i for i, token in enumerate(self.input_tokens)}
-        try:
-            return torch.tensor([[index[BOS]] + [index[t] for t in tokens] for tokens in inputs], dtype=torch.long)
-        except KeyError as error:
-            raise ValueError(f"token {error.args[0]!r} is not in case {self.case.case_id}'s vocabulary") from None
+        """Token ids [batch, pos] for inputs given without BOS; raises BenchmarkError on a bad input."""
+        return self.tokenizer.encode(inputs)
 
     def decode(self, logits: torch.Tensor) -> list[list[Any]]:
-        """Output values per input, BOS position dropped: class values, or floats for numerical cases."""
-        body = logits[:, 1:]
-        if not self.is_categorical:
-            return body[..., 0].tolist()
-        return [[self.output_classes[i] for i in row] for row in body.argmax(dim=-1).tolist()]
+        """Output values per input, BOS position dropped: class values ("undefined" is None), or
+        floats for numerical cases."""
+        return self.tokenizer.decode(logits)

@@ -22,6 +22,7 @@ import torch
 from circuits_benchmark.errors import BenchmarkError
 from circuits_benchmark.models.benchmark_model import BenchmarkModel
 from circuits_benchmark.models.model_id import ModelId
+from circuits_benchmark.paths import DEFAULT_RESULTS_DIR
 
 Loader = Callable[[ModelId, Path], BenchmarkModel]
 _BUILT_IN_LOADERS = {
@@ -42,8 +43,9 @@ def register_loader(kind: str) -> Callable[[Loader], Loader]:
     return decorate
 
 
-def load_benchmark_model(model_id: str | ModelId, output_dir: Path = Path("results")) -> BenchmarkModel:
-    """Loads any model by identifier; raises BenchmarkError for an unknown kind or a malformed id."""
+def load_benchmark_model(model_id: str | ModelId, output_dir: Path = DEFAULT_RESULTS_DIR) -> BenchmarkModel:
+    """Loads any model by identifier from `output_dir` (its compile cache and trained models; by
+    default the project's results folder); raises BenchmarkError for an unknown kind or a malformed id."""
     parsed = model_id if isinstance(model_id, ModelId) else ModelId.parse(model_id)
     return _loader(parsed.kind, str(parsed))(parsed, output_dir)
 

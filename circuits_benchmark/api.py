@@ -1,0 +1,110 @@
+"""The Python API: what the CLI does, from one import (README, "Python API", runs these examples).
+
+    from circuits_benchmark import api
+
+    model = api.load_model("tracr:3")                  # a BenchmarkModel: model, data, ground truth
+    truth = model.ground_truth("resample")             # a Circuit (component level)
+    clean, corrupted = model.clean_and_corrupted(8, seed=0)
+    result = api.run_method("acdc", "tracr:3", threshold=0.025)
+    record = api.score_edges("mine", "tracr:3", {("embed", "m0"): 1.0})
+    hooked, tokenizer = api.hooked_model("tracr:3")    # a HookedTransformer and its tokenizer
+
+Models are read from `models_dir` and results written to `results_dir`; both default to the
+project's results folder (`circuits_benchmark.paths`), not the caller's working directory.
+User methods, metrics, cases and model kinds register with the functions re-exported here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Mapping
+
+from circuits_benchmark.cases.case import register_case
+from circuits_benchmark.discovery.methods import register_method
+from circuits_benchmark.discovery.metric_registry import register_metric
+from circuits_benchmark.errors import BenchmarkError
+from circuits_benchmark.models.benchmark_model import BenchmarkModel
+from circuits_benchmark.models.model_id import ModelId
+from circuits_benchmark.models.registry import load_benchmark_model, register_loader
+from circuits_benchmark.paths import DEFAULT_RESULTS_DIR
+
+if TYPE_CHECKING:
+    from transformer_lens import HookedTransformer
+
+    from circuits_benchmark.models.tokenizer import CaseTokenizer
+    from circuits_benchmark.runs import RunResult
+    from circuits_benchmark.storage.results_db import RunRecord
+
+__all__ = [
+    "BenchmarkModel", "hooked_model", "load_model", "register_case", "register_loader", "register_method",
+    "register_metric", "run_method", "score_edges", "tokenizer",
+]
+
+
+def load_model(model_id: str, models_dir: Path = DEFAULT_RESULTS_DIR) -> BenchmarkModel:
+    """Any benchmark model by id (`tracr:3`, `siit:3`, `algzoo:...`); raises BenchmarkError."""
+    return load_benchmark_model(model_id, models_dir)
+
+
+def tokenizer(model_id: str, models_dir: Path = DEFAULT_RESULTS_DIR) -> "CaseTokenizer":
+    """The tokenizer of a case model (tracr or siit: both read their case's tokens); raises
+    BenchmarkError for other kinds."""
+    from circuits_benchmark.models.compiled import load_compiled_case
+
+    case_id = ModelId.parse(model_id).case_id
+    if case_id is None:
+        raise BenchmarkError(f"{model_id} is not a case model: only tracr:<case> and siit:<case> have a tokenizer")
+    return load_compiled_case(case_id, models_dir / "cache").tokenizer
+
+
+def hooked_model(model_id: str, models_dir: Path = DEFAULT_RESULTS_DIR) -> tuple["HookedTransformer", "CaseTokenizer"]:
+    """A HookedTransformer computing exactly what the model computes, and its tokenizer
+    (imports transformer_lens, which takes seconds)."""
+    from circuits_benchmark.models.hooked import to_hooked_transformer
+
+    return to_hooked_transformer(load_model(model_id, models_dir).model), tokenizer(model_id, models_dir)
+
+
+def run_method(
+    method: str, model_id: str, *, ablation: str = "resample", metric: str | None = None, sweep: bool = False,
+    n_examples: int = 100, seed: int = 42, results_dir: Path = DEFAULT_RESULTS_DIR, models_dir: Path | None = None,
+    draw: bool = False, **settings: Any,
+) -> "RunResult":
+    """`./main.py run <method>`: runs a registered method (built-in or a user's) on one model,
+    scores it, writes its result folder and stores it. `settings` are MethodSettings fields
+    (threshold, lambda_reg, edgewise, integrated_grad_steps, epochs, learning_rate)."""
+    from circuits_benchmark.discovery.settings import MethodSettings
+    from circuits_benchmark.runs import RunConfig, run_discovery
+
+    try:
+        method_settings = MethodSettings(**settings)
+    except TypeError as error:
+        raise BenchmarkError(f"unknown method setting: {error}") from None
+    config = RunConfig(method, model_id, method_settings, ablation, metric, sweep, n_examples, seed)
+    return run_discovery(config, results_dir, draw=draw, models_dir=models_dir)
+
+
+def score_edges(
+    name: str, model_id: str, edge_scores: Mapping[tuple[str, str], float], *, description: str = "",
+    seconds: float | None = None, ablation: str = "resample", threshold: float = 0.025, n_examples: int = 100,
+    seed: int = 42, store: bool = True, results_dir: Path = DEFAULT_RESULTS_DIR, models_dir: Path | None = None,
+) -> "RunRecord":
+    """Scores your own edge scores ({(source, destination): score}, destinations components or a
+    head's q/k/v input; unlisted edges rank last) exactly as `leaderboard submit` does, and stores
+    the result under the name `name` (unless `store` is False). Raises BenchmarkError for a bad
+    edge or model."""
+    from circuits_benchmark.leaderboard.submission import SubmittedModel, parse_submission, score_model
+    from circuits_benchmark.storage.results_db import ResultsStore
+
+    data = {
+        "method": name, "description": description, "ablation": ablation, "threshold": threshold,
+        "n_examples": n_examples, "seed": seed,
+        "models": [{"model": model_id, "edges": [[s, d, float(v)] for (s, d), v in edge_scores.items()]}],
+    }
+    submission = parse_submission(data, f"score_edges({name!r})")
+    entry = SubmittedModel(model_id, submission.models[0].edges, seconds)
+    record = score_model(submission, entry, models_dir or results_dir, f"score_edges({name!r}, {model_id!r})")
+    if store:
+        with ResultsStore(results_dir) as results:
+            results.save_run(record)
+    return record
