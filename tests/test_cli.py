@@ -45,6 +45,11 @@ def test_help_imports_no_heavy_library() -> None:
         # Every model is checked before the first run: nothing of case 3 is computed either.
         (["run", "eap", "-i", "3,5"], "no released or trained model of case 5"),
         (["bench", "-i", "3", "--seeds", "0"], "--seeds must be at least 1"),
+        (["train", "iit", "-i", "3", "--lr", "nan"], "must be finite numbers"),
+        (["train", "iit", "-i", "3", "--threads", "0"], "--threads must be a finite number >= 1"),
+        (["eval", "iit", "-i", "3", "--n-examples", "1"], "--n-examples must be a finite number >= 2"),
+        (["train", "algzoo", "--task", "2nd_argmax", "--hidden", "0"], "--hidden must be a finite number >= 1"),
+        (["eval", "estimation", "--noise", "-1"], "--noise must be a finite number >= 0"),
     ],
 )
 def test_bad_input_is_one_line_and_nonzero(args: list[str], message: str, tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from circuits_benchmark.cli.options import DEFAULT_OUTPUT_DIR, Device, OutputDir, Seed, resolve_device
+from circuits_benchmark.cli.options import DEFAULT_OUTPUT_DIR, Device, OutputDir, Seed, check_number, resolve_device
 from circuits_benchmark.cli.progress import progress_bar
 
 console = Console()
@@ -35,6 +35,10 @@ def train_algzoo(
     """Train one AlgZoo-style model, or with --zoo the grid; resumes from checkpoints."""
     from circuits_benchmark.algzoo.training import plan_training, recipe_with, run_training, specs_to_train
 
+    for flag, value in (("--hidden", hidden), ("--seq-len", seq_len), ("--seeds", seeds), ("--steps", steps),
+                        ("--candidates", candidates), ("--keep", keep), ("--threads", threads)):
+        check_number(flag, value, minimum=1)
+    check_number("--lr-scale", lr_scale, above=0)
     specs = specs_to_train(zoo, tasks, seeds, task, arch, hidden, seq_len, seed)
     recipe = recipe_with(steps=steps, candidates=candidates, keep=keep, lr_scale=lr_scale)
     plan = plan_training(specs, recipe, output_dir, force)
@@ -59,6 +63,7 @@ def eval_algzoo(
     from circuits_benchmark.algzoo.scoring import draw_heatmap, evaluate_zoo, evaluation_specs, grid_tables, other_table
     from circuits_benchmark.algzoo.models import zoo_dir
 
+    check_number("--samples", samples, minimum=1)
     with progress_bar("scoring AlgZoo models", len(evaluation_specs(output_dir))) as advance:
         results = evaluate_zoo(output_dir, samples, seed, advance)
     tables = grid_tables(results)
@@ -84,6 +89,9 @@ def eval_estimation(
     """The accuracy-estimation challenge: each estimator's MSE against compute, beside sampling's."""
     from circuits_benchmark.algzoo.estimation import run_study
 
+    check_number("--noise", noise, minimum=0)
+    check_number("--noisy-models", noisy_models, minimum=1)
+    check_number("--truth-samples", truth_samples, minimum=1)
     with progress_bar("noisy models", noisy_models) as advance:
         study, paths = run_study(model, estimators, budgets, noise, noisy_models, truth_samples, seed, output_dir, advance)
     accuracies = study.true_accuracies

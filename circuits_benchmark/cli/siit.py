@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from circuits_benchmark.cli.options import DEFAULT_OUTPUT_DIR, AblationOption, Device, Indices, OutputDir, Seed, resolve_device
+from circuits_benchmark.cli.options import DEFAULT_OUTPUT_DIR, AblationOption, Device, Indices, OutputDir, Seed, check_number, resolve_device
 from circuits_benchmark.cli.progress import progress_bar
 
 console = Console()
@@ -58,8 +58,8 @@ def train_iit(
 
     if indices is None:
         raise BenchmarkError("train iit needs -i: which cases to train (3, 3,4,21, 1-10, all or suite)")
-    if jobs < 1:
-        raise BenchmarkError(f"--jobs must be at least 1, got {jobs}")
+    check_number("--jobs", jobs, minimum=1)
+    check_number("--threads", threads, minimum=1)
     settings = SiitSettings(
         behaviour_weight=behavior_weight, iit_weight=iit_weight, strict_weight=strict_weight, epochs=epochs,
         batch_size=batch_size, lr=lr, seed=seed, early_stop=early_stop, target=target, tolerance=atol,
@@ -126,6 +126,7 @@ def eval_iit(
     from circuits_benchmark.cases import parse_case_ids
     from circuits_benchmark.training.reports import evaluate_trained_run
 
+    check_number("--n-examples", n_examples, minimum=2)
     for case_id in parse_case_ids(indices):
         report = evaluate_trained_run(case_id, weights, output_dir, n_examples, seed)
         console.print(f"[bold]{report['model_id']}[/bold]: " + _metrics_text(report["metrics"]))
@@ -155,6 +156,7 @@ def eval_node_realism(
     from circuits_benchmark.cases import parse_case_ids
     from circuits_benchmark.training.reports import realism_of_ground_truth, realism_of_result
 
+    check_number("--n-examples", n_examples, minimum=2)
     if result is not None:
         report = realism_of_result(result, _one_model_id(indices, weights, tracr), output_dir, ablation, n_examples, seed)
         _print_realism(report)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import math
 import signal
 import threading
 import time
@@ -64,6 +65,9 @@ class SiitSettings:
     def validate(self) -> None:
         """Raises BenchmarkError naming the first bad value."""
         weights = (self.behaviour_weight, self.iit_weight, self.strict_weight)
+        numbers = (*weights, self.lr, self.tolerance, self.target, self.max_seconds or 1.0)
+        if not all(math.isfinite(number) for number in numbers):
+            raise BenchmarkError(f"loss weights, --lr, --atol, --target and --max-seconds must be finite numbers, got {numbers}")
         if min(weights) < 0 or max(weights) == 0:
             raise BenchmarkError(f"loss weights must be >= 0 and not all 0, got b={weights[0]} iit={weights[1]} s={weights[2]}")
         if self.epochs < 1 or self.batch_size < 2:
