@@ -189,12 +189,12 @@ def _sweep_jobs(reference: RunConfig, label: str) -> list[Job]:
 def run_job(job: Job, output_dir: Path) -> RunRecord:
     """Computes one job (load the model, build the problem, run the method, evaluate) into a record."""
     from circuits_benchmark.models.registry import load_benchmark_model
-    from circuits_benchmark.runs import build_problem, evaluate_output
+    from circuits_benchmark.runs import apply_method, build_problem, evaluate_output
 
     start = time.perf_counter()
     problem = build_problem(load_benchmark_model(job.config.model_id, output_dir), job.config)
-    output = METHODS[job.config.method].function()(problem, job.config.settings)
-    result = evaluate_output(problem, output, job.config)
+    output, cost = apply_method(problem, job.config)
+    result = evaluate_output(problem, output, job.config, cost)
     return record_from_result(job, result, time.perf_counter() - start)
 
 

@@ -37,6 +37,7 @@ from circuits_benchmark.formatting import format_number
 from circuits_benchmark.models.benchmark_model import BenchmarkModel
 from circuits_benchmark.models.model_id import ModelId
 from circuits_benchmark.models.registry import load_benchmark_model
+from circuits_benchmark.patching.engine import PassCounter
 from circuits_benchmark.patching.output_change import PatchingBatch
 from circuits_benchmark.storage.files import atomic_write_json
 from circuits_benchmark.storage.results_db import ResultsStore, RunRecord
@@ -132,6 +133,8 @@ class RunResult:
         ground_truth: the circuit scored against (None where none is known), and `evaluation`.
         dont_care: its edges (component level) scored as neither true nor false: those whose
             single removal changes no output (`BenchmarkModel.dont_care`).
+        cost: the method's passes through the engine (`PassCounter.to_dict`: forward rows,
+            backward rows, forward-pass equivalents); None for scores computed elsewhere.
         wall_time_s: load, run and scoring time. result_dir: where its files were written, if anywhere.
     """
 
@@ -146,6 +149,7 @@ class RunResult:
     ground_truth: Circuit | None
     evaluation: TruthEvaluation | None
     dont_care: list[tuple[str, str]] = dataclasses.field(default_factory=list)
+    cost: dict[str, int] | None = None
     wall_time_s: float = 0.0
     result_dir: Path | None = None
 
@@ -167,6 +171,7 @@ class RunResult:
             "faithfulness": self.faithfulness.to_dict(),
             "ground_truth": None if self.ground_truth is None else self.ground_truth.to_dict(),
             "dont_care_edges": [list(edge) for edge in self.dont_care],
+            "cost": self.cost,
         }
         if self.evaluation is not None:
             result["evaluation"] = self.evaluation.to_dict()
@@ -182,8 +187,8 @@ def run_discovery(config: RunConfig, output_dir: Path, draw: bool = True, models
     start = time.perf_counter()
     benchmark_model = load_benchmark_model(config.model_id, models_dir or output_dir)
     problem = build_problem(benchmark_model, config)
-    output = METHODS[config.method].function(config.sweep)(problem, config.settings)
-    result = evaluate_output(problem, output, config)
+    output, cost = apply_method(problem, config)
+    result = evaluate_output(problem, output, config, cost)
     result.wall_time_s = time.perf_counter() - start
     # The resolved id names the folder: `siit:3` means the best run today, another one tomorrow.
     result.result_dir = result_dir(dataclasses.replace(config, model_id=benchmark_model.model_id), output_dir)
@@ -199,7 +204,15 @@ def run_discovery(config: RunConfig, output_dir: Path, draw: bool = True, models
     return result
 
 
-def evaluate_output(problem: DiscoveryProblem, output: MethodOutput, config: RunConfig) -> RunResult:
+def apply_method(problem: DiscoveryProblem, config: RunConfig) -> tuple[MethodOutput, PassCounter]:
+    """Runs the configured method (its sweep when asked) on a problem; returns its output and the
+    passes it made (what its scoring costs afterwards is not counted)."""
+    before = dataclasses.replace(problem.patchable.passes)
+    output = METHODS[config.method].function(config.sweep)(problem, config.settings)
+    return output, problem.patchable.passes.since(before)
+
+
+def evaluate_output(problem: DiscoveryProblem, output: MethodOutput, config: RunConfig, cost: PassCounter | None = None) -> RunResult:
     """Scores, the circuit at the chosen threshold, and its evaluation against the ground truth."""
     cfg = problem.patchable.model.cfg
     full = full_circuit(cfg.n_layers, cfg.n_heads, cfg.d_mlp > 0)
@@ -224,6 +237,7 @@ def evaluate_output(problem: DiscoveryProblem, output: MethodOutput, config: Run
         ground_truth=truth,
         evaluation=None if truth is None else _against_truth(output, edge_scores, circuit, truth, full, dont_care),
         dont_care=sorted(dont_care[0]),
+        cost=None if cost is None else cost.to_dict(),
     )
 
 
@@ -267,6 +281,7 @@ def to_record(
         "node_auroc": evaluation.node_auroc if evaluation else None,
         "cpr": result.faithfulness.cpr,
         "cmd": result.faithfulness.cmd,
+        "cost_fpe": result.cost["forward_pass_equivalents"] if result.cost else None,
     }
     for level in ("edges", "nodes"):
         confusion = evaluation.at_threshold.get(level) if evaluation else None

@@ -175,3 +175,21 @@ def test_dont_care_edges_count_neither_way(tmp_path_factory: pytest.TempPathFact
         result = evaluate_output(problem, MethodOutput(edge_scores=scores), RunConfig("random", "tracr:18", FAST, ablation="zero"))
         assert result.evaluation.edge_auroc == 1.0 and result.evaluation.node_auroc == 1.0
         assert set(map(tuple, result.to_dict()["dont_care_edges"])) == {("embed", "a0.h1"), ("a0.h1", "m0")}
+
+
+def test_the_engine_counts_what_a_method_costs() -> None:
+    """EAP on 64 inputs: the clean and corrupted outputs, the resample values (a pass over the
+    corrupted inputs) and one masked pass, 4 x 64 rows forward, and one backward pass over 64 rows:
+    256 + 2 x 64 = 384 forward-pass equivalents. EAP-IG with 5 steps adds 4 masked passes and 4
+    backward passes. The random baseline runs nothing."""
+    from circuits_benchmark.runs import apply_method
+
+    model = toy_model()
+    costs = {}
+    for method, steps in (("eap", 0), ("eap-ig", 5), ("random", 0)):
+        config = RunConfig(method, "toy:1", MethodSettings(integrated_grad_steps=steps), n_examples=64)
+        _, cost = apply_method(build_problem(model, config), config)
+        costs[method] = cost.to_dict()
+    assert costs["eap"] == {"forward_rows": 256, "backward_rows": 64, "forward_pass_equivalents": 384}
+    assert costs["eap-ig"] == {"forward_rows": 256 + 4 * 64, "backward_rows": 5 * 64, "forward_pass_equivalents": 512 + 640}
+    assert costs["random"]["forward_pass_equivalents"] == 0

@@ -278,7 +278,8 @@ def test_the_page_shows_every_result_of_the_database_sorted_in_a_real_browser(be
     assert {row[1] for row in parser.rows} == {"3/15"}  # case 3: 3 true edges among 15 candidates
     edge_aurocs = [float(row[6]) for row in parser.rows]
     assert edge_aurocs == sorted(edge_aurocs) and len(set(edge_aurocs)) > 1  # sorted by the page's own script
-    assert dom.count("<svg") == 2 + 1  # two box plots and one ROC plot for the one case
+    assert dom.count("<svg") == 2 + 1 + 1  # two box plots, the cost scatter and one ROC plot for the one case
+    assert 'id="budget-tracr-resample"' in dom
     assert dataclasses.asdict(board.sections[0].summaries[0])["models"] == 1
     assert parser.body_attributes.get("data-label-overlaps") == "0"
 

@@ -11,7 +11,7 @@ import numpy as np
 from circuits_benchmark.evaluation.roc import roc_envelope
 from circuits_benchmark.formatting import format_number, format_p_value
 from circuits_benchmark.leaderboard.explanations import EXPLANATION, METRIC_TITLES
-from circuits_benchmark.leaderboard.summary import COMPARED_METRICS, Leaderboard, Section, SeriesResult
+from circuits_benchmark.leaderboard.summary import COMPARED_METRICS, Leaderboard, Section, SeriesResult, equal_budget_table
 from circuits_benchmark.models.model_id import ModelId
 
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
@@ -106,6 +106,20 @@ def _section(section: Section) -> str:
     parts += ["<h3>AUROC across models, per method</h3>", f'<div class="plots">{"".join(plots)}</div>']
     for metric in COMPARED_METRICS:
         parts += [f"<h3>{METRIC_TITLES[metric]}: row against column, paired win rate (p)</h3>", _comparison_table(section, metric)]
+    parts += [
+        "<h3>Edge AUROC against cost</h3>",
+        "<p>One point per method and model; the large ring marks each method's medians.</p>",
+        _cost_scatter(section, colours),
+        f'<table id="budget-{_e(key)}"><thead><tr><th>budget (passes / model)</th><th class="text">methods within it, '
+        "best mean edge AUROC first</th></tr></thead><tbody>"
+        + "".join(
+            f"<tr><td>{budget:,.0f}</td><td class=\"text\">"
+            + (_e(", ".join(f"{s.label} {format_number(s.edge_auroc_mean)}" for s in fitting)) or "none")
+            + "</td></tr>"
+            for budget, fitting in equal_budget_table(section.ranked)
+        )
+        + "</tbody></table>",
+    ]
     parts += ["<h3>Edge ROC curves per model</h3>", _legend(colours), _roc_grid(section, colours)]
     parts += ["<h3>Every result</h3>", _results_table(section, f"results-{key}"), "</section>"]
     return "\n".join(parts)
@@ -117,6 +131,7 @@ def _ranking_table(section: Section, table_id: str) -> str:
         ("edge_auroc_mean", "edge AUROC mean [95% CI]", False), ("edge_auroc_median", "edge AUROC median", False),
         ("node_auroc_mean", "node AUROC mean [95% CI]", False), ("node_auroc_median", "node AUROC median", False),
         ("cpr_mean", "CPR", False), ("cmd_mean", "CMD", False), ("cost_median_s", "median s / model", False),
+        ("cost_median_fpe", "median passes / model", False),
     ]
     rows = []
     for s in section.summaries:
@@ -125,7 +140,7 @@ def _ranking_table(section: Section, table_id: str) -> str:
             _cell(s.rank) if s.rank is not None else '<td data-value="">-</td>', _cell(label), _cell(s.models),
             _interval_cell(s.edge_auroc_mean, s.edge_auroc_interval), _cell(s.edge_auroc_median),
             _interval_cell(s.node_auroc_mean, s.node_auroc_interval), _cell(s.node_auroc_median),
-            _cell(s.cpr_mean), _cell(s.cmd_mean), _cell(s.cost_median_s),
+            _cell(s.cpr_mean), _cell(s.cmd_mean), _cell(s.cost_median_s), _cell(s.cost_median_fpe),
         ]
         ranked = "" if s.rank is not None else ' class="unranked"'
         rows.append(f'<tr data-method="{_e(s.label)}"{ranked}>' + "".join(cells) + "</tr>")
@@ -237,6 +252,41 @@ def _box_plot(section: Section, metric: str, colours: dict[str, str]) -> str:
         for j, value in enumerate(values):
             offset = (j % 5 - 2) * half / 3  # spread ties sideways so every case stays visible
             parts.append(f'<circle cx="{centre + offset}" cy="{y(value)}" r="2" fill="{colour}"/>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _cost_scatter(section: Section, colours: dict[str, str]) -> str:
+    """Edge AUROC (y) against forward-pass equivalents per model (x, log scale)."""
+    points = [(s.label, s.cost_fpe, s.edge_auroc) for s in section.series if s.cost_fpe and s.edge_auroc is not None]
+    if not points:
+        return "<p>No costs recorded.</p>"
+    width, height, left, top, bottom = 520, 220, 44, 10, 40
+    low = np.floor(np.log10(min(cost for _, cost, _ in points)))
+    high = max(np.ceil(np.log10(max(cost for _, cost, _ in points))), low + 1)
+
+    def x(cost: float) -> float:
+        return left + (np.log10(cost) - low) / (high - low) * (width - left - 10)
+
+    def y(value: float) -> float:
+        return top + (1 - value) * height
+
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{top + height + bottom}" role="img">']
+    for tick in (0, 0.5, 1):
+        parts.append(f'<line x1="{left}" x2="{width - 10}" y1="{y(tick)}" y2="{y(tick)}" stroke="#e5e5e5"/>')
+        parts.append(f'<text x="{left - 6}" y="{y(tick) + 4}" text-anchor="end">{tick:g}</text>')
+    for exponent in range(int(low), int(high) + 1):
+        parts.append(f'<text x="{x(10.0 ** exponent):.1f}" y="{top + height + 17}" text-anchor="middle">1e{exponent}</text>')
+    parts.append(f'<text x="{(left + width) / 2}" y="{top + height + 33}" text-anchor="middle">forward-pass equivalents per model</text>')
+    for label, cost, value in points:
+        parts.append(f'<circle cx="{x(cost):.1f}" cy="{y(value):.1f}" r="2.5" fill="{colours[label]}" fill-opacity="0.6"/>')
+    for summary in section.ranked:
+        if summary.cost_median_fpe and summary.edge_auroc_median is not None:
+            parts.append(
+                f'<circle cx="{x(summary.cost_median_fpe):.1f}" cy="{y(summary.edge_auroc_median):.1f}" r="7" fill="none" '
+                f'stroke="{colours[summary.label]}" stroke-width="2"><title>{_e(summary.label)}: median '
+                f"{summary.cost_median_fpe:,.0f} passes, edge AUROC {summary.edge_auroc_median:.3f}</title></circle>"
+            )
     parts.append("</svg>")
     return "".join(parts)
 

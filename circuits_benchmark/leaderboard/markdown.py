@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from circuits_benchmark.formatting import format_number, format_p_value
 from circuits_benchmark.leaderboard.explanations import EXPLANATION, METRIC_TITLES
-from circuits_benchmark.leaderboard.summary import COMPARED_METRICS, Leaderboard, MethodSummary, Section
+from circuits_benchmark.leaderboard.summary import COMPARED_METRICS, Leaderboard, MethodSummary, Section, equal_budget_table
 from circuits_benchmark.models.model_id import ModelId
 
 
@@ -17,13 +17,14 @@ def render_markdown(board: Leaderboard) -> str:
         lines += [f"## {section.title}", "", *ranking_markdown(section), ""]
         for metric in COMPARED_METRICS:
             lines += [f"### {METRIC_TITLES[metric]}: row against column, paired win rate (p)", "", *_comparison_markdown(section, metric), ""]
+        lines += ["### AUROC at equal cost", "", *budget_markdown(section), ""]
         lines += ["### Per model: edge AUROC / node AUROC (± spread over seeds)", "", *_per_model_markdown(section), ""]
     return "\n".join(lines)
 
 
 RANKING_HEADER = (
     "| rank | method | models | edge AUROC mean [95% CI] | edge AUROC median | node AUROC mean [95% CI] "
-    "| node AUROC median | CPR | CMD | median s / model |"
+    "| node AUROC median | CPR | CMD | median s / model | median passes / model |"
 )
 
 
@@ -50,9 +51,23 @@ def _ranking_row(s: MethodSummary) -> str:
         "-" if s.rank is None else str(s.rank), label, str(s.models),
         _with_interval(s.edge_auroc_mean, s.edge_auroc_interval), format_number(s.edge_auroc_median),
         _with_interval(s.node_auroc_mean, s.node_auroc_interval), format_number(s.node_auroc_median),
-        format_number(s.cpr_mean), format_number(s.cmd_mean), cost,
+        format_number(s.cpr_mean), format_number(s.cmd_mean), cost, _passes(s.cost_median_fpe),
     ]
     return "| " + " | ".join(cells) + " |"
+
+
+def _passes(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:,.0f}"
+
+
+def budget_markdown(section: Section) -> list[str]:
+    """Methods at equal budget: per budget (forward-pass equivalents per model), the ranked methods
+    whose median cost fits in it, best first."""
+    rows = ["| budget (passes / model) | methods within it, best mean edge AUROC first |", "|---|---|"]
+    for budget, fitting in equal_budget_table(section.ranked):
+        cells = ", ".join(f"{s.label} {format_number(s.edge_auroc_mean)}" for s in fitting) or "none"
+        rows.append(f"| {budget:,.0f} | {cells} |")
+    return rows
 
 
 def _with_interval(mean: float | None, interval: tuple[float, float] | None) -> str:

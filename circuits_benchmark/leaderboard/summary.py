@@ -65,6 +65,7 @@ class SeriesResult:
     seeds: int = 1
     edge_auroc_spread: float | None = None
     description: str = ""
+    cost_fpe: float | None = None  # forward-pass equivalents (a sweep's points summed; seeds averaged)
 
     @property
     def section(self) -> tuple[str, str]:
@@ -96,6 +97,7 @@ class MethodSummary:
     cost_median_s: float | None
     seeds: int
     description: str = ""
+    cost_median_fpe: float | None = None
 
 
 def series_results(runs: Iterable[RunRecord]) -> tuple[list[SeriesResult], int]:
@@ -146,7 +148,14 @@ def _series(group: list[RunRecord]) -> SeriesResult:
         positives=None if confusion is None else confusion["tp"] + confusion["fn"],
         candidates=None if confusion is None else sum(confusion[k] for k in ("tp", "fp", "fn", "tn")),
         description=reference.parameters.get("description", ""),
+        cost_fpe=_sum_or_none(run.metrics.get("cost_fpe") for run in group),
     )
+
+
+def _sum_or_none(values: Iterable[float | None]) -> float | None:
+    """The sum, or None when any value is unknown (a submission's cost in passes is)."""
+    values = list(values)
+    return None if any(v is None for v in values) else float(sum(values))
 
 
 def _confusion_points(group: list[RunRecord], level: str) -> list[tuple[float, float]]:
@@ -176,6 +185,7 @@ def combine_seeds(series: list[SeriesResult]) -> list[SeriesResult]:
             cmd=_mean(_values(group, "cmd")),
             wall_time_s=statistics.mean(r.wall_time_s for r in group),
             cost_s=_mean(_values(group, "cost_s")),
+            cost_fpe=_mean(_values(group, "cost_fpe")),
             seeds=len(group),
             edge_auroc_spread=statistics.pstdev(edge) if len(edge) > 1 else None,
         ))
@@ -219,7 +229,7 @@ def _rank_key(summary: MethodSummary) -> float:
 
 def _summary(label: str, results: list[SeriesResult]) -> MethodSummary:
     edge, node = _values(results, "edge_auroc"), _values(results, "node_auroc")
-    costs = _values(results, "cost_s")
+    costs, passes = _values(results, "cost_s"), _values(results, "cost_fpe")
     return MethodSummary(
         label=label,
         source=results[0].source,
@@ -236,7 +246,23 @@ def _summary(label: str, results: list[SeriesResult]) -> MethodSummary:
         cost_median_s=statistics.median(costs) if costs else None,
         seeds=max(r.seeds for r in results),
         description=next((r.description for r in results if r.description), ""),
+        cost_median_fpe=statistics.median(passes) if passes else None,
     )
+
+
+# Budgets of the equal-budget table, in forward-pass equivalents per model.
+BUDGETS = (1e3, 1e4, 1e5, 1e6)
+
+
+def equal_budget_table(summaries: list[MethodSummary]) -> list[tuple[float, list[MethodSummary]]]:
+    """For each budget, the ranked methods whose median cost per model fits in it, best mean edge
+    AUROC first. The rule: a method counts at budget B when its median cost per model (forward-pass
+    equivalents, a sweep's points summed) is at most B; its AUROC is what it reaches at that cost."""
+    priced = [s for s in summaries if s.rank is not None and s.cost_median_fpe is not None]
+    return [
+        (budget, sorted((s for s in priced if s.cost_median_fpe <= budget), key=lambda s: (-_rank_key(s), s.label)))
+        for budget in BUDGETS
+    ]
 
 
 def comparisons(series: list[SeriesResult], labels: list[str], metric: str) -> dict[tuple[str, str], PairedComparison]:

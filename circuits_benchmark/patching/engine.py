@@ -89,11 +89,34 @@ class EdgeLayout:
         return torch.tensor(keep, dtype=torch.float32, device=device)
 
 
+@dataclasses.dataclass
+class PassCounter:
+    """What a model's passes cost: input rows run forward, and rows whose outputs were
+    differentiated (a backward pass). One forward-pass equivalent is one input row run forward; a
+    backward pass counts as two (its usual cost relative to the forward pass)."""
+
+    forward_rows: int = 0
+    backward_rows: int = 0
+
+    @property
+    def forward_pass_equivalents(self) -> int:
+        return self.forward_rows + 2 * self.backward_rows
+
+    def since(self, earlier: "PassCounter") -> "PassCounter":
+        """The passes made after `earlier` (a copy taken then)."""
+        return PassCounter(self.forward_rows - earlier.forward_rows, self.backward_rows - earlier.backward_rows)
+
+    def to_dict(self) -> dict[str, int]:
+        return {**dataclasses.asdict(self), "forward_pass_equivalents": self.forward_pass_equivalents}
+
+
 class PatchableModel:
-    """A CircuitTransformer wrapped once for edge-level interventions; every method uses it."""
+    """A CircuitTransformer wrapped once for edge-level interventions; every method uses it, and
+    `passes` counts what they cost."""
 
     def __init__(self, model: CircuitTransformer) -> None:
         self.model = model
+        self.passes = PassCounter()
         cfg = model.cfg
         self.layout = EdgeLayout.for_model(cfg.n_layers, cfg.n_heads, cfg.d_mlp > 0)
         layout = self.layout
@@ -173,7 +196,18 @@ class PatchableModel:
                 outputs.append(model.mlp(block.mlp, mlp_in[:, :, 0], units=self._mlp_units[layer]))
         stacked = torch.stack(outputs)
         final = self._mix(stacked, masks, ablated, self._mask_index[OUTPUT], constant)[:, :, 0]
-        return model.unembed_residual(final), stacked
+        logits = model.unembed_residual(final)
+        self.count_forward(len(tokens))
+        if logits.requires_grad:  # the hook runs when a backward pass reaches these outputs
+            logits.register_hook(lambda gradient, rows=len(tokens): self._count_backward(rows))
+        return logits, stacked
+
+    def count_forward(self, rows: int) -> None:
+        """Counts a forward pass over `rows` inputs (also for passes made outside the engine)."""
+        self.passes.forward_rows += rows
+
+    def _count_backward(self, rows: int) -> None:
+        self.passes.backward_rows += rows
 
     @staticmethod
     def _mix(

@@ -100,8 +100,10 @@ class PatchingBatch:
 
     def _unpatched_output(self, batch: str) -> torch.Tensor:
         if batch not in self._unpatched:
+            tokens = getattr(self, batch)
             with torch.no_grad():
-                self._unpatched[batch] = self.patchable.model(getattr(self, batch))
+                self._unpatched[batch] = self.patchable.model(tokens)
+            self.patchable.count_forward(len(tokens))
         return self._unpatched[batch]
 
     def ablated(self, ablation: str) -> torch.Tensor:

@@ -35,7 +35,7 @@ DATABASE_FILE = "results.sqlite"
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_S = 120.0
 # Metric names a run may carry; any other name is a caller's bug.
-METRIC_NAMES = ("edge_auroc", "node_auroc", "cpr", "cmd", "edge_tpr", "edge_fpr", "node_tpr", "node_fpr")
+METRIC_NAMES = ("edge_auroc", "node_auroc", "cpr", "cmd", "edge_tpr", "edge_fpr", "node_tpr", "node_fpr", "cost_fpe")
 ROC_CURVES = ("edges", "nodes")
 
 _SCHEMA = """
