@@ -18,7 +18,7 @@ import pytest
 
 from circuits_benchmark.bench import VARIANTS, BenchRequest, Job, plan_jobs, run_bench
 from circuits_benchmark.cases import ORIGINAL_RELEASE_IDS, all_case_ids
-from circuits_benchmark.discovery.settings import ACDC_SWEEP, SP_SWEEP, MethodSettings
+from circuits_benchmark.discovery.settings import ACDC_SWEEP, EDGE_PRUNING_SWEEP, SP_SWEEP, MethodSettings
 from circuits_benchmark.errors import BenchmarkError
 from circuits_benchmark.leaderboard.report import write_leaderboard
 from circuits_benchmark.runs import RunConfig, run_discovery
@@ -60,8 +60,9 @@ def benched(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_the_default_plan_covers_the_original_release_with_every_method_and_sweep(tmp_path: Path) -> None:
     jobs = plan_jobs(BenchRequest(), tmp_path)
-    points = {"acdc": len(ACDC_SWEEP) + 1, "sp": len(SP_SWEEP), "sp-edge": len(SP_SWEEP)}  # acdc's default 0.025 is off its grid
-    seeds = {"sp": 3, "sp-edge": 3, "random": 3}  # the stochastic methods, three seeds by default
+    # acdc's default 0.025 is off its grid; edge pruning's default 0.9 is on it
+    points = {"acdc": len(ACDC_SWEEP) + 1, "sp": len(SP_SWEEP), "sp-edge": len(SP_SWEEP), "edge-pruning": len(EDGE_PRUNING_SWEEP)}
+    seeds = {"sp": 3, "sp-edge": 3, "random": 3, "edge-pruning": 3, "ugs": 3}  # the stochastic methods, three seeds by default
     per_model = sum(points.get(label, 1) * seeds.get(label, 1) for label in VARIANTS)
     # With nothing trained here, the trained models are the released ones: no training step needed.
     released = [i for i in ORIGINAL_RELEASE_IDS if i in released_case_ids()]

@@ -79,7 +79,7 @@ def toy_model() -> BenchmarkModel:
 
 
 # The magnitude baseline cannot tell the live head from edges out of the same source, by design.
-@pytest.mark.parametrize("method", ["acdc", "sp", "eap", "eap-ig", "patching"])
+@pytest.mark.parametrize("method", ["acdc", "sp", "eap", "eap-ig", "patching", "edge-pruning", "ugs"])
 def test_toy_circuit_is_recovered(method: str) -> None:
     model = toy_model()
     settings = MethodSettings(threshold=1e-4, edgewise=True, lambda_reg=0.05, epochs=150)
@@ -193,3 +193,23 @@ def test_the_engine_counts_what_a_method_costs() -> None:
     assert costs["eap"] == {"forward_rows": 256, "backward_rows": 64, "forward_pass_equivalents": 384}
     assert costs["eap-ig"] == {"forward_rows": 256 + 4 * 64, "backward_rows": 5 * 64, "forward_pass_equivalents": 512 + 640}
     assert costs["random"]["forward_pass_equivalents"] == 0
+
+
+def test_edge_pruning_recovers_case_3_exactly_and_keeps_its_sparsity(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Case 3's ground truth is 3 of its 23 q/k/v edges: at target sparsity 20/23 edge pruning keeps
+    exactly those. On case 21 the expected sparsity of the trained gates reaches each target within
+    the 0.02 tolerance, and every circuit keeps round((1 - target) x edges) edges before dead ends
+    are dropped."""
+    from circuits_benchmark.discovery import edge_pruning
+
+    root = tmp_path_factory.getbasetemp() / "runs"
+    problem = problem_for("tracr:3", root, "edge-pruning")
+    settings = MethodSettings(sparsity=20 / 23)
+    output = METHODS["edge-pruning"].function()(problem, settings)
+    truth = problem.benchmark_model.ground_truths["resample"]
+    assert problem.n_edges == 23 and set(output.sweep[-1][1].edges) == set(truth.edges)
+    problem = problem_for("tracr:21", root, "edge-pruning")
+    for target in (0.5, 0.7):
+        log_alpha, details = edge_pruning._train(problem, MethodSettings(), target)
+        assert abs(details["expected_sparsity"] - target) <= edge_pruning.SPARSITY_TOLERANCE
+        assert int(edge_pruning.kept_at(log_alpha, target).sum()) == round((1 - target) * problem.n_edges)

@@ -13,7 +13,7 @@ import dataclasses
 import importlib
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
-from circuits_benchmark.discovery.settings import ACDC_SWEEP, SP_SWEEP
+from circuits_benchmark.discovery.settings import ACDC_SWEEP, EDGE_PRUNING_SWEEP, SP_SWEEP
 
 if TYPE_CHECKING:
     from circuits_benchmark.discovery.problem import DiscoveryProblem, MethodOutput
@@ -84,6 +84,16 @@ METHODS: dict[str, Method] = {
     "eap-ig": Method(
         "attribution:edge_attribution_patching_ig",
         "EAP-IG: gradients integrated over mask interpolation (5 steps unless set)", ("integrated_grad_steps",),
+    ),
+    "edge-pruning": Method(
+        "edge_pruning:edge_pruning", "edge pruning: hard-concrete edge masks trained to a target --sparsity",
+        ("sparsity", "epochs", "learning_rate"), Sweep("sparsity", EDGE_PRUNING_SWEEP), "edge_pruning:edge_pruning_sweep",
+        stochastic=True,
+    ),
+    "ugs": Method(
+        "uniform_gradient_sampling:uniform_gradient_sampling",
+        "uniform gradient sampling (MIB): minus the distance's gradient averaged over --samples uniform masks",
+        ("samples",), stochastic=True,
     ),
     "patching": Method("activation_patching:activation_patching", "exact activation patching, one forward pass per edge"),
     "random": Method("baselines:random_scores", "baseline: random scores", stochastic=True),

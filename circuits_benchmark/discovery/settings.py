@@ -10,6 +10,8 @@ from circuits_benchmark.errors import BenchmarkError
 # Threshold grids for ROC sweeps: log-spaced, wide enough to go from the full graph to nothing.
 ACDC_SWEEP = tuple(round(10 ** (-k / 4), 8) for k in range(19))  # 1 down to 3.2e-5
 SP_SWEEP = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
+# Edge pruning's target sparsities (share of edges removed), from nearly everything kept to nearly nothing.
+EDGE_PRUNING_SWEEP = (0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98)
 
 
 def _setting(default: float | int | bool, help: str) -> dataclasses.Field:
@@ -26,7 +28,9 @@ class MethodSettings:
     edgewise: bool = _setting(False, "Subnetwork probing on edges instead of nodes.")
     integrated_grad_steps: int = _setting(0, "EAP-IG interpolation steps (default: plain EAP for eap, 5 for eap-ig).")
     epochs: int = _setting(200, "Subnetwork probing's training epochs.")
-    learning_rate: float = _setting(0.1, "Subnetwork probing's learning rate.")
+    learning_rate: float = _setting(0.1, "Subnetwork probing's and edge pruning's learning rate.")
+    sparsity: float = _setting(0.9, "Edge pruning's target sparsity (share of edges removed).")
+    samples: int = _setting(16, "Uniform gradient sampling's number of random masks.")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -39,6 +43,8 @@ class MethodSettings:
             (self.integrated_grad_steps >= 0, f"--integrated-grad-steps must be at least 1, not {self.integrated_grad_steps}"),
             (self.epochs >= 1, f"--epochs must be at least 1, not {self.epochs}"),
             (math.isfinite(self.learning_rate) and self.learning_rate > 0, f"the learning rate must be a finite number > 0, not {self.learning_rate}"),
+            (math.isfinite(self.sparsity) and 0 <= self.sparsity < 1, f"--sparsity must be a number in [0, 1), not {self.sparsity}"),
+            (self.samples >= 1, f"--samples must be at least 1, not {self.samples}"),
         ]
         for valid, message in checks:
             if not valid:

@@ -8,16 +8,12 @@ unit is its gate's log-alpha.
 
 from __future__ import annotations
 
-import math
-
 import torch
 
+from circuits_benchmark.discovery.hard_concrete import deterministic_gate, open_probability, sample_gates
 from circuits_benchmark.discovery.problem import DiscoveryProblem, MethodOutput
 from circuits_benchmark.discovery.settings import SP_SWEEP, MethodSettings
-
-# Hard-concrete stretch interval and temperature, the values of Louizos et al.
-GAMMA, ZETA, BETA = -0.1, 1.1, 2 / 3
-# Early stop (`_settled`): training ends once the circuit (gates with log-alpha > 0) has held for
+# Early stop (`settled`): training ends once the circuit (gates with log-alpha > 0) has held for
 # SETTLED_EPOCHS steps, every log-alpha is at least SETTLED_MARGIN from 0 (Adam at the default
 # rate, at most 0.1 a step, needs 10 steps against the trend to cross it), and no log-alpha's
 # recent trend would carry it across 0 before the last epoch: the circuit read then is the one
@@ -29,7 +25,7 @@ SETTLED_MARGIN = 1.0
 def subnetwork_probing(problem: DiscoveryProblem, settings: MethodSettings) -> MethodOutput:
     """Trains gates at `settings.lambda_reg`; the circuit keeps units whose deterministic gate is > 0.5."""
     log_alpha, unit_of_edge, loss, epochs = _train(problem, settings, settings.lambda_reg)
-    keep = _deterministic_gate(log_alpha)[unit_of_edge] > 0.5
+    keep = deterministic_gate(log_alpha)[unit_of_edge] > 0.5
     return MethodOutput(
         edge_scores=log_alpha.detach()[unit_of_edge],
         sweep=[(settings.lambda_reg, problem.circuit_from_mask(keep))],
@@ -42,7 +38,7 @@ def subnetwork_probing_sweep(problem: DiscoveryProblem, settings: MethodSettings
     sweep, at_setting = [], None
     for lam in sorted({*SP_SWEEP, settings.lambda_reg}):
         log_alpha, unit_of_edge, loss, epochs = _train(problem, settings, lam)
-        circuit = problem.circuit_from_mask(_deterministic_gate(log_alpha)[unit_of_edge] > 0.5)
+        circuit = problem.circuit_from_mask(deterministic_gate(log_alpha)[unit_of_edge] > 0.5)
         sweep.append((lam, circuit))
         if lam == settings.lambda_reg:
             at_setting = MethodOutput(log_alpha[unit_of_edge], [(lam, circuit)], {"final_loss": loss, "epochs_run": epochs})
@@ -71,21 +67,18 @@ def _train(problem: DiscoveryProblem, settings: MethodSettings, lam: float) -> t
     loss = torch.tensor(0.0)
     history: list[torch.Tensor] = []
     for epoch in range(settings.epochs):
-        u = torch.rand(n_units, generator=generator).to(device).clamp(1e-6, 1 - 1e-6)
-        s = torch.sigmoid((torch.log(u) - torch.log(1 - u) + log_alpha) / BETA)
-        gates = (s * (ZETA - GAMMA) + GAMMA).clamp(0, 1)
+        gates = sample_gates(log_alpha, generator)
         distance = problem.distance(problem.run(gates[unit_of_edge]))
-        expected_l0 = torch.sigmoid(log_alpha - BETA * math.log(-GAMMA / ZETA)).mean()
-        loss = distance + lam * expected_l0
+        loss = distance + lam * open_probability(log_alpha).mean()
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()
-        if _settled(history, log_alpha.detach(), settings.epochs - epoch - 1):
+        if settled(history, log_alpha.detach(), settings.epochs - epoch - 1):
             break
     return log_alpha.detach(), unit_of_edge, float(loss.detach()), epoch + 1
 
 
-def _settled(history: list[torch.Tensor], log_alpha: torch.Tensor, epochs_left: int) -> bool:
+def settled(history: list[torch.Tensor], log_alpha: torch.Tensor, epochs_left: int) -> bool:
     """Whether the circuit can be read now: over the last SETTLED_EPOCHS steps no gate crossed 0,
     every log-alpha is at least SETTLED_MARGIN from 0, and none would cross 0 by the last epoch at
     its average rate of change over those steps. `history` is updated in place."""
@@ -98,6 +91,3 @@ def _settled(history: list[torch.Tensor], log_alpha: torch.Tensor, epochs_left: 
     same_side = torch.stack(history).gt(0).eq(log_alpha.gt(0)).all() and torch.equal(at_the_end > 0, log_alpha > 0)
     return bool(same_side) and bool(log_alpha.abs().min() >= SETTLED_MARGIN)
 
-
-def _deterministic_gate(log_alpha: torch.Tensor) -> torch.Tensor:
-    return (torch.sigmoid(log_alpha) * (ZETA - GAMMA) + GAMMA).clamp(0, 1)
