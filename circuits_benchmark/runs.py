@@ -92,6 +92,8 @@ def result_dir(config: RunConfig, output_dir: Path) -> Path:
     case, model = ModelId.parse(config.model_id).folders()
     used = {name: getattr(config.settings, name) for name in METHODS[config.method].uses}
     params = {"ablation": config.ablation, "metric": config.metric or "auto", **used, "n": config.n_examples, "seed": config.seed}
+    if config.settings.budget is not None:  # only capped runs name it, so uncapped keys stay as they were
+        params["budget"] = config.settings.budget
     name = ("sweep_" if config.sweep else "") + "_".join(f"{k}-{v}" for k, v in params.items())
     return output_dir / config.method / case / model / name
 
@@ -208,6 +210,7 @@ def apply_method(problem: DiscoveryProblem, config: RunConfig) -> tuple[MethodOu
     """Runs the configured method (its sweep when asked) on a problem; returns its output and the
     passes it made (what its scoring costs afterwards is not counted)."""
     before = dataclasses.replace(problem.patchable.passes)
+    problem.budget, problem.budget_start = config.settings.budget, before.forward_pass_equivalents
     output = METHODS[config.method].function(config.sweep)(problem, config.settings)
     return output, problem.patchable.passes.since(before)
 

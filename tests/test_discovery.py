@@ -213,3 +213,21 @@ def test_edge_pruning_recovers_case_3_exactly_and_keeps_its_sparsity(tmp_path_fa
         log_alpha, details = edge_pruning._train(problem, MethodSettings(), target)
         assert abs(details["expected_sparsity"] - target) <= edge_pruning.SPARSITY_TOLERANCE
         assert int(edge_pruning.kept_at(log_alpha, target).sum()) == round((1 - target) * problem.n_edges)
+
+
+def test_a_budget_caps_what_a_method_spends(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """ACDC with 500 forward-pass equivalents on 100 inputs: the reference passes and three tests
+    fit, then it stops and keeps every edge it did not test. EAP-IG stops after the step that
+    crosses the budget. A capped run's key names its budget; an uncapped one's does not."""
+    from circuits_benchmark.runs import apply_method, result_dir
+
+    model = load_benchmark_model("tracr:21", tmp_path_factory.getbasetemp() / "runs")
+    capped = RunConfig("acdc", "tracr:21", MethodSettings(budget=500))
+    output, cost = apply_method(build_problem(model, capped), capped)
+    assert cost.forward_pass_equivalents == 500
+    assert bool(output.edge_scores.eq(0).sum() >= output.edge_scores.numel() - 3)  # untested edges: no score
+    ig = RunConfig("eap-ig", "tracr:21", MethodSettings(budget=700))
+    output, cost = apply_method(build_problem(model, ig), ig)
+    assert output.details["steps_run"] == 2 and cost.forward_pass_equivalents == 900
+    assert result_dir(capped, Path(".")).name.endswith("_budget-500")
+    assert "budget" not in result_dir(RunConfig("acdc", "tracr:21", MethodSettings()), Path(".")).name

@@ -36,6 +36,7 @@ IgSteps = Annotated[Optional[int], typer.Option("--integrated-grad-steps", help=
 Epochs = Annotated[int, typer.Option("--epochs", help=setting_help("epochs"))]
 Sparsity = Annotated[float, typer.Option("--sparsity", help=setting_help("sparsity"))]
 Samples = Annotated[int, typer.Option("--samples", help=setting_help("samples"))]
+Budget = Annotated[Optional[int], typer.Option("--budget", help=setting_help("budget"))]
 Sweep = Annotated[bool, typer.Option("--sweep", help="Run the whole threshold sweep for the ROC.")]
 Examples = Annotated[int, typer.Option("--n-examples", help="Clean (and as many corrupted) inputs.")]
 ModelsDir = Annotated[Optional[Path], typer.Option("--models-dir", help="Where models are read from (compile cache, trained models); default: --output-dir.")]
@@ -104,6 +105,7 @@ def _make_command(method_names: list[str]):  # noqa: ANN202 - Typer reads the si
         epochs: Epochs = DEFAULT_SETTINGS.epochs,
         sparsity: Sparsity = DEFAULT_SETTINGS.sparsity,
         samples: Samples = DEFAULT_SETTINGS.samples,
+        budget: Budget = None,
         sweep: Sweep = False,
         n_examples: Examples = 100,
         output_dir: OutputDir = DEFAULT_OUTPUT_DIR,
@@ -118,7 +120,7 @@ def _make_command(method_names: list[str]):  # noqa: ANN202 - Typer reads the si
         steps = DEFAULT_SETTINGS.integrated_grad_steps if integrated_grad_steps is None else integrated_grad_steps
         options = dict(
             threshold=threshold, lambda_reg=lambda_reg, edgewise=edgewise, integrated_grad_steps=steps,
-            epochs=epochs, sparsity=sparsity, samples=samples, sweep=sweep, ablation=ablation, metric=metric, n_examples=n_examples,
+            epochs=epochs, sparsity=sparsity, samples=samples, budget=budget, sweep=sweep, ablation=ablation, metric=metric, n_examples=n_examples,
         )
         _run(method_names, model_ids(indices, tracr, run_id, model), options, output_dir, models_dir or output_dir, seed, device)
 

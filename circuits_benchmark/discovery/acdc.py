@@ -28,6 +28,8 @@ def acdc_sweep(problem: DiscoveryProblem, settings: MethodSettings) -> MethodOut
     reported circuit (last in the sweep) come from the run at `threshold`."""
     sweep, scores = [], None
     for tau in sorted({*ACDC_SWEEP, settings.threshold}, reverse=True):
+        if problem.over_budget() and tau != settings.threshold:
+            continue  # a cap: points past the budget are not run (the reported one always is)
         keep, run_scores = _prune(problem, tau)
         if tau == settings.threshold:
             scores, chosen = run_scores, (tau, problem.circuit_from_mask(keep))
@@ -76,6 +78,8 @@ def _prune(problem: DiscoveryProblem, tau: float) -> tuple[torch.Tensor, torch.T
 
     current = distance()
     for index in reversed(range(len(edges))):
+        if problem.over_budget():
+            break  # a cap: the edges not yet tested stay in the circuit
         source, destination = edges[index]
         component = components.component_of(destination)
         if component != components.OUTPUT and out_degree[component] == 0:

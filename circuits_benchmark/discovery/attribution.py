@@ -20,13 +20,17 @@ def edge_attribution_patching(problem: DiscoveryProblem, settings: MethodSetting
     steps = settings.integrated_grad_steps
     alphas = [1.0] if steps <= 0 else [k / steps for k in range(1, steps + 1)]
     total = problem.masks(0.0)
+    done = 0
     for alpha in alphas:
+        if done and problem.over_budget():
+            break  # a cap: fewer interpolation steps (at least one)
+        done += 1
         masks = problem.masks(alpha, requires_grad=True)
         objective = problem.attribution(problem.run(masks))
         (gradient,) = torch.autograd.grad(objective, masks)
         total += gradient
-    scores = (total / len(alphas)).abs()
-    return MethodOutput(edge_scores=scores, details={"all_zero": bool((scores == 0).all()), "steps": steps})
+    scores = (total / done).abs()
+    return MethodOutput(edge_scores=scores, details={"all_zero": bool((scores == 0).all()), "steps": steps, "steps_run": done})
 
 
 def edge_attribution_patching_ig(problem: DiscoveryProblem, settings: MethodSettings) -> MethodOutput:

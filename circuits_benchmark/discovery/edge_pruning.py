@@ -44,6 +44,8 @@ def edge_pruning_sweep(problem: DiscoveryProblem, settings: MethodSettings) -> M
     """Edge pruning at every target of the sweep grid; scores from the run at `settings.sparsity`."""
     sweep, at_setting = [], None
     for target in sorted({*EDGE_PRUNING_SWEEP, settings.sparsity}):
+        if problem.over_budget() and target != settings.sparsity:
+            continue  # a cap: points past the budget are not run (the reported one always is)
         log_alpha, details = _train(problem, settings, target)
         sweep.append((target, problem.circuit_from_mask(kept_at(log_alpha, target))))
         if target == settings.sparsity:
@@ -67,7 +69,7 @@ def _train(problem: DiscoveryProblem, settings: MethodSettings, target: float) -
         loss.backward()
         optimiser.step()
         stable = settled(history, log_alpha.detach(), settings.epochs - epoch - 1)
-        if stable and abs(float(sparsity.detach()) - target) <= SPARSITY_TOLERANCE:
+        if (stable and abs(float(sparsity.detach()) - target) <= SPARSITY_TOLERANCE) or problem.over_budget():
             break
     expected = float(1 - open_probability(log_alpha.detach()).mean())
     details = {"target_sparsity": target, "expected_sparsity": expected, "final_distance": float(distance.detach()), "epochs_run": epoch + 1}

@@ -37,6 +37,8 @@ class DiscoveryProblem:
         ablation: resample, zero or mean.
         metric: a registered metric's name (`metric_registry`): kl, l2, logprob, logit_diff, or a user's.
         seed: for methods with randomness.
+        budget: the most forward-pass equivalents the method may spend (None: no cap), counted from
+            `budget_start` (`runs.apply_method` sets both); methods check `over_budget()`.
     """
 
     benchmark_model: BenchmarkModel
@@ -44,6 +46,13 @@ class DiscoveryProblem:
     ablation: Ablation
     metric: str
     seed: int
+    budget: int | None = None
+    budget_start: int = 0
+
+    def over_budget(self) -> bool:
+        """Whether the method has spent its budget (never, without one)."""
+        spent = self.patchable.passes.forward_pass_equivalents - self.budget_start
+        return self.budget is not None and spent >= self.budget
 
     @property
     def method_seed(self) -> int:

@@ -14,7 +14,7 @@ SP_SWEEP = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
 EDGE_PRUNING_SWEEP = (0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98)
 
 
-def _setting(default: float | int | bool, help: str) -> dataclasses.Field:
+def _setting(default: float | int | bool | None, help: str) -> dataclasses.Field:
     return dataclasses.field(default=default, metadata={"help": help})
 
 
@@ -31,6 +31,10 @@ class MethodSettings:
     learning_rate: float = _setting(0.1, "Subnetwork probing's and edge pruning's learning rate.")
     sparsity: float = _setting(0.9, "Edge pruning's target sparsity (share of edges removed).")
     samples: int = _setting(16, "Uniform gradient sampling's number of random masks.")
+    budget: int | None = _setting(
+        None, "Cap in forward-pass equivalents: ACDC stops and keeps the edges left, patching leaves the rest "
+        "unscored, EAP-IG/UGS take fewer steps, trained masks fewer epochs, sweeps fewer points.",
+    )
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -45,6 +49,7 @@ class MethodSettings:
             (math.isfinite(self.learning_rate) and self.learning_rate > 0, f"the learning rate must be a finite number > 0, not {self.learning_rate}"),
             (math.isfinite(self.sparsity) and 0 <= self.sparsity < 1, f"--sparsity must be a number in [0, 1), not {self.sparsity}"),
             (self.samples >= 1, f"--samples must be at least 1, not {self.samples}"),
+            (self.budget is None or self.budget >= 1, f"--budget must be at least 1, not {self.budget}"),
         ]
         for valid, message in checks:
             if not valid:

@@ -37,6 +37,8 @@ def subnetwork_probing_sweep(problem: DiscoveryProblem, settings: MethodSettings
     """Subnetwork probing at every lambda of the sweep grid; scores from the run at `lambda_reg`."""
     sweep, at_setting = [], None
     for lam in sorted({*SP_SWEEP, settings.lambda_reg}):
+        if problem.over_budget() and lam != settings.lambda_reg:
+            continue  # a cap: points past the budget are not run (the reported one always is)
         log_alpha, unit_of_edge, loss, epochs = _train(problem, settings, lam)
         circuit = problem.circuit_from_mask(deterministic_gate(log_alpha)[unit_of_edge] > 0.5)
         sweep.append((lam, circuit))
@@ -73,7 +75,7 @@ def _train(problem: DiscoveryProblem, settings: MethodSettings, lam: float) -> t
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()
-        if settled(history, log_alpha.detach(), settings.epochs - epoch - 1):
+        if settled(history, log_alpha.detach(), settings.epochs - epoch - 1) or problem.over_budget():
             break
     return log_alpha.detach(), unit_of_edge, float(loss.detach()), epoch + 1
 

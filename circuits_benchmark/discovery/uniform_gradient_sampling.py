@@ -16,9 +16,12 @@ from circuits_benchmark.discovery.settings import MethodSettings
 def uniform_gradient_sampling(problem: DiscoveryProblem, settings: MethodSettings) -> MethodOutput:
     """Scores = minus the mean gradient of the distance over `settings.samples` uniform masks."""
     generator = torch.Generator().manual_seed(problem.method_seed)
-    total = problem.masks(0.0)
+    total, done = problem.masks(0.0), 0
     for _ in range(settings.samples):
+        if done and problem.over_budget():
+            break  # a cap: fewer samples (at least one)
+        done += 1
         masks = torch.rand(problem.n_edges, generator=generator).to(problem.patchable.device).requires_grad_(True)
         (gradient,) = torch.autograd.grad(problem.distance(problem.run(masks)), masks)
         total -= gradient
-    return MethodOutput(edge_scores=total / settings.samples, details={"samples": settings.samples})
+    return MethodOutput(edge_scores=total / done, details={"samples": settings.samples, "samples_run": done})
