@@ -165,6 +165,16 @@ def test_registry_loads_algzoo_transformers(tmp_path: Path) -> None:
     tokens = loaded.sample_tokens(np.random.default_rng(0), 6)
     assert tokens.shape == (6, 4) and int(tokens.max()) < 4
     assert loaded.model(tokens).shape == (6, 4, 4)
+    # The newer learned-mask and sampling methods run on AlgZoo transformers too (no ground truth: no AUROC).
+    from circuits_benchmark.discovery.settings import MethodSettings
+    from circuits_benchmark.runs import RunConfig, apply_method, build_problem, evaluate_output
+
+    for method in ("edge-pruning", "ugs"):
+        config = RunConfig(method, spec.model_id, MethodSettings(epochs=20), n_examples=16)
+        problem = build_problem(loaded, config)
+        output, cost = apply_method(problem, config)
+        result = evaluate_output(problem, output, config, cost)
+        assert result.evaluation is None and output.edge_scores.shape == (problem.n_edges,) and cost.forward_pass_equivalents > 0
 
 
 def test_exact_last_input_integration_matches_sampling() -> None:
