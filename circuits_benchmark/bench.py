@@ -4,10 +4,11 @@
 
 1. plan: one job per (model x method variant x seed x sweep point). A model is the compiled model of each
    case, plus its SIIT-trained model where one has been trained. A variant is a registry method at
-   its default settings (subnetwork probing twice: on nodes and, as `sp-edge`, on edges). ACDC and
-   subnetwork probing are swept over their threshold grids; each grid value is its own job, so a
+   its default settings (subnetwork probing twice: on nodes and, as `sp-edge`, on edges). ACDC,
+   subnetwork probing and edge pruning are swept over their grids; each grid value is its own job, so a
    cluster can spread a sweep and an interrupted sweep keeps its finished points. Stochastic
-   methods (random scores, subnetwork probing) run with `seeds` seeds, seed, seed + 1, ...
+   methods (those the registry marks stochastic: random scores, subnetwork probing, edge pruning,
+   UGS) run with `seeds` seeds, seed, seed + 1, ...
 2. skip every job whose run key (built from its RunConfig) is already in the store;
 3. run the rest in this process or on Ray, storing each run the moment it finishes.
 

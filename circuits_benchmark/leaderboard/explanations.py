@@ -7,12 +7,12 @@ from circuits_benchmark.evaluation.statistics import BOOTSTRAP_DRAWS, EXACT_SIGN
 METRIC_TITLES = {"edge_auroc": "Edge AUROC", "node_auroc": "Node AUROC"}
 EXPLANATION = (
     "AUROC: area under the ROC curve of the discovered circuits against the ground truth of the ablation, "
-    "over edges and over nodes (heads and MLPs); for ACDC and subnetwork probing the curve runs through the "
-    "circuits of the threshold sweep, for score methods through the score ranking. A random ranking scores 0.5 "
+    "over edges and over nodes (heads and MLPs); for ACDC, subnetwork probing and edge pruning the curve runs "
+    "through the circuits of their sweep, for score methods through the score ranking. A random ranking scores 0.5 "
     "in expectation. Ranking: per section, methods are ranked only over the models every built-in method ran on "
     "(listed under each ranking), by mean edge AUROC; equal means share a rank; methods that ran on fewer models "
     "are listed apart, unranked. Brackets: 95% bootstrap interval of the mean over models "
-    f"({BOOTSTRAP_DRAWS} resamples). Stochastic methods (random, subnetwork probing) run with several seeds: "
+    f"({BOOTSTRAP_DRAWS} resamples). Stochastic methods (random, subnetwork probing, edge pruning, UGS) run with several seeds: "
     "a model's value is the mean over seeds, ± the spread (standard deviation) across seeds. "
     "CPR (higher is better) and CMD (lower is better): MIB faithfulness of the scores at the method's default "
     "setting. Cost: median seconds per model on the machine that ran it (a sweep's points summed); for a "
