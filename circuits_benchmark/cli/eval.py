@@ -10,6 +10,7 @@ app = typer.Typer(help="Evaluate models and circuits.", no_args_is_help=True)
 app.command("algzoo")(algzoo.eval_algzoo)
 app.command("estimation")(algzoo.eval_estimation)
 app.command("iit")(siit.eval_iit)
+app.command("layers")(siit.eval_layers)
 app.command("node_realism")(siit.eval_node_realism)
 # InterpBench's name for the ground-truth form: the same command, used without --result.
 app.command("gt_node_realism")(siit.eval_node_realism)

@@ -165,6 +165,34 @@ def eval_node_realism(
         _print_realism(realism_of_ground_truth(_model_id(case_id, weights, tracr), output_dir, ablation, n_examples, seed))
 
 
+def eval_layers(
+    indices: Indices = None,
+    weights: Weights = None,
+    tracr: Tracr = False,
+    n_examples: Examples = 500,
+    seed: Seed = 0,
+    output_dir: OutputDir = DEFAULT_OUTPUT_DIR,
+) -> None:
+    """Skip, repeat, swap and reverse layers; does each change the outputs exactly where the known circuit says it must?"""
+    from circuits_benchmark.cases import parse_case_ids
+    from circuits_benchmark.training.reports import layers_report
+
+    check_number("--n-examples", n_examples, minimum=2)
+    for case_id in parse_case_ids(indices):
+        report = layers_report(_model_id(case_id, weights, tracr), output_dir, n_examples, seed)
+        table = _table(
+            f"{report['model_id']}: layer corruptions (circuit in layers {report['circuit_layers']})",
+            "corruption", "layers run", "positions changed", "circuit predicts", "agrees",
+        )
+        for row in report["corruptions"]:
+            table.add_row(
+                row["corruption"], " ".join(map(str, row["order"])), f"{100 * row['changed_fraction']:.2f}%",
+                "change" if row["predicted_change"] else "no change", "yes" if row["agrees"] else "NO",
+            )
+        console.print(table)
+        console.print(f"agreement with the circuit: {100 * report['agreement']:.0f}%; written to {report['result_dir']}")
+
+
 def _model_id(case_id: int, weights: str | None, tracr: bool) -> str:
     from circuits_benchmark.models.model_id import ModelId
 

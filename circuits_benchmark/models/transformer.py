@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from typing import Any
+from typing import Any, Sequence
 
 import torch
 from torch import nn
@@ -148,7 +148,12 @@ class CircuitTransformer(nn.Module):
         logits = self._run(tokens, cache=cache)
         return logits, cache
 
-    def _run(self, tokens: torch.Tensor, cache: dict[str, torch.Tensor] | None) -> torch.Tensor:
+    def run_layers(self, tokens: torch.Tensor, order: Sequence[int]) -> torch.Tensor:
+        """Logits of a pass through the blocks in `order` (skip one by leaving it out, repeat or swap
+        them): the layer corruptions of `evaluation.layer_corruption`."""
+        return self._run(tokens, cache=None, order=order)
+
+    def _run(self, tokens: torch.Tensor, cache: dict[str, torch.Tensor] | None, order: Sequence[int] | None = None) -> torch.Tensor:
         def keep(name: str, value: torch.Tensor) -> torch.Tensor:
             if cache is not None:
                 cache[name] = value
@@ -156,8 +161,8 @@ class CircuitTransformer(nn.Module):
 
         positions = self.pos_embed.W_pos[: tokens.shape[-1]].expand(tokens.shape[0], -1, -1)
         resid = keep("hook_embed", self.embed.W_E[tokens]) + keep("hook_pos_embed", positions)
-        for layer, block in enumerate(self.blocks):
-            prefix = f"blocks.{layer}"
+        for layer in range(self.cfg.n_layers) if order is None else order:
+            block, prefix = self.blocks[layer], f"blocks.{layer}"
             keep(f"{prefix}.hook_resid_pre", resid)
             head_outputs = self.attention_heads(block.attn, resid, resid, resid, cache, prefix)
             attn_out = head_outputs.sum(dim=2) + self.attention_bias(block.attn)

@@ -117,6 +117,10 @@ class PatchingBatch:
         """Output change of the pass with edge `masks` (ablated edges take `ablation` values) vs the clean pass."""
         with torch.no_grad():
             patched = self.patchable.run(self.clean, masks, self.ablated(ablation))
+        return self.compare(patched)
+
+    def compare(self, patched: torch.Tensor) -> OutputChange:
+        """Output change of any output on the clean inputs (a patched pass, a corrupted model) vs the clean pass."""
         reference, weights = self.reference, self.weights
         if self.categorical:
             changed = patched.argmax(-1) != reference.argmax(-1)

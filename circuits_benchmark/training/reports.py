@@ -1,6 +1,6 @@
-"""`eval iit`, `eval node_realism` and `eval gt_node_realism`: reports on trained models and on
-circuits in them, written under `<output_dir>/eval/`; and the ground-truth checks stored with every
-trained model (`check_trained_ground_truth`).
+"""`eval iit`, `eval node_realism` / `gt_node_realism` and `eval layers`: reports on trained (and
+compiled) models and on circuits in them, written under `<output_dir>/eval/`; and the ground-truth
+checks stored with every trained model (`check_trained_ground_truth`).
 """
 
 from __future__ import annotations
@@ -13,6 +13,13 @@ from typing import Any
 from circuits_benchmark.choices import Ablation
 from circuits_benchmark.circuits.circuit import Circuit
 from circuits_benchmark.errors import BenchmarkError
+from circuits_benchmark.evaluation.layer_corruption import (
+    CHANGE_THRESHOLD,
+    agreement,
+    circuit_layers,
+    corrupt_layers,
+    draw_corruptions,
+)
 from circuits_benchmark.evaluation.circuit_checks import draw_node_effects, ground_truth_check, node_ablation_effects, node_realism
 from circuits_benchmark.models.compiled import load_compiled_case
 from circuits_benchmark.models.model_id import ModelId
@@ -80,6 +87,31 @@ def evaluate_trained_run(
     target = eval_dir(output_dir, "iit", run.model_id)
     atomic_write_json(target / "result.json", report)
     draw_node_effects(effects, run.model_id, target / "node_effects.png")
+    return {**report, "result_dir": str(target)}
+
+
+def layers_report(model_id: str, output_dir: Path, n_examples: int = DEFAULT_EXAMPLES, seed: int = 0) -> dict[str, Any]:
+    """`eval layers`: every layer corruption of a model with a ground truth, its effect and the
+    circuit's prediction, and their agreement (`evaluation.layer_corruption`). Writes result.json
+    and layers.png under `eval_dir(output_dir, "layers", model id)`; raises BenchmarkError for a
+    model without a ground truth."""
+    model = load_benchmark_model(model_id, output_dir)
+    truth = model.ground_truth("resample")
+    if truth is None:
+        raise BenchmarkError(f"{model_id} has no ground truth to predict layer corruptions with")
+    results = corrupt_layers(PatchingBatch.sample(model, n_examples, seed), truth)
+    report = {
+        "model_id": model.model_id,
+        "circuit_layers": sorted(circuit_layers(truth)),
+        "change_threshold": CHANGE_THRESHOLD,
+        "agreement": agreement(results),
+        "corruptions": [result.to_dict() for result in results],
+        "n_examples": n_examples,
+        "seed": seed,
+    }
+    target = eval_dir(output_dir, "layers", model.model_id)
+    atomic_write_json(target / "result.json", report)
+    draw_corruptions(results, model.model_id, target / "layers.png")
     return {**report, "result_dir": str(target)}
 
 
