@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from circuits_benchmark.choices import Ablation
 from circuits_benchmark.circuits.circuit import Circuit
@@ -85,9 +85,7 @@ def evaluate_trained_run(
         "seed": seed,
     }
     target = eval_dir(output_dir, "iit", run.model_id)
-    atomic_write_json(target / "result.json", report)
-    draw_node_effects(effects, run.model_id, target / "node_effects.png")
-    return {**report, "result_dir": str(target)}
+    return _written(report, target, lambda: draw_node_effects(effects, run.model_id, target / "node_effects.png"))
 
 
 def layers_report(model_id: str, output_dir: Path, n_examples: int = DEFAULT_EXAMPLES, seed: int = 0) -> dict[str, Any]:
@@ -110,9 +108,7 @@ def layers_report(model_id: str, output_dir: Path, n_examples: int = DEFAULT_EXA
         "seed": seed,
     }
     target = eval_dir(output_dir, "layers", model.model_id)
-    atomic_write_json(target / "result.json", report)
-    draw_corruptions(results, model.model_id, target / "layers.png")
-    return {**report, "result_dir": str(target)}
+    return _written(report, target, lambda: draw_corruptions(results, model.model_id, target / "layers.png"))
 
 
 def realism_of_result(
@@ -163,5 +159,12 @@ def _realism_report(
         "seed": seed,
     }
     target = eval_dir(output_dir, kind, benchmark_model.model_id) / f"{folder}-{ablation}-n{n_examples}-seed{seed}"
+    return _written(report, target)
+
+
+def _written(report: dict[str, Any], target: Path, draw: Callable[[], None] | None = None) -> dict[str, Any]:
+    """Writes a report's result.json (and its picture) to `target`; returns it with `result_dir`."""
     atomic_write_json(target / "result.json", report)
+    if draw is not None:
+        draw()
     return {**report, "result_dir": str(target)}
