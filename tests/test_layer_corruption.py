@@ -49,9 +49,10 @@ def test_corruptions_of_compiled_models_against_their_circuits(cache_dir: Path) 
 def test_eval_layers_writes_its_report(cache_dir: Path, tmp_path: Path) -> None:
     env = {**os.environ, "COLUMNS": "200"}
     (tmp_path / "cache").mkdir()
-    done = subprocess.run([sys.executable, str(ROOT / "main.py"), "eval", "layers", "-i", "3", "--tracr", "-o", str(tmp_path)],
-                          capture_output=True, text=True, env=env)
-    assert done.returncode == 0, done.stderr
+    for selection in (["-i", "3", "--tracr"], ["--model", "tracr:3"]):  # by case, or by any model id
+        done = subprocess.run([sys.executable, str(ROOT / "main.py"), "eval", "layers", *selection, "-o", str(tmp_path)],
+                              capture_output=True, text=True, env=env)
+        assert done.returncode == 0 and "agreement with the circuit: 100%" in done.stdout, done.stderr
     report = json.loads((tmp_path / "eval" / "layers" / "case-003" / "tracr" / "result.json").read_text())
     assert report["agreement"] == 1.0 and report["circuit_layers"] == [0, 1]
     assert (tmp_path / "eval" / "layers" / "case-003" / "tracr" / "layers.png").stat().st_size > 1000

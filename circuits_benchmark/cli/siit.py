@@ -169,6 +169,7 @@ def eval_layers(
     indices: Indices = None,
     weights: Weights = None,
     tracr: Tracr = False,
+    model: Annotated[Optional[str], typer.Option("--model", help="Any model id with a ground truth, e.g. siit:3:release (overrides -i).")] = None,
     n_examples: Examples = 500,
     seed: Seed = 0,
     output_dir: OutputDir = DEFAULT_OUTPUT_DIR,
@@ -178,8 +179,9 @@ def eval_layers(
     from circuits_benchmark.training.reports import layers_report
 
     check_number("--n-examples", n_examples, minimum=2)
-    for case_id in parse_case_ids(indices):
-        report = layers_report(_model_id(case_id, weights, tracr), output_dir, n_examples, seed)
+    model_ids = [model] if model else [_model_id(case_id, weights, tracr) for case_id in parse_case_ids(indices)]
+    for model_id in model_ids:
+        report = layers_report(model_id, output_dir, n_examples, seed)
         table = _table(
             f"{report['model_id']}: layer corruptions (circuit in layers {report['circuit_layers']})",
             "corruption", "layers run", "positions changed", "circuit predicts", "agrees",
