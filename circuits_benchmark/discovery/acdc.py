@@ -8,12 +8,13 @@ forward pass. The edge score is the growth measured when the edge was tried.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 
 import torch
 
 from circuits_benchmark.circuits import components
-from circuits_benchmark.discovery.problem import DiscoveryProblem, MethodOutput
+from circuits_benchmark.discovery.problem import DiscoveryProblem, MethodOutput, run_sweep
 from circuits_benchmark.discovery.settings import ACDC_SWEEP, MethodSettings
 
 
@@ -26,16 +27,8 @@ def acdc(problem: DiscoveryProblem, settings: MethodSettings) -> MethodOutput:
 def acdc_sweep(problem: DiscoveryProblem, settings: MethodSettings) -> MethodOutput:
     """ACDC at every threshold of the sweep grid and at `threshold` (for the ROC); scores and the
     reported circuit (last in the sweep) come from the run at `threshold`."""
-    sweep, scores = [], None
-    for tau in sorted({*ACDC_SWEEP, settings.threshold}, reverse=True):
-        if problem.over_budget() and tau != settings.threshold:
-            continue  # a cap: points past the budget are not run (the reported one always is)
-        keep, run_scores = _prune(problem, tau)
-        if tau == settings.threshold:
-            scores, chosen = run_scores, (tau, problem.circuit_from_mask(keep))
-        else:
-            sweep.append((tau, problem.circuit_from_mask(keep)))
-    return MethodOutput(edge_scores=scores, sweep=sweep + [chosen])
+    taus = sorted({*ACDC_SWEEP, settings.threshold}, reverse=True)
+    return run_sweep(problem, taus, settings.threshold, lambda tau: acdc(problem, dataclasses.replace(settings, threshold=tau)))
 
 
 # Distances already measured, per circuit, for the problem seen last in this process. ACDC at

@@ -13,10 +13,11 @@ target.
 
 from __future__ import annotations
 
+import dataclasses
 import torch
 
 from circuits_benchmark.discovery.hard_concrete import open_probability, sample_gates
-from circuits_benchmark.discovery.problem import DiscoveryProblem, MethodOutput
+from circuits_benchmark.discovery.problem import DiscoveryProblem, MethodOutput, run_sweep
 from circuits_benchmark.discovery.settings import EDGE_PRUNING_SWEEP, MethodSettings
 from circuits_benchmark.discovery.subnetwork_probing import settled
 
@@ -42,17 +43,8 @@ def kept_at(log_alpha: torch.Tensor, sparsity: float) -> torch.Tensor:
 
 def edge_pruning_sweep(problem: DiscoveryProblem, settings: MethodSettings) -> MethodOutput:
     """Edge pruning at every target of the sweep grid; scores from the run at `settings.sparsity`."""
-    sweep, at_setting = [], None
-    for target in sorted({*EDGE_PRUNING_SWEEP, settings.sparsity}):
-        if problem.over_budget() and target != settings.sparsity:
-            continue  # a cap: points past the budget are not run (the reported one always is)
-        log_alpha, details = _train(problem, settings, target)
-        sweep.append((target, problem.circuit_from_mask(kept_at(log_alpha, target))))
-        if target == settings.sparsity:
-            at_setting = (log_alpha, details)
-    # The circuit at the chosen target comes last: it is the one reported at the setting.
-    ordered = [point for point in sweep if point[0] != settings.sparsity] + [p for p in sweep if p[0] == settings.sparsity]
-    return MethodOutput(at_setting[0], ordered, at_setting[1])
+    targets = sorted({*EDGE_PRUNING_SWEEP, settings.sparsity})
+    return run_sweep(problem, targets, settings.sparsity, lambda target: edge_pruning(problem, dataclasses.replace(settings, sparsity=target)))
 
 
 def _train(problem: DiscoveryProblem, settings: MethodSettings, target: float) -> tuple[torch.Tensor, dict]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import zlib
-from typing import Any
+from typing import Any, Callable, Iterable
 
 import numpy as np
 import torch
@@ -150,3 +150,16 @@ def node_scores(edge_scores: dict[tuple[str, str], float]) -> dict[str, float]:
         for node in (source, destination):
             scores[node] = max(scores.get(node, float("-inf")), score)
     return scores
+
+
+def run_sweep(problem: DiscoveryProblem, values: Iterable[float], chosen: float, point: Callable[[float], MethodOutput]) -> MethodOutput:
+    """A threshold method's sweep: `point(value)` (one run, whose sweep holds its one circuit) at
+    every value in order; under a budget the points past it are skipped, the chosen one always
+    runs. Scores and details are the chosen point's, and its circuit comes last (the one reported)."""
+    others, at_chosen = [], None
+    for value in values:
+        if value == chosen:
+            at_chosen = point(value)
+        elif not problem.over_budget():
+            others += point(value).sweep
+    return MethodOutput(at_chosen.edge_scores, others + at_chosen.sweep, at_chosen.details)

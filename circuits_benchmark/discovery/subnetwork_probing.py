@@ -8,10 +8,11 @@ unit is its gate's log-alpha.
 
 from __future__ import annotations
 
+import dataclasses
 import torch
 
 from circuits_benchmark.discovery.hard_concrete import deterministic_gate, open_probability, sample_gates
-from circuits_benchmark.discovery.problem import DiscoveryProblem, MethodOutput
+from circuits_benchmark.discovery.problem import DiscoveryProblem, MethodOutput, run_sweep
 from circuits_benchmark.discovery.settings import SP_SWEEP, MethodSettings
 # Early stop (`settled`): training ends once the circuit (gates with log-alpha > 0) has held for
 # SETTLED_EPOCHS steps, every log-alpha is at least SETTLED_MARGIN from 0 (Adam at the default
@@ -35,18 +36,10 @@ def subnetwork_probing(problem: DiscoveryProblem, settings: MethodSettings) -> M
 
 def subnetwork_probing_sweep(problem: DiscoveryProblem, settings: MethodSettings) -> MethodOutput:
     """Subnetwork probing at every lambda of the sweep grid; scores from the run at `lambda_reg`."""
-    sweep, at_setting = [], None
-    for lam in sorted({*SP_SWEEP, settings.lambda_reg}):
-        if problem.over_budget() and lam != settings.lambda_reg:
-            continue  # a cap: points past the budget are not run (the reported one always is)
-        log_alpha, unit_of_edge, loss, epochs = _train(problem, settings, lam)
-        circuit = problem.circuit_from_mask(deterministic_gate(log_alpha)[unit_of_edge] > 0.5)
-        sweep.append((lam, circuit))
-        if lam == settings.lambda_reg:
-            at_setting = MethodOutput(log_alpha[unit_of_edge], [(lam, circuit)], {"final_loss": loss, "epochs_run": epochs})
-    details = {**at_setting.details, "units": "edges" if settings.edgewise else "nodes"}
-    # The circuit at `lambda_reg` comes last: it is the one reported at the chosen setting.
-    return MethodOutput(at_setting.edge_scores, [p for p in sweep if p[0] != settings.lambda_reg] + at_setting.sweep, details)
+    lambdas = sorted({*SP_SWEEP, settings.lambda_reg})
+    return run_sweep(
+        problem, lambdas, settings.lambda_reg, lambda lam: subnetwork_probing(problem, dataclasses.replace(settings, lambda_reg=lam))
+    )
 
 
 def _units(problem: DiscoveryProblem, edgewise: bool) -> tuple[int, torch.Tensor]:
