@@ -293,7 +293,8 @@ def to_record(
     stored = result.to_dict()
     kept_evaluation = {k: v for k, v in stored.get("evaluation", {}).items() if k not in ("edge_roc", "node_roc")}
     config = result.config
-    model_id = ModelId.parse(config.model_id)
+    # The model the run resolved to (`siit:3` names its run here), as the bench names models.
+    model_id = ModelId.parse(result.model_id)
     method = METHODS.get(config.method)
     # A submission's only setting is its circuit's cut.
     used = method.uses if method else ("threshold",)
@@ -303,7 +304,7 @@ def to_record(
         source=source,
         method=config.method,
         label=label,
-        model_id=config.model_id,
+        model_id=result.model_id,
         model_kind=model_id.kind,
         case_id=model_id.case_id,
         ablation=config.ablation,

@@ -21,7 +21,7 @@ from circuits_benchmark.leaderboard.summary import build_leaderboard
 from circuits_benchmark.storage.results_db import ResultsStore, RunRecord
 
 # Fields that say when, where and how fast a run was made, not what it found.
-CIRCUMSTANCES = {"wall_time_s", "finished_at", "host", "versions", "run_id", "seconds", "time_s"}
+CIRCUMSTANCES = {"wall_time_s", "finished_at", "host", "versions", "run_id", "seconds", "time_s", "cost_s", "cost_median_s"}
 
 
 def leaves(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:

@@ -11,7 +11,8 @@ import numpy as np
 from circuits_benchmark.evaluation.roc import roc_envelope
 from circuits_benchmark.formatting import format_number, format_p_value
 from circuits_benchmark.leaderboard.explanations import EXPLANATION, METRIC_TITLES
-from circuits_benchmark.leaderboard.summary import COMPARED_METRICS, Leaderboard, Section, SeriesResult, equal_budget_table
+from circuits_benchmark.leaderboard.markdown import budget_rows
+from circuits_benchmark.leaderboard.summary import COMPARED_METRICS, Leaderboard, Section, SeriesResult
 from circuits_benchmark.models.model_id import ModelId
 
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
@@ -112,12 +113,7 @@ def _section(section: Section) -> str:
         _cost_scatter(section, colours),
         f'<table id="budget-{_e(key)}"><thead><tr><th>budget (passes / model)</th><th class="text">methods within it, '
         "best mean edge AUROC first</th></tr></thead><tbody>"
-        + "".join(
-            f"<tr><td>{budget:,.0f}</td><td class=\"text\">"
-            + (_e(", ".join(f"{s.label} {format_number(s.edge_auroc_mean)}" for s in fitting)) or "none")
-            + "</td></tr>"
-            for budget, fitting in equal_budget_table(section.ranked)
-        )
+        + "".join(f'<tr><td>{budget}</td><td class="text">{_e(methods)}</td></tr>' for budget, methods in budget_rows(section))
         + "</tbody></table>",
     ]
     parts += ["<h3>Edge ROC curves per model</h3>", _legend(colours), _roc_grid(section, colours)]

@@ -60,14 +60,19 @@ def _passes(value: float | None) -> str:
     return "n/a" if value is None else f"{value:,.0f}"
 
 
+def budget_rows(section: Section) -> list[tuple[str, str]]:
+    """Methods at equal budget, as (budget, methods) text: per budget (forward-pass equivalents per
+    model), the ranked methods whose median cost fits in it, best first (both pages show these)."""
+    return [
+        (f"{budget:,.0f}", ", ".join(f"{s.label} {format_number(s.edge_auroc_mean)}" for s in fitting) or "none")
+        for budget, fitting in equal_budget_table(section.ranked)
+    ]
+
+
 def budget_markdown(section: Section) -> list[str]:
-    """Methods at equal budget: per budget (forward-pass equivalents per model), the ranked methods
-    whose median cost fits in it, best first."""
+    """The equal-budget table of one section (`budget_rows`)."""
     rows = ["| budget (passes / model) | methods within it, best mean edge AUROC first |", "|---|---|"]
-    for budget, fitting in equal_budget_table(section.ranked):
-        cells = ", ".join(f"{s.label} {format_number(s.edge_auroc_mean)}" for s in fitting) or "none"
-        rows.append(f"| {budget:,.0f} | {cells} |")
-    return rows
+    return rows + [f"| {budget} | {methods} |" for budget, methods in budget_rows(section)]
 
 
 def _with_interval(mean: float | None, interval: tuple[float, float] | None) -> str:
