@@ -216,8 +216,8 @@ def test_edge_pruning_recovers_case_3_exactly_and_keeps_its_sparsity(tmp_path_fa
 
 
 def test_a_budget_caps_what_a_method_spends(tmp_path_factory: pytest.TempPathFactory) -> None:
-    """ACDC with 500 forward-pass equivalents on 100 inputs: the reference passes and three tests
-    fit, then it stops and keeps every edge it did not test. EAP-IG stops after the step that
+    """ACDC with 500 forward-pass equivalents on 100 inputs: the reference passes and a few edge
+    tests fit, then it stops and keeps every edge it did not test. EAP-IG stops after the step that
     crosses the budget. A capped run's key names its budget; an uncapped one's does not."""
     from circuits_benchmark.runs import apply_method, result_dir
 

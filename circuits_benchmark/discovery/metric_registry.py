@@ -23,12 +23,14 @@ MetricFunction = Callable[[Any, Any, Any, Any], Any]
 @dataclasses.dataclass(frozen=True)
 class MetricRecord:
     """distance and attribution: "module:function" or a callable (see the module docstring);
-    categorical_only: the metric reads classes, so numerical models refuse it."""
+    categorical_only: the metric reads classes, so numerical models refuse it; distance_reads_corrupted:
+    the distance needs the corrupted outputs (else it gets None, and no pass computes them)."""
 
     distance: str | MetricFunction
     attribution: str | MetricFunction
     description: str
     categorical_only: bool = False
+    distance_reads_corrupted: bool = True
 
     def function(self, attribution: bool = False) -> MetricFunction:
         target = self.attribution if attribution else self.distance
@@ -39,10 +41,17 @@ class MetricRecord:
 
 
 METRICS: dict[str, MetricRecord] = {
-    "kl": MetricRecord("metrics:kl_distance", "metrics:clean_logprob", "KL(clean || patched) of the output distribution"),
-    "l2": MetricRecord("metrics:l2_distance", "metrics:clean_minus_corrupted_projection", "squared error of the output"),
+    "kl": MetricRecord(
+        "metrics:kl_distance", "metrics:clean_logprob", "KL(clean || patched) of the output distribution",
+        distance_reads_corrupted=False,
+    ),
+    "l2": MetricRecord(
+        "metrics:l2_distance", "metrics:clean_minus_corrupted_projection", "squared error of the output",
+        distance_reads_corrupted=False,
+    ),
     "logprob": MetricRecord(
-        "metrics:clean_logprob_drop", "metrics:clean_logprob", "drop of the log-probability of the clean answer", True
+        "metrics:clean_logprob_drop", "metrics:clean_logprob", "drop of the log-probability of the clean answer", True,
+        distance_reads_corrupted=False,
     ),
     "logit_diff": MetricRecord(
         "metrics:logit_difference_drop", "metrics:logit_difference",

@@ -20,6 +20,7 @@ import torch
 from circuits_benchmark.choices import Ablation
 from circuits_benchmark.circuits import components
 from circuits_benchmark.circuits.circuit import Circuit
+from circuits_benchmark.discovery.metric_registry import METRICS
 from circuits_benchmark.discovery.metrics import attribution_objective, output_distance
 from circuits_benchmark.models.benchmark_model import BenchmarkModel
 from circuits_benchmark.patching.engine import PatchableModel
@@ -95,7 +96,9 @@ class DiscoveryProblem:
 
     def distance(self, patched: torch.Tensor) -> torch.Tensor:
         """The metric's distance of a patched output from the clean one (scalar tensor)."""
-        return output_distance(self.metric, patched, self.clean_logits, self.position_weights, self.corrupted_logits)
+        # The corrupted outputs cost a pass over the corrupted batch: only metrics that read them pay it.
+        corrupted = self.corrupted_logits if METRICS[self.metric].distance_reads_corrupted else None
+        return output_distance(self.metric, patched, self.clean_logits, self.position_weights, corrupted)
 
     def attribution(self, patched: torch.Tensor) -> torch.Tensor:
         """The metric's attribution objective of a patched output (scalar tensor, for gradients)."""
