@@ -31,7 +31,7 @@ from circuits_benchmark.discovery.methods import METHODS, method_variants
 from circuits_benchmark.discovery.settings import MethodSettings
 from circuits_benchmark.errors import BenchmarkError
 from circuits_benchmark.models.model_id import ModelId
-from circuits_benchmark.runs import RunConfig, RunResult, result_dir, to_record
+from circuits_benchmark.runs import RunConfig, RunPlace, result_dir, to_record
 from circuits_benchmark.storage.results_db import ResultsStore, RunRecord
 from circuits_benchmark.workers import map_in_workers
 
@@ -46,26 +46,10 @@ ProgressFactory = Callable[[str, int], ContextManager[Advance]]
 
 @dataclasses.dataclass(frozen=True)
 class Job:
-    """One run to compute and store.
-
-    Attributes:
-        config: what to run (always a single run: a sweep is one job per point).
-        label: the method variant's name in tables.
-        run_key: the run's identity in the store.
-        series_key: the run key of the sweep's reference point (its own key outside sweeps).
-        sweep_parameter, sweep_size: the setting the sweep varies and its number of points.
-        reference: whether this is the point at the variant's default setting.
-        source: "bench", or "submission" for external scores.
-    """
+    """One run to compute (always a single run: a sweep is one job per point) and where it is stored."""
 
     config: RunConfig
-    label: str
-    run_key: str
-    series_key: str
-    sweep_parameter: str | None = None
-    sweep_size: int = 1
-    reference: bool = True
-    source: str = "bench"
+    place: RunPlace
 
 
 @dataclasses.dataclass(frozen=True)
@@ -176,14 +160,15 @@ def _sweep_jobs(reference: RunConfig, label: str) -> list[Job]:
     series_key = run_key(reference)
     sweep = METHODS[reference.method].sweep
     if sweep is None:
-        return [Job(reference, label, series_key, series_key)]
+        return [Job(reference, RunPlace(series_key, series_key, label))]
     parameter = sweep.parameter
     default = getattr(reference.settings, parameter)
     values = sweep.values(default)
     jobs = []
     for value in values:
         config = dataclasses.replace(reference, settings=dataclasses.replace(reference.settings, **{parameter: value}))
-        jobs.append(Job(config, label, run_key(config), series_key, parameter, len(values), value == default))
+        place = RunPlace(run_key(config), series_key, label, sweep_parameter=parameter, sweep_size=len(values), reference=value == default)
+        jobs.append(Job(config, place))
     return jobs
 
 
@@ -196,15 +181,7 @@ def run_job(job: Job, output_dir: Path) -> RunRecord:
     problem = build_problem(load_benchmark_model(job.config.model_id, output_dir), job.config)
     output, cost = apply_method(problem, job.config)
     result = evaluate_output(problem, output, job.config, cost)
-    return record_from_result(job, result, time.perf_counter() - start)
-
-
-def record_from_result(job: Job, result: RunResult, wall_time_s: float) -> RunRecord:
-    """The store's record of a job's scored run."""
-    return to_record(
-        result, run_key=job.run_key, series_key=job.series_key, source=job.source, label=job.label,
-        sweep_parameter=job.sweep_parameter, sweep_size=job.sweep_size, reference=job.reference, wall_time_s=wall_time_s,
-    )
+    return to_record(result, job.place, time.perf_counter() - start)
 
 
 def _attempt(job: Job, output_dir: Path) -> RunRecord | str:
@@ -239,7 +216,7 @@ def run_bench(request: BenchRequest, output_dir: Path, progress: ProgressFactory
     jobs = plan_jobs(request, output_dir)
     with ResultsStore(output_dir) as store:
         finished = store.finished_keys()
-        pending = [job for job in jobs if job.run_key not in finished]
+        pending = [job for job in jobs if job.place.run_key not in finished]
         with progress("bench", len(jobs)) as advance:
             advance(len(jobs) - len(pending))
             if request.executor == "ray":
@@ -255,7 +232,7 @@ def _store_outcome(job: Job, outcome: RunRecord | str, store: ResultsStore, fail
     """Stores a run, or notes its failure; returns the number of runs stored (0 or 1)."""
     failed = isinstance(outcome, str)
     if failed:
-        failures.append((job.label, job.config.model_id, outcome))
+        failures.append((job.place.label, job.config.model_id, outcome))
     else:
         store.save_run(outcome)
     advance(1)
@@ -265,7 +242,7 @@ def _store_outcome(job: Job, outcome: RunRecord | str, store: ResultsStore, fail
 def _run_here(pending: list[Job], output_dir: Path, store: ResultsStore, advance: Advance) -> tuple[int, list]:
     ran, failures = 0, []
     for job in pending:
-        if store.has_run(job.run_key):  # another bench writing to this store finished it meanwhile
+        if store.has_run(job.place.run_key):  # another bench writing to this store finished it meanwhile
             advance(1)
             continue
         ran += _store_outcome(job, _attempt(job, output_dir), store, failures, advance)
@@ -279,7 +256,7 @@ def _run_in_processes(pending: list[Job], output_dir: Path, store: ResultsStore,
     the sweeps in flight are lost."""
     series: dict[str, list[int]] = {}
     for index, job in enumerate(pending):
-        series.setdefault(job.series_key, []).append(index)
+        series.setdefault(job.place.series_key, []).append(index)
     ran, failures = 0, []
     work = [([(i, pending[i]) for i in indices], output_dir) for indices in series.values()]
     for outcomes in map_in_workers(_attempt_series, work, jobs):

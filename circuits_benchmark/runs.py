@@ -99,6 +99,29 @@ def result_dir(config: RunConfig, output_dir: Path) -> Path:
 
 
 @dataclasses.dataclass(frozen=True)
+class RunPlace:
+    """Where a run stands in the results store.
+
+    Attributes:
+        run_key: the run's identity in the store.
+        series_key: the run key of its sweep's reference point (its own key outside sweeps).
+        label: the method variant's name in tables.
+        source: "bench", "run" (`./main.py run`) or "submission" (external scores).
+        sweep_parameter, sweep_size: the setting its sweep varies and its number of points
+            (None and 1 outside a sweep).
+        reference: whether it is the sweep's point at the variant's default setting.
+    """
+
+    run_key: str
+    series_key: str
+    label: str
+    source: str = "bench"
+    sweep_parameter: str | None = None
+    sweep_size: int = 1
+    reference: bool = True
+
+
+@dataclasses.dataclass(frozen=True)
 class TruthEvaluation:
     """A run judged against the ground truth: the circuit at the run's threshold (confusion per
     level, "edges" and "nodes"), and the ROC and AUROC per level, from the sweep's circuits
@@ -197,10 +220,8 @@ def run_discovery(config: RunConfig, output_dir: Path, draw: bool = True, models
     atomic_write_json(result.result_dir / "result.json", result.to_dict())
     key = "run/" + result.result_dir.relative_to(output_dir).as_posix()
     with ResultsStore(output_dir) as store:
-        store.save_run(to_record(
-            result, run_key=key, series_key=key, source="run", label=variant_label(config.method, config.settings),
-            wall_time_s=result.wall_time_s,
-        ))
+        place = RunPlace(key, key, variant_label(config.method, config.settings), source="run")
+        store.save_run(to_record(result, place, result.wall_time_s))
     if draw:
         _draw(result, problem, result.result_dir)
     return result
@@ -268,16 +289,8 @@ def _against_truth(
     return TruthEvaluation(at_threshold, source, edge_roc, node_roc, auroc(edge_roc), auroc(node_roc))
 
 
-def to_record(
-    result: RunResult, *, run_key: str, series_key: str, source: str, label: str, wall_time_s: float,
-    sweep_parameter: str | None = None, sweep_size: int = 1, reference: bool = True,
-) -> RunRecord:
-    """The store's record of a scored run (the storage boundary: typed result in, row out).
-
-    run_key / series_key: its identity and its sweep's; source: "bench", "run" or "submission";
-    label: the method variant's name in tables; sweep_parameter, sweep_size, reference: its place in
-    a sweep (None, 1, True outside one).
-    """
+def to_record(result: RunResult, place: RunPlace, wall_time_s: float) -> RunRecord:
+    """The store's record of a scored run (the storage boundary: typed result in, row out)."""
     evaluation = result.evaluation
     metrics = {
         "edge_auroc": evaluation.edge_auroc if evaluation else None,
@@ -299,11 +312,8 @@ def to_record(
     # A submission's only setting is its circuit's cut.
     used = method.uses if method else ("threshold",)
     return RunRecord(
-        run_key=run_key,
-        series_key=series_key,
-        source=source,
+        **dataclasses.asdict(place),  # its fields are the record's own
         method=config.method,
-        label=label,
         model_id=result.model_id,
         model_kind=model_id.kind,
         case_id=model_id.case_id,
@@ -312,10 +322,7 @@ def to_record(
         n_examples=config.n_examples,
         seed=config.seed,
         parameters={name: getattr(config.settings, name) for name in used},
-        sweep_parameter=sweep_parameter,
-        sweep_value=getattr(config.settings, sweep_parameter) if sweep_parameter else None,
-        sweep_size=sweep_size,
-        reference=reference,
+        sweep_value=getattr(config.settings, place.sweep_parameter) if place.sweep_parameter else None,
         versions=result.versions,
         wall_time_s=wall_time_s,
         finished_at=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),

@@ -19,3 +19,19 @@ def one_torch_thread() -> None:
     import torch
 
     torch.set_num_threads(1)
+
+
+
+@pytest.fixture(scope="session")
+def bench_with_leaderboard(tmp_path_factory: pytest.TempPathFactory):
+    """request, name -> a fresh output folder holding that bench and its leaderboard."""
+    from circuits_benchmark.bench import run_bench
+    from circuits_benchmark.leaderboard.report import write_leaderboard
+
+    def bench(request, name: str) -> Path:
+        output_dir = tmp_path_factory.mktemp(name)
+        run_bench(request, output_dir)
+        write_leaderboard(output_dir)
+        return output_dir
+
+    return bench

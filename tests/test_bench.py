@@ -20,8 +20,7 @@ from circuits_benchmark.bench import VARIANTS, BenchRequest, Job, plan_jobs, run
 from circuits_benchmark.cases import ORIGINAL_RELEASE_IDS, all_case_ids
 from circuits_benchmark.discovery.settings import ACDC_SWEEP, EDGE_PRUNING_SWEEP, SP_SWEEP, MethodSettings
 from circuits_benchmark.errors import BenchmarkError
-from circuits_benchmark.leaderboard.report import write_leaderboard
-from circuits_benchmark.runs import RunConfig, run_discovery
+from circuits_benchmark.runs import RunConfig, RunPlace, run_discovery
 from circuits_benchmark.storage.results_db import DATABASE_FILE, ResultsStore
 from circuits_benchmark.training.artifacts import release_case_dir
 from circuits_benchmark.training.release import released_case_ids
@@ -50,12 +49,9 @@ def with_compiled_cache(benched: Path, output_dir: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def benched(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def benched(bench_with_leaderboard) -> Path:
     """A small bench, run once for the tests that read its store."""
-    output_dir = tmp_path_factory.mktemp("bench")
-    run_bench(FAST, output_dir)
-    write_leaderboard(output_dir)
-    return output_dir
+    return bench_with_leaderboard(FAST, "bench")
 
 
 def test_the_default_plan_covers_the_original_release_with_every_method_and_sweep(tmp_path: Path) -> None:
@@ -70,12 +66,12 @@ def test_the_default_plan_covers_the_original_release_with_every_method_and_swee
     expected = {f"tracr:{i}" for i in ORIGINAL_RELEASE_IDS} | {f"siit:{i}:release" for i in released}
     assert {job.config.model_id for job in jobs} == expected
     assert len(jobs) == len(expected) * per_model
-    assert len({job.run_key for job in jobs}) == len(jobs)
-    sp_edge = [job for job in jobs if job.label == "sp-edge" and job.config.model_id == "tracr:3"]
-    assert all(job.config.settings.edgewise and job.sweep_size == len(SP_SWEEP) for job in sp_edge)
-    assert sum(job.reference for job in sp_edge) == 3 and len({job.series_key for job in sp_edge}) == 3
+    assert len({job.place.run_key for job in jobs}) == len(jobs)
+    sp_edge = [job for job in jobs if job.place.label == "sp-edge" and job.config.model_id == "tracr:3"]
+    assert all(job.config.settings.edgewise and job.place.sweep_size == len(SP_SWEEP) for job in sp_edge)
+    assert sum(job.place.reference for job in sp_edge) == 3 and len({job.place.series_key for job in sp_edge}) == 3
     assert {job.config.seed for job in sp_edge} == {42, 43, 44}
-    assert {job.config.seed for job in jobs if job.label in ("acdc", "eap", "patching")} == {42}
+    assert {job.config.seed for job in jobs if job.place.label in ("acdc", "eap", "patching")} == {42}
 
 
 def test_a_trained_model_joins_the_plan_in_place_of_the_released_one(tmp_path: Path) -> None:
@@ -125,12 +121,12 @@ def test_a_failing_run_is_reported_and_the_others_are_stored(tmp_path: Path, mon
 
     good = plan_jobs(dataclasses.replace(FAST, labels=["random"]), tmp_path)[0]
     bad_config = dataclasses.replace(good.config, model_id="tracr:999")
-    bad = Job(bad_config, "random", "bad-key", "bad-key")
+    bad = Job(bad_config, RunPlace("bad-key", "bad-key", "random"))
     monkeypatch.setattr(bench, "plan_jobs", lambda request, output_dir: [bad, good])
     report = run_bench(FAST, tmp_path)
     assert report.ran == 1 and report.failures == [("random", "tracr:999", report.failures[0][2])]
     assert "unknown case id 999" in report.failures[0][2]
-    assert stored_keys(tmp_path) == [good.run_key]
+    assert stored_keys(tmp_path) == [good.place.run_key]
 
 
 def test_ctrl_c_keeps_finished_runs_and_a_rerun_completes_the_rest(benched: Path, tmp_path: Path) -> None:

@@ -170,7 +170,7 @@ def test_real_model_full_circuit_is_faithful_and_ground_truth_first_gives_the_ha
     scores = _ground_truth_scores(problem)
     assert int(scores.sum()) == 3
     with torch.no_grad():
-        assert torch.equal(problem.run(problem.masks(1.0)), problem.clean_logits)  # full circuit: D = 0
+        assert torch.equal(problem.run(problem.masks(1.0)), problem.batch.reference)  # full circuit: D = 0
 
     curve = faithfulness_curve(problem, scores)
     # Counts max(1, round(23 k / 100)): 1 (six grid points), 2, 5, 12, 23: evaluated once each, at

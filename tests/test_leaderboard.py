@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from circuits_benchmark.bench import BenchRequest, run_bench
+from circuits_benchmark.bench import BenchRequest
 from circuits_benchmark.errors import BenchmarkError
 from circuits_benchmark.evaluation.roc import auroc
 from circuits_benchmark.evaluation.statistics import a12_magnitude, mann_whitney_u, vargha_delaney_a12
@@ -31,11 +31,8 @@ FAST = BenchRequest(case_ids=[3], kinds=["tracr"], labels=["acdc", "eap", "rando
 
 
 @pytest.fixture(scope="module")
-def benched(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    output_dir = tmp_path_factory.mktemp("leaderboard")
-    run_bench(FAST, output_dir)
-    write_leaderboard(output_dir)
-    return output_dir
+def benched(bench_with_leaderboard) -> Path:
+    return bench_with_leaderboard(FAST, "leaderboard")
 
 
 # --- statistics -------------------------------------------------------------------------------

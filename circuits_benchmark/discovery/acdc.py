@@ -41,7 +41,8 @@ _measured: dict[str, dict[bytes, float]] = {}
 def _problem_key(problem: DiscoveryProblem) -> str:
     """What a distance depends on besides the circuit: model outputs, inputs, ablation and metric."""
     digest = hashlib.sha256(f"{problem.ablation}|{problem.metric}".encode())
-    for tensor in (problem.clean, problem.corrupted, problem.clean_logits, problem.ablated, problem.position_weights):
+    batch = problem.batch
+    for tensor in (batch.clean, batch.corrupted, batch.reference, problem.ablated, problem.position_weights):
         digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
     return digest.hexdigest()
 

@@ -17,7 +17,7 @@ def random_scores(problem: DiscoveryProblem, settings: MethodSettings) -> Method
 
 def activation_magnitude(problem: DiscoveryProblem, settings: MethodSettings) -> MethodOutput:
     """Score of an edge = mean norm of (clean - ablated) output of its source: how much ablation moves it."""
-    clean_sources = problem.patchable.source_outputs(problem.clean)
+    clean_sources = problem.patchable.source_outputs(problem.batch.clean)
     difference = (clean_sources - problem.ablated).norm(dim=-1)  # [source, batch, pos]
     weights = problem.position_weights
     per_source = (difference * weights).sum(dim=(1, 2)) / weights.sum()

@@ -10,10 +10,10 @@ torch.
 from __future__ import annotations
 
 import dataclasses
-import importlib
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from circuits_benchmark.discovery.settings import ACDC_SWEEP, EDGE_PRUNING_SWEEP, SP_SWEEP
+from circuits_benchmark.lazy_import import resolve
 
 if TYPE_CHECKING:
     from circuits_benchmark.discovery.problem import DiscoveryProblem, MethodOutput
@@ -58,11 +58,7 @@ class Method:
 
     def function(self, sweep: bool = False) -> "MethodFunction":
         """The callable to run: the sweep when asked for and available, else the single run."""
-        path = self.sweep_run if sweep and self.sweep_run else self.run
-        if callable(path):
-            return path
-        module, _, name = path.partition(":")
-        return getattr(importlib.import_module(f"circuits_benchmark.discovery.{module}"), name)
+        return resolve(self.sweep_run if sweep and self.sweep_run else self.run, "circuits_benchmark.discovery")
 
 
 METHODS: dict[str, Method] = {

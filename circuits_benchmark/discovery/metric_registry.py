@@ -12,10 +12,10 @@ metrics (for `--help`) loads no torch; `register_metric` adds a user's callables
 from __future__ import annotations
 
 import dataclasses
-import importlib
 from typing import Any, Callable
 
 from circuits_benchmark.errors import BenchmarkError
+from circuits_benchmark.lazy_import import resolve
 
 MetricFunction = Callable[[Any, Any, Any, Any], Any]
 
@@ -33,11 +33,7 @@ class MetricRecord:
     distance_reads_corrupted: bool = True
 
     def function(self, attribution: bool = False) -> MetricFunction:
-        target = self.attribution if attribution else self.distance
-        if callable(target):
-            return target
-        module, _, name = target.partition(":")
-        return getattr(importlib.import_module(f"circuits_benchmark.discovery.{module}"), name)
+        return resolve(self.attribution if attribution else self.distance, "circuits_benchmark.discovery")
 
 
 METRICS: dict[str, MetricRecord] = {

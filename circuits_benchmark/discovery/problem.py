@@ -67,14 +67,6 @@ class DiscoveryProblem:
         return self.batch.patchable
 
     @property
-    def clean(self) -> torch.Tensor:
-        return self.batch.clean
-
-    @property
-    def corrupted(self) -> torch.Tensor:
-        return self.batch.corrupted
-
-    @property
     def ablated(self) -> torch.Tensor:
         """The source outputs that replace ablated edges."""
         return self.batch.ablated(self.ablation)
@@ -84,25 +76,17 @@ class DiscoveryProblem:
         """[batch, pos] weights of the positions a metric reads (0 elsewhere)."""
         return self.batch.weights.float()
 
-    @property
-    def clean_logits(self) -> torch.Tensor:
-        """The unpatched model's output on the clean batch (computed once)."""
-        return self.batch.reference
-
-    @property
-    def corrupted_logits(self) -> torch.Tensor:
-        """The unpatched model's output on the corrupted batch (computed once)."""
-        return self.batch.corrupted_reference
-
     def distance(self, patched: torch.Tensor) -> torch.Tensor:
         """The metric's distance of a patched output from the clean one (scalar tensor)."""
         # The corrupted outputs cost a pass over the corrupted batch: only metrics that read them pay it.
-        corrupted = self.corrupted_logits if METRICS[self.metric].distance_reads_corrupted else None
-        return output_distance(self.metric, patched, self.clean_logits, self.position_weights, corrupted)
+        corrupted = self.batch.corrupted_reference if METRICS[self.metric].distance_reads_corrupted else None
+        return output_distance(self.metric, patched, self.batch.reference, self.position_weights, corrupted)
 
     def attribution(self, patched: torch.Tensor) -> torch.Tensor:
         """The metric's attribution objective of a patched output (scalar tensor, for gradients)."""
-        return attribution_objective(self.metric, patched, self.clean_logits, self.corrupted_logits, self.position_weights)
+        return attribution_objective(
+            self.metric, patched, self.batch.reference, self.batch.corrupted_reference, self.position_weights
+        )
 
     @property
     def n_edges(self) -> int:
@@ -114,7 +98,7 @@ class DiscoveryProblem:
 
     def run(self, masks: torch.Tensor) -> torch.Tensor:
         """Logits of the masked model on the clean batch."""
-        return self.patchable.run(self.clean, masks, self.ablated)
+        return self.patchable.run(self.batch.clean, masks, self.ablated)
 
     def circuit_from_mask(self, keep: torch.Tensor) -> Circuit:
         """The q/k/v-level circuit of the edges where `keep` is true, restricted to paths to output."""

@@ -38,7 +38,7 @@ class GroundTruthCheck:
     """A model's ground truth judged the way `cases verify` judges a compiled one, under one ablation.
 
     Sufficiency: keep only the ground truth's edges, ablate every other one (`kept`): faithful when
-    at most `tolerance` of the output positions change. Necessity: remove one ground-truth node
+    at most `FAITHFULNESS_TOLERANCE` of the output positions change. Necessity: remove one ground-truth node
     (every edge out of it) or one ground-truth edge, keep the rest of the ground truth, ablate
     everything else (`removals`, keyed by node name or `source->destination`): that part is
     necessary when outputs change on at least `NECESSITY_SHARE` of the input pairs.
@@ -46,13 +46,12 @@ class GroundTruthCheck:
 
     model_id: str
     ablation: str
-    tolerance: float
     kept: OutputChange
     removals: dict[str, OutputChange]
 
     @property
     def faithful(self) -> bool:
-        return self.kept.changed_fraction <= self.tolerance
+        return self.kept.changed_fraction <= FAITHFULNESS_TOLERANCE
 
     @property
     def redundant(self) -> list[str]:
@@ -75,7 +74,7 @@ class GroundTruthCheck:
             "ablation": self.ablation,
             "faithful": self.faithful,
             "minimal": self.minimal,
-            "tolerance": self.tolerance,
+            "tolerance": FAITHFULNESS_TOLERANCE,
             "necessity_share": NECESSITY_SHARE,
             "redundant": self.redundant,
             **self.kept.to_dict(),
@@ -84,7 +83,7 @@ class GroundTruthCheck:
 
 
 def ground_truth_check(
-    batch: PatchingBatch, model: BenchmarkModel, ablation: str = "resample", tolerance: float = FAITHFULNESS_TOLERANCE
+    batch: PatchingBatch, model: BenchmarkModel, ablation: str = "resample"
 ) -> GroundTruthCheck:
     """Sufficiency and necessity of `model`'s ground truth on its `batch` (see `GroundTruthCheck`).
 
@@ -102,7 +101,7 @@ def ground_truth_check(
     }
     for edge in truth.edges:
         removals[f"{edge[0]}->{edge[1]}"] = batch.change(layout.mask_for(truth.without_edge(edge)), ablation)
-    return GroundTruthCheck(model.model_id, ablation, tolerance, batch.change(kept, ablation), removals)
+    return GroundTruthCheck(model.model_id, ablation, batch.change(kept, ablation), removals)
 
 
 @dataclasses.dataclass(frozen=True)

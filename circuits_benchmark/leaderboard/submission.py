@@ -145,11 +145,10 @@ def score_model(submission: Submission, entry: SubmittedModel, models_dir: Path,
     method. The record's wall time is our scoring time; the submitter's own seconds, if reported,
     are kept as the parameter `reported_seconds` (the leaderboard's cost for a submission)."""
     model_id = entry.model_id
-    from circuits_benchmark.bench import Job, record_from_result
     from circuits_benchmark.discovery.problem import MethodOutput
     from circuits_benchmark.discovery.settings import MethodSettings
     from circuits_benchmark.models.registry import load_benchmark_model
-    from circuits_benchmark.runs import RunConfig, build_problem, evaluate_output
+    from circuits_benchmark.runs import RunConfig, RunPlace, build_problem, evaluate_output, to_record
 
     start = time.perf_counter()
     try:
@@ -163,8 +162,8 @@ def score_model(submission: Submission, entry: SubmittedModel, models_dir: Path,
     output = MethodOutput(edge_scores=_engine_scores(problem, entry.edges, where))
     result = evaluate_output(problem, output, config)
     key = f"submission/{submission.method}/{model_id}/ablation-{submission.ablation}_n-{submission.n_examples}_seed-{submission.seed}"
-    job = Job(config, submission.method, key, key, source="submission")
-    record = record_from_result(job, result, time.perf_counter() - start)
+    place = RunPlace(key, key, submission.method, source="submission")
+    record = to_record(result, place, time.perf_counter() - start)
     given = {"description": submission.description, "reported_seconds": entry.seconds}
     return dataclasses.replace(record, parameters={**record.parameters, **{k: v for k, v in given.items() if v}})
 

@@ -127,13 +127,10 @@ def _series(group: list[RunRecord]) -> SeriesResult:
         edge_roc, node_roc = reference.roc.get("edges", []), reference.roc.get("nodes", [])
         edge_auroc, node_auroc = reference.metrics.get("edge_auroc"), reference.metrics.get("node_auroc")
     confusion = (reference.result.get("evaluation") or {}).get("at_threshold", {}).get("edges")
+    # A series is named by its reference run.
+    identity = {name: getattr(reference, name) for name in ("label", "source", "model_id", "model_kind", "case_id", "ablation", "seed")}
     return SeriesResult(
-        label=reference.label,
-        source=reference.source,
-        model_id=reference.model_id,
-        model_kind=reference.model_kind,
-        case_id=reference.case_id,
-        ablation=reference.ablation,
+        **identity,
         points=len(group),
         roc_source=source,
         edge_roc=edge_roc,
@@ -143,7 +140,6 @@ def _series(group: list[RunRecord]) -> SeriesResult:
         cpr=reference.metrics.get("cpr"),
         cmd=reference.metrics.get("cmd"),
         wall_time_s=sum(run.wall_time_s for run in group),
-        seed=reference.seed,
         cost_s=reference.parameters.get("reported_seconds") if reference.source == "submission" else sum(run.wall_time_s for run in group),
         positives=None if confusion is None else confusion["tp"] + confusion["fn"],
         candidates=None if confusion is None else sum(confusion[k] for k in ("tp", "fp", "fn", "tn")),

@@ -12,7 +12,6 @@ task from its `tracr:` model), so naming them keeps the import graph free of cir
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 from typing import Callable
 
@@ -20,6 +19,7 @@ import numpy as np
 import torch
 
 from circuits_benchmark.errors import BenchmarkError
+from circuits_benchmark.lazy_import import resolve
 from circuits_benchmark.models.benchmark_model import BenchmarkModel
 from circuits_benchmark.models.model_id import ModelId
 from circuits_benchmark.paths import DEFAULT_RESULTS_DIR
@@ -56,8 +56,7 @@ def _loader(kind: str, text: str) -> Loader:
     if kind not in _BUILT_IN_LOADERS:
         known = sorted({*_BUILT_IN_LOADERS, *_REGISTERED})
         raise BenchmarkError(f"unknown model kind {kind!r} in {text!r}: use one of {', '.join(known)}")
-    module, _, name = _BUILT_IN_LOADERS[kind].partition(":")
-    return getattr(importlib.import_module(module), name)
+    return resolve(_BUILT_IN_LOADERS[kind])
 
 
 def load_tracr_model(model_id: ModelId, output_dir: Path) -> BenchmarkModel:

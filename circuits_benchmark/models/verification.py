@@ -65,8 +65,8 @@ class VerificationReport:
 
     case_id: int
     inputs_checked: int
-    exhaustive: bool
-    behaviour_mismatches: int
+    exhaustive: bool  # every possible input was checked, not a sample
+    behaviour_mismatches: int  # positions where the decoded output is not the program's
     ablations: dict[str, AblationCheck]
 
     @property
