@@ -35,3 +35,26 @@ def bench_with_leaderboard(tmp_path_factory: pytest.TempPathFactory):
         return output_dir
 
     return bench
+
+
+@pytest.fixture(scope="session")
+def chromium_dom():
+    """page, fragment, profile folder -> the page's DOM after its scripts ran, from headless Chromium."""
+    import shutil
+    import subprocess
+
+    browser = shutil.which("chromium")
+    if browser is None:
+        pytest.skip("chromium is not installed (bash scripts/setup.sh installs Debian's chromium)")
+
+    def dump(page: Path, fragment: str, profile: Path) -> str:
+        command = [
+            browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={profile}", "--dump-dom",
+            f"{page.as_uri()}#{fragment}",
+        ]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr[-2000:]
+        return done.stdout
+
+    return dump

@@ -4,6 +4,8 @@ faithful under resample and zero ablation, and minimal (or a recorded, explained
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -51,3 +53,17 @@ def test_compiled_case_is_correct_faithful_and_minimal(case_id: int, cache_dir: 
     assert gaps == KNOWN_GAPS.get(str(case_id), {}), "minimality changed: update tests/data/ground_truth_gaps.json"
     if gaps:
         pytest.xfail(f"ground truth not minimal: {report.status()}")
+
+
+def test_program_labels_do_not_depend_on_what_the_process_built_before() -> None:
+    """Labels stored at compile time must name the same SOps when the program is evaluated later."""
+    script = (
+        "import sys, numpy; from circuits_benchmark.cases import get_case; from circuits_benchmark.cases.program_outputs import trace_program;"
+        "[trace_program(get_case(int(c)), get_case(int(c)).sample_inputs(numpy.random.default_rng(0), 1)) for c in sys.argv[1:]];"
+        "print(sorted(trace_program(get_case(3), [['x', 'a', 'x', 'b']]).values))"
+    )
+    labels = {
+        subprocess.run([sys.executable, "-c", script, *before], capture_output=True, text=True, check=True).stdout
+        for before in ([], ["12", "21", "7"])
+    }
+    assert len(labels) == 1 and "frac_x_" in labels.pop()

@@ -246,21 +246,7 @@ class TableRows(HTMLParser):
             self.cell = None
 
 
-def chromium_dom(page: Path, fragment: str, profile: Path) -> str:
-    """The page's DOM after its scripts ran, from headless Chromium."""
-    browser = shutil.which("chromium")
-    if browser is None:
-        pytest.skip("chromium is not installed (bash scripts/setup.sh installs Debian's chromium)")
-    command = [
-        browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", f"--user-data-dir={profile}", "--dump-dom", f"{page.as_uri()}#{fragment}",
-    ]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr[-2000:]
-    return done.stdout
-
-
-def test_the_page_shows_every_result_of_the_database_sorted_in_a_real_browser(benched: Path, tmp_path: Path) -> None:
+def test_the_page_shows_every_result_of_the_database_sorted_in_a_real_browser(benched: Path, tmp_path: Path, chromium_dom) -> None:
     board, (_, page) = write_leaderboard(benched)
     html = page.read_text()
     assert "<link" not in html and " src=" not in html  # nothing to fetch: the page works offline
@@ -281,7 +267,7 @@ def test_the_page_shows_every_result_of_the_database_sorted_in_a_real_browser(be
     assert parser.body_attributes.get("data-label-overlaps") == "0"
 
 
-def test_crowded_plots_keep_their_labels_apart_and_their_colours_distinct(tmp_path: Path) -> None:
+def test_crowded_plots_keep_their_labels_apart_and_their_colours_distinct(tmp_path: Path, chromium_dom) -> None:
     """Twelve methods, some with long names, and a trained model with a long run id: measured in
     the browser, no two labels of a picture overlap, and no colour is used twice."""
     from circuits_benchmark.leaderboard.html import render_html

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import io
 import itertools
 import math
 from pathlib import Path
@@ -36,11 +35,12 @@ from typing import Any, Callable, Protocol
 import torch
 
 from circuits_benchmark.algzoo.cpu import torch_threads
-from circuits_benchmark.algzoo.scoring import evaluate_model
 from circuits_benchmark.algzoo.models import ZooModel, load_zoo_model, zoo_dir
 from circuits_benchmark.algzoo.rnn import ReluRNN
+from circuits_benchmark.algzoo.scoring import evaluate_model
 from circuits_benchmark.algzoo.tasks import CONTINUOUS, DISTRIBUTION, data_generator
 from circuits_benchmark.errors import BenchmarkError
+from circuits_benchmark.evaluation.figures import png_bytes, pyplot
 from circuits_benchmark.storage.files import atomic_write_bytes, atomic_write_json
 
 
@@ -364,10 +364,7 @@ def save_study(study: NoiseStudy, output_dir: Path) -> tuple[Path, Path]:
 
 
 def _plot(study: NoiseStudy) -> bytes:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     figure, axis = plt.subplots(figsize=(6, 4.5))
     for name in dict.fromkeys(row.estimator for row in study.rows):
@@ -382,8 +379,4 @@ def _plot(study: NoiseStudy) -> bytes:
     axis.set_ylabel("mean squared error of the accuracy estimate")
     axis.set_title(f"{study.model}, weight noise {study.noise}, {len(study.true_accuracies)} noisy models", fontsize=9)
     axis.legend(fontsize=8)
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=120)
-    plt.close(figure)
-    return buffer.getvalue()
+    return png_bytes(figure)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import io
 from pathlib import Path
 from typing import Any, Callable
 
@@ -22,8 +21,9 @@ from circuits_benchmark.algzoo.handbuilt import CONSTRUCTIONS
 from circuits_benchmark.algzoo.models import HANDBUILT, ZooModel, ZooSpec, load_zoo_model, stored_specs, zoo_dir
 from circuits_benchmark.algzoo.reference import GRIDS
 from circuits_benchmark.algzoo.tasks import DISTRIBUTION, data_generator, get_task
+from circuits_benchmark.evaluation.figures import pyplot, save_png
 from circuits_benchmark.models.model_id import ModelId
-from circuits_benchmark.storage.files import atomic_write_bytes, atomic_write_json, read_json
+from circuits_benchmark.storage.files import atomic_write_json, read_json
 
 EVALUATION_SAMPLES = 2**20
 CHUNK = 2**16
@@ -188,20 +188,13 @@ def _budget(results: Any) -> str:
 
 def draw_heatmap(results: list[CellResult], path: Path) -> Path:
     """A PNG with one heatmap per task: our score in each cell, the reference beneath it."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     tasks = [task for task in GRIDS if any(r.spec.task == task and r.in_grid for r in results)]
     figure, axes = plt.subplots(1, max(1, len(tasks)), figsize=(4.6 * max(1, len(tasks)), 4.4), squeeze=False)
     for axis, task in zip(axes[0], tasks):
         _draw_task(axis, task, [r for r in results if r.spec.task == task and r.in_grid])
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=120)
-    plt.close(figure)
-    atomic_write_bytes(path, buffer.getvalue())
+    save_png(figure, path)
     return path
 
 

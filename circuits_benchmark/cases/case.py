@@ -67,8 +67,8 @@ class Case:
 
     @functools.cached_property
     def program(self) -> "rasp.SOp":
-        """The RASP program (built once per Case object)."""
-        return self.build_program()
+        """The RASP program (built once per Case object), labelled the same in every process."""
+        return _with_stable_labels(self.build_program())
 
     def sample_inputs(self, rng: np.random.Generator, count: int) -> list[list[Any]]:
         """Draws `count` full-length inputs from the case's input distribution."""
@@ -127,3 +127,24 @@ def register_case(
 def registered_cases() -> dict[int, Case]:
     """All registered cases by id (the program modules must be imported first)."""
     return _REGISTRY
+
+
+def _with_stable_labels(program: "rasp.SOp") -> "rasp.SOp":
+    """tracr labels an expression `<name>_<id>`, the id drawn from a process-wide counter when it
+    is first asked for, so one program gets other labels in another process or after other
+    programs. Numbering the expressions in a fixed walk from the output instead makes a label a
+    property of the program alone: labels stored when a case is compiled name the same SOps when
+    the program is evaluated later (probing, attention roles)."""
+    from tracr.rasp import rasp
+
+    numbered: set[int] = set()
+    stack = [program]
+    while stack:
+        expr = stack.pop()
+        if id(expr) in numbered:
+            continue
+        numbered.add(id(expr))
+        if not isinstance(expr, (rasp.TokensType, rasp.IndicesType)):  # shared by every program, labelled by name
+            expr.__dict__["unique_id"] = len(numbered)  # overrides tracr's cached_property
+        stack.extend(reversed(expr.children))
+    return program

@@ -6,10 +6,10 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from circuits_benchmark.cli.options import DEFAULT_OUTPUT_DIR, Device, OutputDir, Seed, check_number, resolve_device
 from circuits_benchmark.cli.progress import progress_bar
+from circuits_benchmark.cli.tables import titled_table
 
 console = Console()
 
@@ -44,9 +44,8 @@ def train_algzoo(
     plan = plan_training(specs, recipe, output_dir, force)
     with progress_bar(f"training {len(specs) - len(plan.done)} models in {len(plan.jobs)} stacks", plan.total_steps) as advance:
         models = run_training(plan, output_dir, advance, resolve_device(device), threads)
-    table = Table(title=f"AlgZoo models in {output_dir}/algzoo ({recipe.steps:,} steps, batch {recipe.batch_size})")
-    for column in ("model", "parameters", "validation", "train s"):
-        table.add_column(column)
+    table = titled_table(f"AlgZoo models in {output_dir}/algzoo ({recipe.steps:,} steps, batch {recipe.batch_size})",
+                         "model", "parameters", "validation", "train s")
     for model in models:
         validation = model.record["validation"]
         value = f"{100 * validation['value']:.2f}%" if validation["metric"] == "accuracy" else f"RMSE {validation['value']:.4f}"
@@ -71,7 +70,7 @@ def eval_algzoo(
         console.print(f"no trained grid models in {zoo_dir(output_dir)}: train them with ./main.py train algzoo --zoo")
     for table in [*tables, other_table(results)]:
         if table is not None:
-            console.print(_rich_table(table.title, table.columns, table.rows))
+            console.print(titled_table(table.title, *table.columns, rows=table.rows))
     if tables:
         console.print(f"heatmap: {draw_heatmap(results, zoo_dir(output_dir) / 'accuracy.png')}")
 
@@ -103,17 +102,8 @@ def eval_estimation(
         [row.estimator, f"{row.budget:g}", f"{row.cost:.0f}", f"{row.mse:.2e}", f"{row.sampling_mse:.2e}", f"{row.gain:.1f}x"]
         for row in study.rows
     ]
-    console.print(_rich_table(title, ["estimator", "budget", "cost", "MSE", "sampling MSE at that cost", "gain"], rows))
+    console.print(titled_table(title, "estimator", "budget", "cost", "MSE", "sampling MSE at that cost", "gain", rows=rows))
     console.print(f"every MSE includes the true accuracies' own sampling error, about {study.truth_floor:.1e}")
     for name, why in study.skipped.items():
         console.print(f"skipped {name}: {why}")
     console.print(f"saved {paths[0]} and {paths[1]}")
-
-
-def _rich_table(title: str, columns: list[str], rows: list[list[str]]) -> Table:
-    table = Table(title=title)
-    for column in columns:
-        table.add_column(column)
-    for row in rows:
-        table.add_row(*row)
-    return table

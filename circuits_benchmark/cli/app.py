@@ -17,7 +17,7 @@ _app: typer.Typer | None = None
 
 def build_app() -> typer.Typer:
     """The whole command tree, from the registries as they are now."""
-    from circuits_benchmark.cli import bench, cases, eval, leaderboard, release, results, run, train
+    from circuits_benchmark.cli import analyses, bench, cases, eval, leaderboard, release, results, run, train
 
     app = typer.Typer(
         help="circuits-benchmark: known-circuit transformers and circuit-discovery methods scored against them.",
@@ -40,6 +40,7 @@ def build_app() -> typer.Typer:
     app.add_typer(train.app, name="train")
     app.add_typer(eval.app, name="eval")
     app.command("bench")(bench.bench)
+    app.command("report")(analyses.report)
     app.add_typer(results.app, name="results")
     app.add_typer(leaderboard.app, name="leaderboard")
     app.add_typer(release.app, name="release")

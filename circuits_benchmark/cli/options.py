@@ -19,6 +19,8 @@ OutputDir = Annotated[
 ]
 Device = Annotated[str, typer.Option("-d", "--device", help="cpu, or cuda when present.")]
 Seed = Annotated[int, typer.Option("--seed", help="Random seed.")]
+Weights = Annotated[Optional[str], typer.Option("-w", "--weights", help="Trained run id (default: the case's best run, else the release).")]
+Tracr = Annotated[bool, typer.Option("--tracr", help="Use the tracr-compiled model instead of a trained one.")]
 AblationOption = Annotated[str, typer.Option("--ablation", help=f"What ablated edges carry: {', '.join(Ablation)}.")]
 
 # The project's results folder, not the working directory's (`circuits_benchmark.paths`).

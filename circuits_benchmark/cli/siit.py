@@ -13,13 +13,23 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from circuits_benchmark.cli.options import DEFAULT_OUTPUT_DIR, AblationOption, Device, Indices, OutputDir, Seed, check_number, resolve_device
+from circuits_benchmark.cli.options import (
+    DEFAULT_OUTPUT_DIR,
+    AblationOption,
+    Device,
+    Indices,
+    OutputDir,
+    Seed,
+    Tracr,
+    Weights,
+    check_number,
+    resolve_device,
+)
 from circuits_benchmark.cli.progress import progress_bar
+from circuits_benchmark.cli.tables import titled_table
 
 console = Console()
 
-Weights = Annotated[Optional[str], typer.Option("-w", "--weights", help="Trained run id (default: the case's best run).")]
-Tracr = Annotated[bool, typer.Option("--tracr", help="Use the tracr-compiled model instead of a trained one.")]
 Examples = Annotated[int, typer.Option("--n-examples", help="Input pairs evaluated.")]
 
 
@@ -92,7 +102,7 @@ def train_iit(
 
 def _print_outcomes(outcomes: list[Any], output_dir: Path) -> None:
     """The table of trained cases, the model ids, and the cases left untrained with the reason."""
-    table = _table(
+    table = titled_table(
         "SIIT runs (held-out metrics)", "case", "epochs", "stopped", "accuracy", "IIA", "strict IIA", "train s", "ground truth (resample)"
     )
     for outcome in outcomes:
@@ -130,7 +140,7 @@ def eval_iit(
     for case_id in parse_case_ids(indices):
         report = evaluate_trained_run(case_id, weights, output_dir, n_examples, seed)
         console.print(f"[bold]{report['model_id']}[/bold]: " + _metrics_text(report["metrics"]))
-        effects = _table("node ablation effects (output positions changed)", "node", "circuit", "resample", "zero", "mean")
+        effects = titled_table("node ablation effects (output positions changed)", "node", "circuit", "resample", "zero", "mean")
         for row in report["node_effects"]:
             effects.add_row(row["node"], "yes" if row["in_circuit"] else "", *(_percent(row[k]) for k in ("resample", "zero", "mean")))
         console.print(effects)
@@ -163,36 +173,6 @@ def eval_node_realism(
         return
     for case_id in parse_case_ids(indices):
         _print_realism(realism_of_ground_truth(_model_id(case_id, weights, tracr), output_dir, ablation, n_examples, seed))
-
-
-def eval_layers(
-    indices: Indices = None,
-    weights: Weights = None,
-    tracr: Tracr = False,
-    model: Annotated[Optional[str], typer.Option("--model", help="Any model id with a ground truth, e.g. siit:3:release (overrides -i).")] = None,
-    n_examples: Examples = 500,
-    seed: Seed = 0,
-    output_dir: OutputDir = DEFAULT_OUTPUT_DIR,
-) -> None:
-    """Skip, repeat, swap and reverse layers; does each change the outputs exactly where the known circuit says it must?"""
-    from circuits_benchmark.cases import parse_case_ids
-    from circuits_benchmark.training.reports import layers_report
-
-    check_number("--n-examples", n_examples, minimum=2)
-    model_ids = [model] if model else [_model_id(case_id, weights, tracr) for case_id in parse_case_ids(indices)]
-    for model_id in model_ids:
-        report = layers_report(model_id, output_dir, n_examples, seed)
-        table = _table(
-            f"{report['model_id']}: layer corruptions (circuit in layers {report['circuit_layers']})",
-            "corruption", "layers run", "positions changed", "circuit predicts", "agrees",
-        )
-        for row in report["corruptions"]:
-            table.add_row(
-                row["corruption"], " ".join(map(str, row["order"])), f"{100 * row['changed_fraction']:.2f}%",
-                "change" if row["predicted_change"] else "no change", "yes" if row["agrees"] else "NO",
-            )
-        console.print(table)
-        console.print(f"agreement with the circuit: {100 * report['agreement']:.0f}%; written to {report['result_dir']}")
 
 
 def _model_id(case_id: int, weights: str | None, tracr: bool) -> str:
@@ -253,7 +233,7 @@ def ground_truth_verdict(check: dict[str, Any]) -> str:
 
 def _ground_truth_table(checks: list[dict[str, Any]]) -> Table:
     """Sufficiency and necessity of a ground truth, one row per ablation."""
-    table = _table(
+    table = titled_table(
         "ground truth: kept alone (faithful) and each part removed (minimal)",
         "ablation", "positions changed", "inputs changed", "faithful", "parts", "redundant parts",
     )
@@ -272,10 +252,3 @@ def _metrics_text(values: dict[str, Any]) -> str:
 
 def _percent(change: dict[str, Any]) -> str:
     return f"{100 * change['changed_fraction']:.2f}%"
-
-
-def _table(title: str, *columns: str) -> Table:
-    table = Table(title=title)
-    for column in columns:
-        table.add_column(column)
-    return table

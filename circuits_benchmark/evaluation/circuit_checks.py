@@ -14,9 +14,9 @@ from circuits_benchmark.choices import Ablation
 from circuits_benchmark.circuits.circuit import Circuit
 from circuits_benchmark.circuits.components import EMBED, OUTPUT
 from circuits_benchmark.errors import BenchmarkError
+from circuits_benchmark.evaluation.figures import pyplot, save_png
 from circuits_benchmark.models.benchmark_model import BenchmarkModel
 from circuits_benchmark.patching.output_change import OutputChange, PatchingBatch
-from circuits_benchmark.storage.files import atomic_write_bytes
 
 # The bar a trained model's ground truth must clear to count as faithful: at most this fraction
 # of output positions may change when everything outside it is ablated (the training target's
@@ -129,12 +129,7 @@ def node_ablation_effects(batch: PatchingBatch, circuit: Circuit) -> list[NodeEf
 
 def draw_node_effects(effects: list[NodeEffect], title: str, path: Path) -> None:
     """Bar chart of per-node output change under each ablation, circuit nodes set apart by colour."""
-    import io
-
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     figure, axis = plt.subplots(figsize=(max(6.0, 0.6 * len(effects) + 2), 4))
     width = 0.8 / len(Ablation)
@@ -150,8 +145,4 @@ def draw_node_effects(effects: list[NodeEffect], title: str, path: Path) -> None
     axis.set_title(f"{title}\nred: circuit nodes, blue: outside; hatch: ablation", fontsize=10)
     handles = [plt.Rectangle((0, 0), 1, 1, facecolor="white", edgecolor="black", hatch=hatches[k]) for k in Ablation]
     axis.legend(handles, list(Ablation), loc="upper right")
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=120)
-    plt.close(figure)
-    atomic_write_bytes(path, buffer.getvalue())
+    save_png(figure, path)

@@ -20,12 +20,14 @@ import torch
 
 from circuits_benchmark.circuits.circuit import Circuit
 from circuits_benchmark.circuits.components import EMBED, OUTPUT
+from circuits_benchmark.evaluation.figures import pyplot, save_png
 from circuits_benchmark.patching.output_change import PatchingBatch
-from circuits_benchmark.storage.files import atomic_write_bytes
 
 # More than this share of output positions must change for a corruption to count as a change
 # (the same bar a trained model's ground truth must clear to count as faithful).
 CHANGE_THRESHOLD = 0.005
+# Bar colour by the circuit's prediction: change, no change, no circuit.
+_COLOURS = {True: "tab:red", False: "tab:blue", None: "tab:grey"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,20 +42,21 @@ class Corruption:
 @dataclasses.dataclass(frozen=True)
 class CorruptionResult:
     """What one corruption did: the share of output positions whose prediction changed, the mean
-    distance to the uncorrupted output (KL, or absolute change), and the circuit's prediction."""
+    distance to the uncorrupted output (KL, or absolute change), and the circuit's prediction
+    (None for a model without a known circuit)."""
 
     corruption: Corruption
     changed_fraction: float
     mean_change: float
-    predicted_change: bool
+    predicted_change: bool | None
 
     @property
     def observed_change(self) -> bool:
         return self.changed_fraction > CHANGE_THRESHOLD
 
     @property
-    def agrees(self) -> bool:
-        return self.observed_change == self.predicted_change
+    def agrees(self) -> bool | None:
+        return None if self.predicted_change is None else self.observed_change == self.predicted_change
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -91,48 +94,46 @@ def circuit_layers(circuit: Circuit) -> set[int]:
     return {int(node[1:].split(".")[0]) for node in circuit.nodes if node not in (EMBED, OUTPUT)}
 
 
-def corrupt_layers(batch: PatchingBatch, circuit: Circuit) -> list[CorruptionResult]:
-    """Every corruption of `corruptions` on the batch's clean inputs, with the circuit's prediction."""
+def corrupt_layers(batch: PatchingBatch, circuit: Circuit | None) -> list[CorruptionResult]:
+    """Every corruption of `corruptions` on the batch's clean inputs, with the circuit's prediction
+    (none without a circuit)."""
     model = batch.patchable.model
-    needed = circuit_layers(circuit)
+    needed = None if circuit is None else circuit_layers(circuit)
     results = []
     for corruption in corruptions(model.cfg.n_layers):
         with torch.no_grad():
             corrupted = model.run_layers(batch.clean, corruption.order)
         change = batch.compare(corrupted)
-        results.append(CorruptionResult(corruption, change.changed_fraction, change.mean_change, bool(corruption.touched & needed)))
+        predicted = None if needed is None else bool(corruption.touched & needed)
+        results.append(CorruptionResult(corruption, change.changed_fraction, change.mean_change, predicted))
     return results
 
 
-def agreement(results: list[CorruptionResult]) -> float:
-    """The share of corruptions whose observed effect is the one the circuit predicts."""
-    return sum(r.agrees for r in results) / len(results)
+def agreement(results: list[CorruptionResult]) -> float | None:
+    """The share of corruptions whose observed effect is the one the circuit predicts (None without one)."""
+    scored = [r.agrees for r in results if r.agrees is not None]
+    return sum(scored) / len(scored) if scored else None
 
 
 def draw_corruptions(results: list[CorruptionResult], title: str, path: Path) -> None:
     """Bar per corruption: the share of positions changed; red where the circuit predicts a change,
-    blue where it predicts none; a hatched bar marks a disagreement."""
-    import io
-
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    blue where it predicts none, grey without a circuit; a hatched bar marks a disagreement."""
+    plt = pyplot()
 
     figure, axis = plt.subplots(figsize=(max(6.0, 0.45 * len(results) + 2), 4))
     for i, result in enumerate(results):
         axis.bar(
-            i, max(result.changed_fraction, 0.002), color="tab:red" if result.predicted_change else "tab:blue",
-            hatch="" if result.agrees else "xx", edgecolor="black", linewidth=0.5,
+            i, max(result.changed_fraction, 0.002), color=_COLOURS[result.predicted_change],
+            hatch="xx" if result.agrees is False else "", edgecolor="black", linewidth=0.5,
         )
     axis.axhline(CHANGE_THRESHOLD, color="grey", linestyle="--", linewidth=0.8)
     axis.set_xticks(range(len(results)), [r.corruption.name for r in results], rotation=45, ha="right")
     axis.set_ylabel("output positions changed")
     axis.set_ylim(0, 1)
-    axis.set_title(f"{title}: agreement with the circuit {100 * agreement(results):.0f}%\n"
-                   "red: circuit predicts a change, blue: none; hatched: disagrees", fontsize=10)
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=120)
-    plt.close(figure)
-    atomic_write_bytes(path, buffer.getvalue())
+    agreed = agreement(results)
+    if agreed is None:
+        axis.set_title(f"{title}: no known circuit to predict with", fontsize=10)
+    else:
+        axis.set_title(f"{title}: agreement with the circuit {100 * agreed:.0f}%\n"
+                       "red: circuit predicts a change, blue: none; hatched: disagrees", fontsize=10)
+    save_png(figure, path)

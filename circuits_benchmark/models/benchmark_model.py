@@ -31,6 +31,9 @@ class BenchmarkModel:
             metric positions (categorical models output "undefined" as a class of its own).
         dont_care_edges: ablation -> ground-truth edges (q/k/v level) whose single removal changes
             no output: scored as neither true nor false (`dont_care`).
+        correspondence: HL node (a head or MLP of the case's compiled model) -> the nodes of this
+            model that realise it: the identity for a compiled model, training's for a SIIT model,
+            empty when no high-level model is known. Analyses read the known truth through it.
     """
 
     model_id: str
@@ -40,6 +43,7 @@ class BenchmarkModel:
     ground_truths: dict[str, Circuit]
     defined_positions: Callable[[torch.Tensor], torch.Tensor] | None = None
     dont_care_edges: dict[str, list[tuple[str, str]]] = dataclasses.field(default_factory=dict)
+    correspondence: dict[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
 
     @property
     def output_kind(self) -> str:

@@ -33,7 +33,7 @@ from circuits_benchmark.storage.files import (
 )
 
 # Bump when the compiler or the ground-truth derivation changes what ends up in the cache.
-COMPILER_VERSION = "5"
+COMPILER_VERSION = "6"
 DEFAULT_CACHE_DIR = DEFAULT_RESULTS_DIR / "cache"
 # Inputs used to decide which intermediate values vary between inputs (resample ground truth).
 VARIATION_SAMPLE_SIZE = 512
@@ -136,4 +136,5 @@ def _read_entry(case: Case, fingerprint: str, entry_dir: Path) -> CompiledCase:
         entry_dir=entry_dir,
         pruned_edges={a: [tuple(e) for e in edges] for a, edges in meta.get("pruned_edges", {}).items()},
         dont_care={a: [tuple(e) for e in edges] for a, edges in meta.get("dont_care", {}).items()},
+        sop_of_component=meta["sop_of_component"],
     )

@@ -31,6 +31,8 @@ class CompiledCase:
     entry_dir: Path
     pruned_edges: dict[str, list[tuple[str, str]]] = dataclasses.field(default_factory=dict)
     dont_care: dict[str, list[tuple[str, str]]] = dataclasses.field(default_factory=dict)
+    # head or MLP -> the labels of the SOps it computes (what probing and attention roles check against)
+    sop_of_component: dict[str, list[str]] = dataclasses.field(default_factory=dict)
 
     @property
     def is_categorical(self) -> bool:

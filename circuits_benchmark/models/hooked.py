@@ -7,16 +7,22 @@ when called: it costs seconds and hundreds of megabytes.
 
 from __future__ import annotations
 
+import pickle
 import warnings
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import torch
 
 from circuits_benchmark.errors import BenchmarkError
+from circuits_benchmark.models.benchmark_model import BenchmarkModel
 from circuits_benchmark.models.transformer import CircuitTransformer, TransformerConfig
 
 if TYPE_CHECKING:
     from transformer_lens import HookedTransformer
+
+    from circuits_benchmark.models.model_id import ModelId
 
 
 def to_hooked_transformer(model: CircuitTransformer) -> "HookedTransformer":
@@ -88,6 +94,41 @@ def from_hooked_transformer(hooked: "HookedTransformer", output_kind: str = "cat
     theirs = hooked.state_dict()
     model.load_state_dict({name: theirs[name].clone() for name in model.state_dict()})
     return model.eval()
+
+
+def load_hooked_file(model_id: "ModelId", output_dir: Path) -> BenchmarkModel:
+    """`file:<path>`: a HookedTransformer saved with `torch.save(model, path)` or as
+    `{"cfg": model.cfg.to_dict(), "state_dict": model.state_dict()}`, as a benchmark model without
+    a ground truth; its inputs are uniformly random tokens of its full context length.
+
+    The file is unpickled: load only files you trust. Raises BenchmarkError for a missing or
+    unreadable file, or an architecture `from_hooked_transformer` does not model.
+    """
+    from transformer_lens import HookedTransformer, HookedTransformerConfig
+
+    path = Path(model_id.parts[0]).expanduser()
+    if not path.is_file():
+        raise BenchmarkError(f"no model file at {path}")
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=False)
+        if isinstance(saved, dict) and {"cfg", "state_dict"} <= set(saved):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                hooked = HookedTransformer(HookedTransformerConfig.unwrap(saved["cfg"]))
+            hooked.load_state_dict(saved["state_dict"])
+        elif isinstance(saved, HookedTransformer):
+            hooked = saved
+        else:
+            raise BenchmarkError(f"{path} holds neither a HookedTransformer nor a {{'cfg', 'state_dict'}} dict")
+    except (OSError, RuntimeError, KeyError, TypeError, ValueError, pickle.UnpicklingError) as error:
+        raise BenchmarkError(f"cannot load a HookedTransformer from {path}: {str(error).splitlines()[0]}") from None
+    model = from_hooked_transformer(hooked.to("cpu"))
+    cfg = model.cfg
+
+    def sample(rng: np.random.Generator, count: int) -> torch.Tensor:
+        return torch.from_numpy(rng.integers(0, cfg.d_vocab, size=(count, cfg.n_ctx)))
+
+    return BenchmarkModel(str(model_id), model.requires_grad_(False), sample, torch.ones(cfg.n_ctx, dtype=torch.bool), {})
 
 
 def _is_bias(name: str) -> bool:

@@ -3,6 +3,7 @@
   `tracr:<case>`                       the tracr-compiled model of a case (e.g. `tracr:3`)
   `siit:<case>[:<run-id>]`             a SIIT-trained model of a case (no run id: its default run)
   `algzoo:<task>:<arch>:h<hidden>:n<len>[:s<seed>]`  an AlgZoo-style tiny model
+  `file:<path>`                        a TransformerLens HookedTransformer saved to a local file
 
 Ids travel as text (in result files, the store, the CLI); code that needs their parts parses them
 into a `ModelId` and reads its fields.
@@ -11,6 +12,7 @@ into a `ModelId` and reads its fields.
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 from circuits_benchmark.errors import BenchmarkError
 
@@ -31,6 +33,10 @@ class ModelId:
         kind, _, rest = str(text).partition(":")
         if not kind:
             raise BenchmarkError(f"malformed model id {text!r}: expected <kind>:..., e.g. tracr:3")
+        if kind == "file":  # a path may hold colons of its own
+            if not rest:
+                raise BenchmarkError(f"malformed model id {text!r}: use file:<path of a saved HookedTransformer>")
+            return cls(kind, (rest,))
         model_id = cls(kind, tuple(rest.split(":")) if rest else ())
         if kind == "tracr" and (len(model_id.parts) != 1 or not model_id.parts[0].isdigit()):
             raise BenchmarkError(f"malformed tracr model id {text!r}: use tracr:<case id>")
@@ -61,9 +67,12 @@ class ModelId:
 
     def folders(self) -> tuple[str, str]:
         """(group folder, model folder) under which results about this model are written:
-        `case-003`, `siit-<run>` for case models; `<kind>-<first part>`, the rest for others."""
+        `case-003`, `siit-<run>` for case models; `files`, the file's stem for a file;
+        `<kind>-<first part>`, the rest for others."""
         if self.case_id is not None:
             return f"case-{self.case_id:03d}", "-".join([self.kind, *self.parts[1:]])
+        if self.kind == "file":
+            return "files", Path(self.parts[0]).stem
         return f"{self.kind}-{self.parts[0] if self.parts else ''}", "-".join(self.parts[1:]) or self.kind
 
     def display_name(self) -> str:

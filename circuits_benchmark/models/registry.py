@@ -29,6 +29,7 @@ _BUILT_IN_LOADERS = {
     "tracr": "circuits_benchmark.models.registry:load_tracr_model",
     "siit": "circuits_benchmark.training.siit_models:load_siit_model",
     "algzoo": "circuits_benchmark.algzoo.models:load_zoo_benchmark_model",
+    "file": "circuits_benchmark.models.hooked:load_hooked_file",
 }
 _REGISTERED: dict[str, Loader] = {}
 
@@ -86,4 +87,5 @@ def load_tracr_model(model_id: ModelId, output_dir: Path) -> BenchmarkModel:
         # Categorical models output "undefined" as a class of its own, so every position counts.
         defined_positions=None if compiled.is_categorical else defined,
         dont_care_edges=compiled.dont_care,
+        correspondence={node: (node,) for node in compiled.sop_of_component},
     )

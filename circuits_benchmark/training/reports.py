@@ -1,6 +1,6 @@
-"""`eval iit`, `eval node_realism` / `gt_node_realism` and `eval layers`: reports on trained (and
-compiled) models and on circuits in them, written under `<output_dir>/eval/`; and the ground-truth
-checks stored with every trained model (`check_trained_ground_truth`).
+"""`eval iit` and `eval node_realism` / `gt_node_realism`: reports on trained (and compiled) models
+and on circuits in them, written under `<output_dir>/eval/`; and the ground-truth checks stored
+with every trained model (`check_trained_ground_truth`).
 """
 
 from __future__ import annotations
@@ -8,24 +8,18 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from circuits_benchmark.choices import Ablation
 from circuits_benchmark.circuits.circuit import Circuit
 from circuits_benchmark.errors import BenchmarkError
-from circuits_benchmark.evaluation.layer_corruption import (
-    CHANGE_THRESHOLD,
-    agreement,
-    circuit_layers,
-    corrupt_layers,
-    draw_corruptions,
-)
 from circuits_benchmark.evaluation.circuit_checks import draw_node_effects, ground_truth_check, node_ablation_effects, node_realism
+from circuits_benchmark.evaluation.model_analyses import DEFAULT_EXAMPLES, eval_dir, write_report
 from circuits_benchmark.models.compiled import load_compiled_case
 from circuits_benchmark.models.model_id import ModelId
 from circuits_benchmark.models.registry import load_benchmark_model
 from circuits_benchmark.patching.output_change import PatchingBatch
-from circuits_benchmark.storage.files import atomic_write_json, read_json
+from circuits_benchmark.storage.files import read_json
 from circuits_benchmark.training.objectives import heldout_metrics
 from circuits_benchmark.training.siit_models import TrainedRun, load_run
 from circuits_benchmark.training.task import SiitTask
@@ -33,7 +27,6 @@ from circuits_benchmark.training.task import SiitTask
 # The ablations a SIIT model's ground truth is trained to hold under (the strict loss resamples;
 # mean ablation comes along). Zero ablation is reported by `eval iit` but not trained for.
 TRAINED_ABLATIONS = (Ablation.RESAMPLE, Ablation.MEAN)
-DEFAULT_EXAMPLES = 500
 
 
 def check_trained_ground_truth(
@@ -59,11 +52,6 @@ def iit_metrics(run: TrainedRun, output_dir: Path) -> dict[str, float]:
     return heldout_metrics(objective, task.split.test, run.meta.seed)
 
 
-def eval_dir(output_dir: Path, kind: str, model_id: str) -> Path:
-    """`<output_dir>/eval/<kind>/case-NNN/<model>/` for a model id such as `siit:3:<run>` or `tracr:3`."""
-    return output_dir / "eval" / kind / Path(*ModelId.parse(model_id).folders())
-
-
 def evaluate_trained_run(
     case_id: int, run_id: str | None, output_dir: Path, n_examples: int = DEFAULT_EXAMPLES, seed: int = 0
 ) -> dict[str, Any]:
@@ -85,30 +73,7 @@ def evaluate_trained_run(
         "seed": seed,
     }
     target = eval_dir(output_dir, "iit", run.model_id)
-    return _written(report, target, lambda: draw_node_effects(effects, run.model_id, target / "node_effects.png"))
-
-
-def layers_report(model_id: str, output_dir: Path, n_examples: int = DEFAULT_EXAMPLES, seed: int = 0) -> dict[str, Any]:
-    """`eval layers`: every layer corruption of a model with a ground truth, its effect and the
-    circuit's prediction, and their agreement (`evaluation.layer_corruption`). Writes result.json
-    and layers.png under `eval_dir(output_dir, "layers", model id)`; raises BenchmarkError for a
-    model without a ground truth."""
-    model = load_benchmark_model(model_id, output_dir)
-    truth = model.ground_truth("resample")
-    if truth is None:
-        raise BenchmarkError(f"{model_id} has no ground truth to predict layer corruptions with")
-    results = corrupt_layers(PatchingBatch.sample(model, n_examples, seed), truth)
-    report = {
-        "model_id": model.model_id,
-        "circuit_layers": sorted(circuit_layers(truth)),
-        "change_threshold": CHANGE_THRESHOLD,
-        "agreement": agreement(results),
-        "corruptions": [result.to_dict() for result in results],
-        "n_examples": n_examples,
-        "seed": seed,
-    }
-    target = eval_dir(output_dir, "layers", model.model_id)
-    return _written(report, target, lambda: draw_corruptions(results, model.model_id, target / "layers.png"))
+    return write_report(report, target, lambda: draw_node_effects(effects, run.model_id, target / "node_effects.png"))
 
 
 def realism_of_result(
@@ -159,12 +124,4 @@ def _realism_report(
         "seed": seed,
     }
     target = eval_dir(output_dir, kind, benchmark_model.model_id) / f"{folder}-{ablation}-n{n_examples}-seed{seed}"
-    return _written(report, target)
-
-
-def _written(report: dict[str, Any], target: Path, draw: Callable[[], None] | None = None) -> dict[str, Any]:
-    """Writes a report's result.json (and its picture) to `target`; returns it with `result_dir`."""
-    atomic_write_json(target / "result.json", report)
-    if draw is not None:
-        draw()
-    return {**report, "result_dir": str(target)}
+    return write_report(report, target)

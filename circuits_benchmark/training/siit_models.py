@@ -137,5 +137,6 @@ def load_siit_model(model_id: ModelId, output_dir: Path) -> BenchmarkModel:
     checks = run.meta.ground_truth_checks or {}
     dont_care = {a: [tuple(p.split("->")) for p in check["redundant"] if "->" in p] for a, check in checks.items()}
     return dataclasses.replace(
-        task_model, model_id=run.model_id, model=run.model, ground_truths=run.ground_truths, dont_care_edges=dont_care
+        task_model, model_id=run.model_id, model=run.model, ground_truths=run.ground_truths, dont_care_edges=dont_care,
+        correspondence=dict(run.correspondence.mapping),
     )
