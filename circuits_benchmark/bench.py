@@ -37,7 +37,7 @@ from circuits_benchmark.workers import map_in_workers
 
 # The method variants the leaderboard compares.
 VARIANTS = method_variants()
-MODEL_KINDS = ("tracr", "siit")
+MODEL_KINDS = ("tracr", "siit", "compressed")
 EXECUTORS = ("local", "ray")
 
 Advance = Callable[[int], None]
@@ -58,7 +58,7 @@ class BenchRequest:
 
     case_ids: cases (default: those of `suite`). suite: "original" (InterpBench's original-release
     cases) or "full" (every case). kinds: model kinds (tracr always where asked; siit only for
-    cases with a trained or released model). labels: method variants (see VARIANTS).
+    cases with a trained or released model; compressed only for cases whose compression is scored). labels: method variants (see VARIANTS).
     executor: "local" (here, in `jobs` processes) or "ray"; ray_address: an existing cluster (None: a local Ray).
     """
 
@@ -112,17 +112,21 @@ def trained_model_id(case_id: int, output_dir: Path) -> str | None:
 
 
 def model_ids(case_ids: Sequence[int], kinds: Sequence[str], output_dir: Path) -> list[str]:
-    """The models a bench covers, case by case: compiled, then trained where present."""
+    """The models a bench covers, case by case: compiled, then trained and compressed where present."""
     unknown = [k for k in kinds if k not in MODEL_KINDS]
     if unknown or not kinds:
         raise BenchmarkError(f"unknown model kind {','.join(unknown) or '(none)'}: use {' and/or '.join(MODEL_KINDS)}")
+    from circuits_benchmark.models.compressed_models import scored_compressed_id
+
     trained = {i: trained_model_id(i, output_dir) for i in case_ids} if "siit" in kinds else {}
     if set(kinds) == {"siit"} and not any(trained.values()):
         raise BenchmarkError(f"no trained model under {output_dir / 'll_models'} for these cases: train one with ./main.py train iit")
+    compressed = {i: scored_compressed_id(i, output_dir) for i in case_ids} if "compressed" in kinds else {}
     ids = []
     for case_id in case_ids:
         ids += [str(ModelId.tracr(case_id))] if "tracr" in kinds else []
         ids += [trained[case_id]] if trained.get(case_id) else []
+        ids += [compressed[case_id]] if compressed.get(case_id) else []
     return ids
 
 

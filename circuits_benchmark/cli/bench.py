@@ -20,7 +20,10 @@ Methods = Annotated[
     Optional[str],
     typer.Option("--methods", help=f"Comma-separated: {', '.join(method_variants())} (default: all)."),
 ]
-Kinds = Annotated[str, typer.Option("--models", help="Model kinds: tracr (compiled) and/or siit (trained; used where one exists).")]
+Kinds = Annotated[
+    str,
+    typer.Option("--models", help="Model kinds: tracr (compiled), siit (trained) and/or compressed (the last two used where one exists and is scored)."),
+]
 Examples = Annotated[int, typer.Option("--n-examples", help="Clean (and as many corrupted) inputs per run.")]
 Executor = Annotated[str, typer.Option("--executor", help="local (this machine) or ray.")]
 Suite = Annotated[str, typer.Option("--suite", help="original (the original-release cases) or full (every case: all compiled models, every released SIIT model).")]
@@ -34,7 +37,7 @@ def bench(
     indices: Cases = None,
     suite: Suite = "original",
     methods: Methods = None,
-    models: Kinds = "tracr,siit",
+    models: Kinds = "tracr,siit,compressed",
     ablation: AblationOption = "resample",
     n_examples: Examples = 100,
     seed: Seed = 42,

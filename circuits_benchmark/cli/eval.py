@@ -14,5 +14,6 @@ app.command("layers")(analyses.eval_layers)
 app.command("probe")(analyses.eval_probe)
 app.command("attention")(analyses.eval_attention)
 app.command("node_realism")(siit.eval_node_realism)
+app.command("realism")(siit.eval_realism)
 # InterpBench's name for the ground-truth form: the same command, used without --result.
 app.command("gt_node_realism")(siit.eval_node_realism)

@@ -252,3 +252,35 @@ def _metrics_text(values: dict[str, Any]) -> str:
 
 def _percent(change: dict[str, Any]) -> str:
     return f"{100 * change['changed_fraction']:.2f}%"
+
+
+def eval_realism(
+    indices: Indices = None,
+    n_examples: Examples = 500,
+    max_seconds: Annotated[float, typer.Option("--max-seconds", help="Training cap for each missing IIT or natural model.")] = 90.0,
+    seed: Seed = 0,
+    output_dir: OutputDir = DEFAULT_OUTPUT_DIR,
+) -> None:
+    """Weights, activations, node ablation effects and ACDC's faithfulness of a case's compiled, SIIT,
+    IIT (no strict loss) and natural (behaviour loss only) models, side by side; trains the missing ones."""
+    from circuits_benchmark.cases import parse_case_ids
+    from circuits_benchmark.training.realism_models import realism_report
+
+    check_number("--n-examples", n_examples, minimum=2)
+    check_number("--max-seconds", max_seconds, above=0)
+    for case_id in parse_case_ids(indices):
+        report = realism_report(case_id, output_dir, n_examples, seed, max_seconds,
+                                lambda family: console.print(f"case {case_id}: training its {family} model"))
+        columns = ("effective_rank", "kurtosis", "dead_mlp_share", "effect_in_circuit", "effect_outside", "acdc_cpr")
+        rows = [[family, *(_number(summary[c]) for c in columns)] for family, summary in report["summary"].items()]
+        console.print(titled_table(
+            f"case {case_id}: how natural do its models look? (medians over matrices; means over nodes, resample ablation)",
+            "model", "effective rank", "kurtosis", "dead MLP units", "node effect: circuit", "node effect: others", "ACDC CPR",
+            rows=rows,
+        ))
+        console.print("models: " + ", ".join(f"{family} {model_id}" for family, model_id in report["models"].items()))
+        console.print(f"written to {report['result_dir']}")
+
+
+def _number(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3g}"

@@ -317,7 +317,9 @@ class Section:
 
     @property
     def title(self) -> str:
-        kind = {"tracr": "compiled (tracr) models", "siit": "SIIT-trained models"}.get(self.model_kind, f"{self.model_kind} models")
+        kind = {
+            "tracr": "compiled (tracr) models", "siit": "SIIT-trained models", "compressed": "compressed tracr models",
+        }.get(self.model_kind, f"{self.model_kind} models")
         return f"{kind[0].upper()}{kind[1:]}, {self.ablation} ablation"
 
 

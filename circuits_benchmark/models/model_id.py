@@ -2,6 +2,8 @@
 
   `tracr:<case>`                       the tracr-compiled model of a case (e.g. `tracr:3`)
   `siit:<case>[:<run-id>]`             a SIIT-trained model of a case (no run id: its default run)
+  `compressed:<case>[:d<width>]`       a compiled model with a compressed residual stream
+                                       (no width: the case's chosen one)
   `algzoo:<task>:<arch>:h<hidden>:n<len>[:s<seed>]`  an AlgZoo-style tiny model
   `file:<path>`                        a TransformerLens HookedTransformer saved to a local file
 
@@ -17,7 +19,7 @@ from pathlib import Path
 from circuits_benchmark.errors import BenchmarkError
 
 # Kinds whose first part is a case id of the case library.
-CASE_KINDS = ("tracr", "siit")
+CASE_KINDS = ("tracr", "siit", "compressed")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,6 +44,11 @@ class ModelId:
             raise BenchmarkError(f"malformed tracr model id {text!r}: use tracr:<case id>")
         if kind == "siit" and (not 1 <= len(model_id.parts) <= 2 or not model_id.parts[0].isdigit()):
             raise BenchmarkError(f"malformed model id {text!r}: use siit:<case>[:<run-id>]")
+        parts = model_id.parts
+        if kind == "compressed" and not (
+            1 <= len(parts) <= 2 and parts[0].isdigit() and (len(parts) == 1 or (parts[1][:1] == "d" and parts[1][1:].isdigit()))
+        ):
+            raise BenchmarkError(f"malformed model id {text!r}: use compressed:<case>[:d<width>]")
         return model_id
 
     @classmethod
@@ -52,18 +59,27 @@ class ModelId:
     def siit(cls, case_id: int, run_id: str | None = None) -> "ModelId":
         return cls("siit", (str(case_id),) + ((run_id,) if run_id else ()))
 
+    @classmethod
+    def compressed(cls, case_id: int, width: int | None = None) -> "ModelId":
+        return cls("compressed", (str(case_id),) + ((f"d{width}",) if width else ()))
+
     def __str__(self) -> str:
         return ":".join((self.kind, *self.parts))
 
     @property
     def case_id(self) -> int | None:
-        """The case of a tracr or siit model; None for other kinds."""
+        """The case of a tracr, siit or compressed model; None for other kinds."""
         return int(self.parts[0]) if self.kind in CASE_KINDS else None
 
     @property
     def run_id(self) -> str | None:
         """A siit model's run id, None when the id leaves it to the default run."""
         return self.parts[1] if self.kind == "siit" and len(self.parts) == 2 else None
+
+    @property
+    def width(self) -> int | None:
+        """A compressed model's residual width, None when the id leaves it to the case's choice."""
+        return int(self.parts[1][1:]) if self.kind == "compressed" and len(self.parts) == 2 else None
 
     def folders(self) -> tuple[str, str]:
         """(group folder, model folder) under which results about this model are written:

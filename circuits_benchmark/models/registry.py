@@ -30,6 +30,7 @@ _BUILT_IN_LOADERS = {
     "siit": "circuits_benchmark.training.siit_models:load_siit_model",
     "algzoo": "circuits_benchmark.algzoo.models:load_zoo_benchmark_model",
     "file": "circuits_benchmark.models.hooked:load_hooked_file",
+    "compressed": "circuits_benchmark.models.compressed_models:load_compressed_model",
 }
 _REGISTERED: dict[str, Loader] = {}
 

@@ -130,18 +130,22 @@ def verify_case(compiled: CompiledCase, seed: int = 0) -> VerificationReport:
     """Runs checks a, b and c on a compiled case."""
     inputs, exhaustive = verification_inputs(compiled, seed)
     expected = evaluate_program(compiled.case, inputs)
+    mismatches = count_mismatches(compiled, inputs, expected)
+    checks = _ablation_checks(compiled, inputs, expected, seed)
+    return VerificationReport(compiled.case.case_id, len(inputs), exhaustive, mismatches, checks)
+
+
+def count_mismatches(compiled: CompiledCase, inputs: list[list[Any]], expected: list[list[Any]]) -> int:
+    """Positions where the model's decoded output is not the program's (`expected`): every position
+    of a categorical case ("undefined" included), the defined ones of a numerical case."""
     with torch.no_grad():
-        logits = compiled.model(compiled.encode(inputs))
-    actual = compiled.decode(logits)
-    mismatches = sum(
+        actual = compiled.decode(compiled.model(compiled.encode(inputs)))
+    return sum(
         not _same(a, e, compiled.is_categorical)
         for row_a, row_e in zip(actual, expected)
         for a, e in zip(row_a, row_e)
         if e is not None or compiled.is_categorical
     )
-
-    checks = _ablation_checks(compiled, inputs, expected, seed)
-    return VerificationReport(compiled.case.case_id, len(inputs), exhaustive, mismatches, checks)
 
 
 def dont_care_edges(compiled: CompiledCase, seed: int = 0) -> dict[str, list[Edge]]:

@@ -68,11 +68,15 @@ def run_rank(meta: TrainingMeta) -> tuple[float, float]:
 
 
 def best_run_id(output_dir: Path, case_id: int) -> str:
-    """The finished run with the best `run_rank` (ties: the first id); raises BenchmarkError if none."""
+    """The finished SIIT run (IIT and strict losses both on) with the best `run_rank` (ties: the
+    first id); raises BenchmarkError if none. IIT-only and behaviour-only runs (`eval realism`'s
+    comparisons) are loaded by their run id, never by default."""
     ranked = []
     for run_id in finished_run_ids(output_dir, case_id):
         try:
-            ranked.append((run_rank(TrainingMeta.read(run_dir(output_dir, case_id, run_id))), run_id))
+            meta = TrainingMeta.read(run_dir(output_dir, case_id, run_id))
+            if meta.settings["iit_weight"] > 0 and meta.settings["strict_weight"] > 0:
+                ranked.append((run_rank(meta), run_id))
         except (StorageError, KeyError, TypeError):
             print(f"warning: skipping unreadable run {run_id} of case {case_id}", file=sys.stderr)
     if not ranked:
@@ -84,14 +88,15 @@ def best_run_id(output_dir: Path, case_id: int) -> str:
 
 
 def default_run_id(output_dir: Path, case_id: int) -> str:
-    """What `siit:<case>` means: the best local run the user trained, else the released model.
+    """What `siit:<case>` means: the best local SIIT run the user trained, else the released model.
 
     Raises BenchmarkError when there is neither.
     """
-    if finished_run_ids(output_dir, case_id):
+    try:
         return best_run_id(output_dir, case_id)
-    if (release_case_dir(case_id) / META_FILE).exists():
-        return RELEASE_RUN_ID
+    except BenchmarkError:
+        if (release_case_dir(case_id) / META_FILE).exists():
+            return RELEASE_RUN_ID
     raise BenchmarkError(
         f"no released or trained model of case {case_id}: run ./main.py train iit -i {case_id}"
     )

@@ -1,0 +1,65 @@
+"""`eval realism`: a case's compiled, SIIT, IIT and natural models measured side by side
+(`evaluation.realism`), training the recipes that have no finished run yet."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any, Callable
+
+from circuits_benchmark.errors import BenchmarkError
+from circuits_benchmark.evaluation.model_analyses import DEFAULT_EXAMPLES, write_report
+from circuits_benchmark.evaluation.realism import draw_realism, measure
+from circuits_benchmark.models.model_id import ModelId
+from circuits_benchmark.models.registry import load_benchmark_model
+from circuits_benchmark.training.siit_models import default_run_id
+from circuits_benchmark.training.suite import finished_meta, train_case
+from circuits_benchmark.training.trainer import SiitSettings
+
+
+# The recipes `eval realism` compares beside the compiled model: SIIT, IIT (no strict loss) and
+# natural (behaviour only), each otherwise with the default settings.
+REALISM_RECIPES = {
+    "siit": SiitSettings(),
+    "iit": SiitSettings(strict_weight=0.0),
+    "natural": SiitSettings(iit_weight=0.0, strict_weight=0.0),
+}
+
+
+def realism_report(
+    case_id: int, output_dir: Path, n_examples: int = DEFAULT_EXAMPLES, seed: int = 0, max_seconds: float = 90.0,
+    on_training: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """`eval realism`: the case's compiled, SIIT, IIT and natural models measured side by side
+    (`evaluation.realism`); result.json and realism.png under `<output_dir>/eval/realism/case-NNN/`.
+
+    The SIIT model is the case's default (`siit:N`: the best trained run, else the release); a
+    recipe without a finished run is trained first, for at most `max_seconds` (`on_training` is
+    told which), and resumes where it stopped when asked again.
+    """
+    model_ids = {"compiled": str(ModelId.tracr(case_id))}
+    for family, recipe in REALISM_RECIPES.items():
+        if family == "siit":
+            try:  # the case's default SIIT model, named by its run (later runs must not change it)
+                model_ids[family] = str(ModelId.siit(case_id, default_run_id(output_dir, case_id)))
+                continue
+            except BenchmarkError:
+                pass  # none yet: train one
+        settings = dataclasses.replace(recipe, max_seconds=max_seconds)
+        if on_training is not None and finished_meta(output_dir, case_id, settings) is None:
+            on_training(family)
+        outcome = train_case(case_id, settings, output_dir, resume=True)
+        if outcome.meta is None:
+            raise BenchmarkError(f"case {case_id}: cannot train its {family} model: {outcome.reason}")
+        model_ids[family] = str(ModelId.siit(case_id, settings.run_id()))
+    measured = [measure(family, load_benchmark_model(model_id, output_dir), n_examples, seed) for family, model_id in model_ids.items()]
+    report = {
+        "case_id": case_id,
+        "models": model_ids,
+        "summary": {m.family: m.summary() for m in measured},
+        "measured": [m.to_dict() for m in measured],
+        "n_examples": n_examples,
+        "seed": seed,
+    }
+    target = output_dir / "eval" / "realism" / f"case-{case_id:03d}"
+    return write_report(report, target, lambda: draw_realism(measured, f"case {case_id}: how natural do its models look?", target / "realism.png"))
