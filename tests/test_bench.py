@@ -20,6 +20,8 @@ from circuits_benchmark.bench import VARIANTS, BenchRequest, Job, plan_jobs, run
 from circuits_benchmark.cases import ORIGINAL_RELEASE_IDS, all_case_ids
 from circuits_benchmark.discovery.settings import ACDC_SWEEP, EDGE_PRUNING_SWEEP, SP_SWEEP, MethodSettings
 from circuits_benchmark.errors import BenchmarkError
+from circuits_benchmark.models.compressed_models import scored_compressed_id
+from circuits_benchmark.models.model_id import ModelId
 from circuits_benchmark.runs import RunConfig, RunPlace, run_discovery
 from circuits_benchmark.storage.results_db import DATABASE_FILE, ResultsStore
 from circuits_benchmark.training.artifacts import release_case_dir
@@ -89,7 +91,9 @@ def test_a_trained_model_joins_the_plan_in_place_of_the_released_one(tmp_path: P
 def test_the_full_suite_covers_every_compiled_case_and_every_released_model(tmp_path: Path) -> None:
     request = BenchRequest(suite="full", labels=["eap"])
     models = {j.config.model_id for j in plan_jobs(request, tmp_path)}
-    assert models == {f"tracr:{i}" for i in all_case_ids()} | {f"siit:{i}:release" for i in released_case_ids()}
+    compressed = {scored_compressed_id(i, tmp_path) for i in all_case_ids()} - {None}
+    assert compressed and all(ModelId.parse(m).width for m in compressed)  # shipped, scored, named by width
+    assert models == {f"tracr:{i}" for i in all_case_ids()} | {f"siit:{i}:release" for i in released_case_ids()} | compressed
 
 
 def test_bench_stores_every_run_and_the_sweep_roc_matches_a_sweep_run(benched: Path) -> None:
