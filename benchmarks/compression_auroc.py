@@ -1,14 +1,15 @@
-"""How edge AUROC falls as the residual stream is compressed: every shipped compression with at
-least one kept halving, each method run on the compiled model (full width) and on the compressed
-model at every kept width; one line per method per case. Writes the table and a plot.
+"""How edge AUROC falls as the residual stream is compressed: for the shipped compressions with
+the most kept halvings (or the cases named), each method run on the compiled model (full width)
+and on the compressed model at every kept width; one line per method per case. Writes the table
+and a plot.
 
-    .venv/bin/python benchmarks/compression_auroc.py [PLOT.png]   (default: compression_auroc.png)
+    .venv/bin/python benchmarks/compression_auroc.py [--cases 20,33,34] [--most 4] [--plot compression_auroc.png]
 """
 
 from __future__ import annotations
 
+import argparse
 import json
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -27,16 +28,23 @@ METHODS = ("acdc", "eap", "eap-ig", "patching", "sp")
 
 
 def main() -> None:
-    plot = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("compression_auroc.png")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", help="comma-separated case ids (default: the --most with the most kept halvings)")
+    parser.add_argument("--most", type=int, default=4)
+    parser.add_argument("--plot", type=Path, default=Path("compression_auroc.png"))
+    arguments = parser.parse_args()
     torch.set_num_threads(2)
+    stored_all = [json.loads(path.read_text()) for path in sorted(COMPRESSED_RELEASE_DIR.glob(f"case-*/{COMPRESSION_FILE}"))]
+    if arguments.cases:
+        wanted = {int(c) for c in arguments.cases.split(",")}
+        chosen = [s for s in stored_all if s["case_id"] in wanted]
+    else:
+        chosen = sorted(stored_all, key=lambda s: (-len(s["matches"]), s["case_id"]))[: arguments.most]
     series: dict[int, dict[str, list[tuple[int, float]]]] = {}
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as folder:
-        for path in sorted(COMPRESSED_RELEASE_DIR.glob(f"case-*/{COMPRESSION_FILE}")):
-            stored = json.loads(path.read_text())
+        for stored in chosen:
             kept = [int(width) for width in stored["matches"]]
-            if not kept:
-                continue
             case_id = stored["case_id"]
             models = [(stored["d_model"], ModelId.tracr(case_id))] + [(w, ModelId.compressed(case_id, w)) for w in kept]
             for width, model_id in models:
@@ -52,8 +60,8 @@ def main() -> None:
             row = "  ".join(f"{m} " + " ".join(f"d{w}:{a:.2f}" for w, a in points) for m, points in series.get(case_id, {}).items())
             print(f"case {case_id:>3}: {row}", flush=True)
     print(f"{time.perf_counter() - start:.0f} s")
-    _draw(series, plot)
-    print(f"plot: {plot}")
+    _draw(series, arguments.plot)
+    print(f"plot: {arguments.plot}")
 
 
 def _draw(series: dict[int, dict[str, list[tuple[int, float]]]], path: Path) -> None:
