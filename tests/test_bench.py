@@ -20,7 +20,7 @@ from circuits_benchmark.bench import VARIANTS, BenchRequest, Job, plan_jobs, run
 from circuits_benchmark.cases import ORIGINAL_RELEASE_IDS, all_case_ids
 from circuits_benchmark.discovery.settings import ACDC_SWEEP, EDGE_PRUNING_SWEEP, SP_SWEEP, MethodSettings
 from circuits_benchmark.errors import BenchmarkError
-from circuits_benchmark.models.compressed_models import scored_compressed_id
+from circuits_benchmark.models.compressed_models import COMPRESSED_RELEASE_DIR, scored_compressed_id
 from circuits_benchmark.models.model_id import ModelId
 from circuits_benchmark.runs import RunConfig, RunPlace, run_discovery
 from circuits_benchmark.storage.results_db import DATABASE_FILE, ResultsStore
@@ -65,7 +65,10 @@ def test_the_default_plan_covers_the_original_release_with_every_method_and_swee
     # With nothing trained here, the trained models are the released ones: no training step needed.
     released = [i for i in ORIGINAL_RELEASE_IDS if i in released_case_ids()]
     assert set(released) == {3, 4, 13, 18, 19, 21, 24, 34, 38}  # the non-trivial original-release cases
-    expected = {f"tracr:{i}" for i in ORIGINAL_RELEASE_IDS} | {f"siit:{i}:release" for i in released}
+    # The shipped compressions: every original-release case but 18 (which does not compress), at its chosen width.
+    compressed = {f"compressed:{i}:d{json.loads((COMPRESSED_RELEASE_DIR / f'case-{i:03d}' / 'compression.json').read_text())['chosen']}"
+                  for i in ORIGINAL_RELEASE_IDS if i != 18}
+    expected = {f"tracr:{i}" for i in ORIGINAL_RELEASE_IDS} | {f"siit:{i}:release" for i in released} | compressed
     assert {job.config.model_id for job in jobs} == expected
     assert len(jobs) == len(expected) * per_model
     assert len({job.place.run_key for job in jobs}) == len(jobs)
