@@ -14,6 +14,7 @@ from typing import Any
 from circuits_benchmark.errors import BenchmarkError
 from circuits_benchmark.evaluation.model_analyses import attention_report, eval_dir, layers_report, probe_report
 from circuits_benchmark.formatting import format_number
+from circuits_benchmark.models.benchmark_model import BenchmarkModel
 from circuits_benchmark.models.registry import load_benchmark_model
 from circuits_benchmark.storage.files import atomic_write_bytes
 from circuits_benchmark.storage.results_db import ResultsStore
@@ -68,7 +69,7 @@ def write_model_report(model_id: str, output_dir: Path, n_examples: int = 500, s
     return path
 
 
-def _draw_ground_truth(model: Any, path: Path) -> Path | None:
+def _draw_ground_truth(model: BenchmarkModel, path: Path) -> Path | None:
     """The ground truth's diagram, or None without one (or without Graphviz)."""
     from circuits_benchmark.circuits.drawing import draw_circuit
 

@@ -98,8 +98,9 @@ def excess_kurtosis(values: torch.Tensor) -> float:
     return float((centred**4).mean() / variance**2 - 3) if variance > 0 else 0.0
 
 
-def measure(family: str, model: BenchmarkModel, n_examples: int, seed: int, acdc_examples: int = 100) -> ModelRealism:
-    """All statistics of one model (see the module docstring)."""
+def measure(family: str, model: BenchmarkModel, n_examples: int, seed: int, faithfulness: dict[str, Any]) -> ModelRealism:
+    """All statistics of one model (see the module docstring); `faithfulness` is ACDC's curve on it
+    ("sizes_percent", "faithfulness", "cpr"), which the caller runs."""
     network = model.model
     spectra, ranks, kurtoses = {}, {}, {}
     layer_norms = [0.0] * network.cfg.n_layers
@@ -128,20 +129,8 @@ def measure(family: str, model: BenchmarkModel, n_examples: int, seed: int, acdc
         dead_mlp_share=float(torch.cat([h.flatten() for h in hidden]).eq(0).double().mean()) if hidden else None,
         node_effects={e.node: {kind: e.effects[kind].changed_fraction for kind in Ablation} for e in effects},
         circuit_nodes=sorted(truth.nodes) if truth is not None else [],
-        faithfulness=_acdc_faithfulness(model, acdc_examples, seed),
+        faithfulness=faithfulness,
     )
-
-
-def _acdc_faithfulness(model: BenchmarkModel, n_examples: int, seed: int) -> dict[str, Any]:
-    from circuits_benchmark.discovery.settings import MethodSettings
-    from circuits_benchmark.evaluation.faithfulness import faithfulness_curve
-    from circuits_benchmark.runs import RunConfig, apply_method, build_problem
-
-    config = RunConfig("acdc", model.model_id, MethodSettings(), n_examples=n_examples, seed=seed)
-    problem = build_problem(model, config)
-    output, _ = apply_method(problem, config)
-    curve = faithfulness_curve(problem, output.edge_scores)
-    return {"sizes_percent": curve.sizes_percent, "faithfulness": curve.faithfulness, "cpr": curve.cpr}
 
 
 def draw_realism(measured: list[ModelRealism], title: str, path: Path) -> Path:

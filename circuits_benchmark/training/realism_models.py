@@ -7,11 +7,15 @@ import dataclasses
 from pathlib import Path
 from typing import Any, Callable
 
+from circuits_benchmark.discovery.settings import MethodSettings
 from circuits_benchmark.errors import BenchmarkError
+from circuits_benchmark.evaluation.faithfulness import faithfulness_curve
 from circuits_benchmark.evaluation.model_analyses import DEFAULT_EXAMPLES, write_report
 from circuits_benchmark.evaluation.realism import draw_realism, measure
+from circuits_benchmark.models.benchmark_model import BenchmarkModel
 from circuits_benchmark.models.model_id import ModelId
 from circuits_benchmark.models.registry import load_benchmark_model
+from circuits_benchmark.runs import RunConfig, apply_method, build_problem
 from circuits_benchmark.training.siit_models import default_run_id
 from circuits_benchmark.training.suite import finished_meta, train_case
 from circuits_benchmark.training.trainer import SiitSettings
@@ -52,7 +56,10 @@ def realism_report(
         if outcome.meta is None:
             raise BenchmarkError(f"case {case_id}: cannot train its {family} model: {outcome.reason}")
         model_ids[family] = str(ModelId.siit(case_id, settings.run_id()))
-    measured = [measure(family, load_benchmark_model(model_id, output_dir), n_examples, seed) for family, model_id in model_ids.items()]
+    measured = []
+    for family, model_id in model_ids.items():
+        model = load_benchmark_model(model_id, output_dir)
+        measured.append(measure(family, model, n_examples, seed, acdc_faithfulness(model, seed)))
     report = {
         "case_id": case_id,
         "models": model_ids,
@@ -63,3 +70,12 @@ def realism_report(
     }
     target = output_dir / "eval" / "realism" / f"case-{case_id:03d}"
     return write_report(report, target, lambda: draw_realism(measured, f"case {case_id}: how natural do its models look?", target / "realism.png"))
+
+
+def acdc_faithfulness(model: BenchmarkModel, seed: int, n_examples: int = 100) -> dict[str, Any]:
+    """ACDC's faithfulness curve on a model at its default threshold (the curve `run acdc` reports)."""
+    config = RunConfig("acdc", model.model_id, MethodSettings(), n_examples=n_examples, seed=seed)
+    problem = build_problem(model, config)
+    output, _ = apply_method(problem, config)
+    curve = faithfulness_curve(problem, output.edge_scores)
+    return {"sizes_percent": curve.sizes_percent, "faithfulness": curve.faithfulness, "cpr": curve.cpr}
