@@ -8,7 +8,7 @@ from typing import Annotated, Any, Callable, Optional
 import typer
 from rich.console import Console
 
-from circuits_benchmark.cli.options import DEFAULT_OUTPUT_DIR, Indices, OutputDir, Seed, Tracr, Weights, check_number
+from circuits_benchmark.cli.options import DEFAULT_OUTPUT_DIR, Indices, OutputDir, Seed, Tracr, Weights, case_model_id, check_number
 from circuits_benchmark.cli.tables import titled_table
 from circuits_benchmark.lazy_import import resolve
 
@@ -111,7 +111,7 @@ def _model_ids(indices: str | None, weights: str | None, tracr: bool, model: str
     check_number("--n-examples", n_examples, minimum=4)
     if model:
         return [str(ModelId.parse(model))]
-    return [str(ModelId.tracr(case_id) if tracr else ModelId.siit(case_id, weights)) for case_id in parse_case_ids(indices)]
+    return [case_model_id(case_id, weights, tracr) for case_id in parse_case_ids(indices)]
 
 
 def _yes(value: Any) -> str:

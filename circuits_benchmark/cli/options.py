@@ -66,3 +66,10 @@ def resolve_device(name: str) -> str:
 def cache_dir(output_dir: Path) -> Path:
     """The compile cache inside an output folder."""
     return output_dir / "cache"
+
+
+def case_model_id(case_id: int, weights: str | None, tracr: bool) -> str:
+    """The model `-i N` names: the compiled one with --tracr, else the trained one (run `-w`, or the default)."""
+    from circuits_benchmark.models.model_id import ModelId
+
+    return str(ModelId.tracr(case_id) if tracr else ModelId.siit(case_id, weights))

@@ -22,6 +22,7 @@ from circuits_benchmark.cli.options import (
     Seed,
     Tracr,
     Weights,
+    case_model_id,
     check_number,
     resolve_device,
 )
@@ -172,13 +173,7 @@ def eval_node_realism(
         _print_realism(report)
         return
     for case_id in parse_case_ids(indices):
-        _print_realism(realism_of_ground_truth(_model_id(case_id, weights, tracr), output_dir, ablation, n_examples, seed))
-
-
-def _model_id(case_id: int, weights: str | None, tracr: bool) -> str:
-    from circuits_benchmark.models.model_id import ModelId
-
-    return str(ModelId.tracr(case_id) if tracr else ModelId.siit(case_id, weights))
+        _print_realism(realism_of_ground_truth(case_model_id(case_id, weights, tracr), output_dir, ablation, n_examples, seed))
 
 
 def _one_model_id(indices: str | None, weights: str | None, tracr: bool) -> str:
@@ -188,7 +183,7 @@ def _one_model_id(indices: str | None, weights: str | None, tracr: bool) -> str:
     case_ids = parse_case_ids(indices) if indices else []
     if len(case_ids) != 1:
         raise BenchmarkError("node_realism scores one circuit on one model: pass exactly one case with -i")
-    return _model_id(case_ids[0], weights, tracr)
+    return case_model_id(case_ids[0], weights, tracr)
 
 
 def _epoch_reporter(advance: Callable[..., None]) -> Callable[[int, dict[str, Any]], None]:
