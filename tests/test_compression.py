@@ -104,3 +104,18 @@ def test_the_shipped_compressions_match_their_cases(cache_dir: Path, tmp_path: P
         compiled = load_compiled_case(stored["case_id"], cache_dir)
         inputs = compiled.case.sample_inputs(np.random.default_rng(7), 300)
         assert compression.output_match(compiled, model.model, inputs) >= 0.99, stored["case_id"]
+
+
+def test_compress_and_store_writes_what_the_loader_reads(cache_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from circuits_benchmark.models.compressed_models import compress_and_store
+
+    (tmp_path / "cache").symlink_to(cache_dir, target_is_directory=True)
+    monkeypatch.setattr(compression, "STEPS", 10)
+    stored, folder = compress_and_store(load_compiled_case(3, cache_dir), tmp_path / "compressed")
+    assert folder == tmp_path / "compressed" / "case-003" and stored["steps"] and "rule" in stored
+    if stored["chosen"] is None:  # 10 steps may keep nothing: then the case is listed as not compressing
+        with pytest.raises(BenchmarkError, match="does not compress"):
+            load_compressed_model(ModelId.parse("compressed:3"), tmp_path)
+    else:
+        assert set(stored["verification"]) == {str(stored["chosen"])}
+        assert load_compressed_model(ModelId.parse("compressed:3"), tmp_path).model_id == f"compressed:3:d{stored['chosen']}"

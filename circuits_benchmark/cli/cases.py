@@ -121,39 +121,31 @@ def verify_command(
     console.print(f"{len(reports) - failures} of {len(reports)} cases pass every check")
 
 
-
 @app.command("compress")
 def compress_command(
     indices: Indices = None,
-    output_dir: OutputDir = DEFAULT_OUTPUT_DIR,
-    seed: Seed = 0,
     release: Annotated[bool, typer.Option("--release", help="Write into the project's shipped compressions instead.")] = False,
+    seed: Seed = 0,
+    output_dir: OutputDir = DEFAULT_OUTPUT_DIR,
 ) -> None:
     """Compress each case's residual stream, variable by variable, as far as its outputs allow
     (`compressed:N`), and verify the compiled ground truth on it; stored under <output-dir>/compressed/."""
-    import dataclasses
-
     import torch
 
-    from circuits_benchmark.models.compressed_models import COMPRESSED_RELEASE_DIR, save_compression, verification_summary
-    from circuits_benchmark.models.compression import build_compressed, compress, most_halvings
-    from circuits_benchmark.models.verification import verify_case
+    from circuits_benchmark.models.compressed_models import COMPRESSED_RELEASE_DIR, compress_and_store
+    from circuits_benchmark.models.compression import most_halvings
 
     torch.set_num_threads(1)
     root = COMPRESSED_RELEASE_DIR if release else output_dir / "compressed"
     for compiled in _load_all(indices, output_dir):
         case_id = compiled.case.case_id
         with progress_bar(f"case {case_id}: halvings", most_halvings(compiled)) as advance:
-            compression = compress(
-                compiled, seed, lambda step: advance(1, status=f"{step['variable']} -> {step['to']}: {100 * step['match']:.1f}%")
+            stored, folder = compress_and_store(
+                compiled, root, seed, lambda step: advance(1, status=f"{step['variable']} -> {step['to']}: {100 * step['match']:.1f}%")
             )
-        verified = {}
-        if compression.chosen is not None:
-            model = build_compressed(compiled.model, compression.projections[compression.chosen])
-            verified[compression.chosen] = verification_summary(verify_case(dataclasses.replace(compiled, model=model)))
-        folder = save_compression(compression, verified, root)
         tried = ", ".join(
-            f"{s['variable']} {s['dimensions']}->{s['to']} {100 * s['match']:.1f}%{'' if s['kept'] else ' (undone)'}" for s in compression.steps
+            f"{s['variable']} {s['dimensions']}->{s['to']} {100 * s['match']:.1f}%{'' if s['kept'] else ' (undone)'}" for s in stored["steps"]
         )
-        verdict = "does not compress" if compression.chosen is None else f"d_model {compression.d_model} -> {compression.chosen}: {verified[compression.chosen]['status']}"
-        console.print(f"case {case_id}: {verdict} ({tried}; {compression.seconds:.0f} s) -> {folder}")
+        chosen = stored["chosen"]
+        verdict = "does not compress" if chosen is None else f"d_model {stored['d_model']} -> {chosen}: {stored['verification'][str(chosen)]['status']}"
+        console.print(f"case {case_id}: {verdict} ({tried}; {stored['seconds']:.0f} s) -> {folder}")

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from circuits_benchmark.errors import BenchmarkError
 from circuits_benchmark.models.benchmark_model import BenchmarkModel
@@ -40,6 +40,23 @@ def save_compression(compression: Compression, verification: dict[int, dict[str,
     atomic_save_tensors(folder / PROJECTIONS_FILE, {f"d{w}": p.contiguous() for w, p in compression.projections.items()})
     atomic_write_json(folder / COMPRESSION_FILE, compression.to_dict() | {"verification": {str(w): v for w, v in verification.items()}})
     return folder
+
+
+def compress_and_store(
+    compiled: Any, root: Path, seed: int = 0, on_step: Callable[[dict[str, Any]], None] | None = None
+) -> tuple[dict[str, Any], Path]:
+    """Compresses a compiled case (`compression.compress`), verifies the chosen width and stores
+    both under `root`; returns what was stored and where."""
+    from circuits_benchmark.models.compression import compress
+    from circuits_benchmark.models.verification import verify_case
+
+    compression = compress(compiled, seed, on_step)
+    verified = {}
+    if compression.chosen is not None:
+        model = build_compressed(compiled.model, compression.projections[compression.chosen])
+        verified[compression.chosen] = verification_summary(verify_case(dataclasses.replace(compiled, model=model)))
+    folder = save_compression(compression, verified, root)
+    return read_json(folder / COMPRESSION_FILE), folder
 
 
 def verification_summary(report: Any) -> dict[str, Any]:

@@ -110,11 +110,12 @@ def variable_blocks(compiled: CompiledCase) -> dict[str, list[int]]:
     return blocks
 
 
-def train_projection(compiled: CompiledCase, widths: dict[str, int], seed: int = 0, steps: int = STEPS) -> torch.Tensor:
+def train_projection(compiled: CompiledCase, widths: dict[str, int], seed: int = 0, steps: int | None = None) -> torch.Tensor:
     """P (d_model x d_small), block-structured by variable (module docstring), each variable
     squeezed into `widths[variable]` dimensions (all of its own where not named), trained so that
     the compressed model's outputs match the compiled one's and every component's output, read
-    back through P^T, matches the compiled component's."""
+    back through P^T, matches the compiled component's. `steps`: STEPS when None."""
+    steps = STEPS if steps is None else steps
     big = compiled.model
     blocks = list(variable_blocks(compiled).items())
     sizes = [widths.get(name, len(block)) for name, block in blocks]
