@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from circuits_benchmark.models.compressed_models import (
     scored_compressed_id,
 )
 from circuits_benchmark.models.model_id import ModelId
+from circuits_benchmark.models.verification import verify_case
 
 
 def test_a_rotation_of_the_residual_stream_computes_exactly_what_the_compiled_model_does(cache_dir: Path) -> None:
@@ -92,7 +94,8 @@ def test_a_stored_compression_loads_scored_only_when_verified(cache_dir: Path, t
 
 
 def test_the_shipped_compressions_match_their_cases(cache_dir: Path, tmp_path: Path) -> None:
-    """Every shipped compression's chosen model still matches the program at the bar on fresh inputs."""
+    """Every shipped compression's chosen model still matches the program at the bar on fresh inputs,
+    and the compiled ground truth on it is sufficient and necessary (verified as a compiled model is)."""
     (tmp_path / "cache").symlink_to(cache_dir, target_is_directory=True)
     shipped = sorted(COMPRESSED_RELEASE_DIR.glob(f"case-*/{COMPRESSION_FILE}"))
     assert shipped, "no compressions ship with the project"
@@ -104,6 +107,9 @@ def test_the_shipped_compressions_match_their_cases(cache_dir: Path, tmp_path: P
         compiled = load_compiled_case(stored["case_id"], cache_dir)
         inputs = compiled.case.sample_inputs(np.random.default_rng(7), 300)
         assert compression.output_match(compiled, model.model, inputs) >= 0.99, stored["case_id"]
+        report = verify_case(dataclasses.replace(compiled, model=model.model))
+        faithful_and_minimal = all(check.faithful and check.minimal for check in report.ablations.values())
+        assert faithful_and_minimal and model.ground_truth() == compiled.ground_truth(), (stored["case_id"], report.short_status())
 
 
 def test_compress_and_store_writes_what_the_loader_reads(cache_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

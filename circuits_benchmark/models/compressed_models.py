@@ -103,7 +103,8 @@ def load_compressed_model(model_id: ModelId, output_dir: Path) -> BenchmarkModel
         raise BenchmarkError(f"case {case_id} changed since it was compressed: run ./main.py cases compress -i {case_id}")
     width = model_id.width or stored["chosen"]
     if width is None:
-        raise BenchmarkError(f"case {case_id} does not compress: output match per width {stored['matches']} (bar {MATCH_BAR})")
+        tried = ", ".join(f"{s['variable']} {s['dimensions']}->{s['to']} {100 * s['match']:.1f}%" for s in stored["steps"])
+        raise BenchmarkError(f"case {case_id} does not compress: no halving keeps {100 * MATCH_BAR:g}% of outputs ({tried})")
     projections = load_tensors(folder / PROJECTIONS_FILE)
     if f"d{width}" not in projections:
         raise BenchmarkError(f"case {case_id} was not compressed to width {width}: widths {', '.join(stored['matches'])}")
