@@ -31,9 +31,9 @@ def main() -> None:
             model = load_benchmark_model(f"tracr:{case_id}", Path(folder))
             truth = set(model.ground_truths["resample"].edges)
             hits, passes = [], []
+            n_edges = build_problem(model, RunConfig("edge-pruning", model.model_id, MethodSettings())).n_edges
+            settings = MethodSettings(sparsity=1 - len(truth) / n_edges)
             for seed in (42, 43, 44):
-                n_edges = build_problem(model, RunConfig("edge-pruning", model.model_id, MethodSettings())).n_edges
-                settings = MethodSettings(sparsity=1 - len(truth) / n_edges)
                 config = RunConfig("edge-pruning", model.model_id, settings, seed=seed)
                 found, cost = apply_method(build_problem(model, config), config)
                 hits.append(set(found.sweep[-1][1].edges) == truth)

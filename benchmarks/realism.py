@@ -26,7 +26,8 @@ FAMILIES = ("compiled", "siit", "iit", "natural")
 def main() -> None:
     output_dir = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("/tmp/circuits-benchmark-realism")
     torch.set_num_threads(2)
-    cases = [c for c in ORIGINAL_RELEASE_IDS if c in set(released_case_ids())]
+    released = set(released_case_ids())
+    cases = [c for c in ORIGINAL_RELEASE_IDS if c in released]
     values: dict[str, dict[str, list[float]]] = {f: {s: [] for s in STATISTICS} for f in FAMILIES}
     print(f"{'case':>5} {'seconds':>8}  " + "  ".join(f"{s:>16}" for s in STATISTICS) + "   (compiled / siit / iit / natural)")
     for case_id in cases:

@@ -93,17 +93,17 @@ def score_edges(
     head's q/k/v input; unlisted edges rank last) exactly as `leaderboard submit` does, and stores
     the result under the name `name` (unless `store` is False). Raises BenchmarkError for a bad
     edge or model."""
-    from circuits_benchmark.leaderboard.submission import SubmittedModel, parse_submission, score_model
+    from circuits_benchmark.leaderboard.submission import parse_submission, score_model
     from circuits_benchmark.storage.results_db import ResultsStore
 
     data = {
         "method": name, "description": description, "ablation": ablation, "threshold": threshold,
         "n_examples": n_examples, "seed": seed,
-        "models": [{"model": model_id, "edges": [[s, d, float(v)] for (s, d), v in edge_scores.items()]}],
+        "models": [{"model": model_id, "edges": [[s, d, float(v)] for (s, d), v in edge_scores.items()]}
+                   | ({} if seconds is None else {"seconds": seconds})],
     }
-    submission = parse_submission(data, f"score_edges({name!r})")
-    entry = SubmittedModel(model_id, submission.models[0].edges, seconds)
-    record = score_model(submission, entry, models_dir or results_dir, f"score_edges({name!r}, {model_id!r})")
+    submission = parse_submission(data, f"score_edges({name!r})")  # checks the edges and `seconds` as `leaderboard submit` does
+    record = score_model(submission, submission.models[0], models_dir or results_dir, f"score_edges({name!r}, {model_id!r})")
     if store:
         with ResultsStore(results_dir) as results:
             results.save_run(record)

@@ -193,6 +193,9 @@ def _attempt(job: Job, output_dir: Path) -> RunRecord | str:
     one bad model does not stop the other jobs. Module-level, so Ray can ship it to workers."""
     import torch
 
+    from circuits_benchmark.plugins import load_environment_plugins
+
+    load_environment_plugins()  # a Ray worker starts bare (the local pool's workers have them already: a no-op)
     torch.set_num_threads(1)  # the models are tiny: one thread beats several fighting over small matrices
     try:
         return run_job(job, output_dir)

@@ -40,8 +40,8 @@ from circuits_benchmark.algzoo.rnn import ReluRNN
 from circuits_benchmark.algzoo.scoring import evaluate_model
 from circuits_benchmark.algzoo.tasks import CONTINUOUS, DISTRIBUTION, data_generator
 from circuits_benchmark.errors import BenchmarkError
-from circuits_benchmark.evaluation.figures import png_bytes, pyplot
-from circuits_benchmark.storage.files import atomic_write_bytes, atomic_write_json
+from circuits_benchmark.evaluation.figures import pyplot, save_png
+from circuits_benchmark.storage.files import atomic_write_json
 
 
 @dataclasses.dataclass(frozen=True)
@@ -359,11 +359,11 @@ def save_study(study: NoiseStudy, output_dir: Path) -> tuple[Path, Path]:
     folder = zoo_dir(output_dir) / "estimation"
     json_path, plot_path = folder / f"{study.model}.json", folder / f"{study.model}.png"
     atomic_write_json(json_path, study.to_dict())
-    atomic_write_bytes(plot_path, _plot(study))
+    _plot(study, plot_path)
     return json_path, plot_path
 
 
-def _plot(study: NoiseStudy) -> bytes:
+def _plot(study: NoiseStudy, path: Path) -> None:
     plt = pyplot()
 
     figure, axis = plt.subplots(figsize=(6, 4.5))
@@ -379,4 +379,4 @@ def _plot(study: NoiseStudy) -> bytes:
     axis.set_ylabel("mean squared error of the accuracy estimate")
     axis.set_title(f"{study.model}, weight noise {study.noise}, {len(study.true_accuracies)} noisy models", fontsize=9)
     axis.legend(fontsize=8)
-    return png_bytes(figure)
+    save_png(figure, path)

@@ -27,9 +27,9 @@ AblationOption = Annotated[str, typer.Option("--ablation", help=f"What ablated e
 DEFAULT_OUTPUT_DIR = DEFAULT_RESULTS_DIR
 
 
-def check_number(flag: str, value: float | None, minimum: float | None = None, above: float | None = None, at_most: float | None = None) -> None:
+def check_number(flag: str, value: float | None, minimum: float | None = None, above: float | None = None) -> None:
     """Raises BenchmarkError (one line, naming the flag) unless `value` is None or a finite number
-    within the bounds: >= minimum, > above, <= at_most."""
+    within the bounds: >= minimum, > above."""
     import math
 
     from circuits_benchmark.errors import BenchmarkError
@@ -41,9 +41,7 @@ def check_number(flag: str, value: float | None, minimum: float | None = None, a
         bounds.append(f">= {minimum:g}")
     if above is not None:
         bounds.append(f"> {above:g}")
-    if at_most is not None:
-        bounds.append(f"<= {at_most:g}")
-    within = (minimum is None or value >= minimum) and (above is None or value > above) and (at_most is None or value <= at_most)
+    within = (minimum is None or value >= minimum) and (above is None or value > above)
     if not (math.isfinite(value) and within):
         raise BenchmarkError(f"{flag} must be a finite number{' ' + ' and '.join(bounds) if bounds else ''}, not {value}")
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from circuits_benchmark.cli.options import DEFAULT_OUTPUT_DIR, Indices, OutputDir
 from circuits_benchmark.cli.siit import ground_truth_verdict
+from circuits_benchmark.cli.tables import titled_table
 
 app = typer.Typer(help="The released SIIT models: build the release from trained runs, list it.", no_args_is_help=True)
 console = Console()
@@ -37,9 +37,10 @@ def list_release() -> None:
 
 
 def _print_manifest(manifest: dict) -> None:
-    table = Table(title="released SIIT models (held-out figures; ground truth under resample / mean ablation)")
-    for column in ("model", "params", "accuracy", "IIA", "strict IIA", "resample", "mean"):
-        table.add_column(column)
+    table = titled_table(
+        "released SIIT models (held-out figures; ground truth under resample / mean ablation)",
+        "model", "params", "accuracy", "IIA", "strict IIA", "resample", "mean",
+    )
     for entry in manifest["models"].values():
         metrics, checks = entry["metrics"], entry["ground_truth_checks"]
         table.add_row(

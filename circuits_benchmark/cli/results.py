@@ -8,9 +8,9 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from circuits_benchmark.cli.options import DEFAULT_OUTPUT_DIR, OutputDir
+from circuits_benchmark.cli.tables import titled_table
 
 app = typer.Typer(help="The results store: list, show, remove and export stored runs.", no_args_is_help=True)
 console = Console(width=200) if not sys.stdout.isatty() else Console()
@@ -27,9 +27,10 @@ def list_runs(method: Method = None, model: Model = None, output_dir: OutputDir 
 
     with ResultsStore(output_dir) as store:
         runs = store.runs(method, model)
-    table = Table(title=f"{len(runs)} runs in {output_dir}")
-    for column in ("id", "method", "model", "sweep point", "edge AUROC", "node AUROC", "edge TPR/FPR", "CPR", "CMD", "s", "finished", "source"):
-        table.add_column(column)
+    table = titled_table(
+        f"{len(runs)} runs in {output_dir}",
+        "id", "method", "model", "sweep point", "edge AUROC", "node AUROC", "edge TPR/FPR", "CPR", "CMD", "s", "finished", "source",
+    )
     for run in runs:
         point = f"{run.sweep_parameter}={run.sweep_value:g}" if run.sweep_parameter else ""
         m = run.metrics

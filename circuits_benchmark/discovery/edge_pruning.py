@@ -16,10 +16,9 @@ from __future__ import annotations
 import dataclasses
 import torch
 
-from circuits_benchmark.discovery.hard_concrete import open_probability, sample_gates
+from circuits_benchmark.discovery.hard_concrete import open_probability, sample_gates, settled
 from circuits_benchmark.discovery.problem import DiscoveryProblem, MethodOutput, run_sweep
 from circuits_benchmark.discovery.settings import EDGE_PRUNING_SWEEP, MethodSettings
-from circuits_benchmark.discovery.subnetwork_probing import settled
 
 PULL_WEIGHT = 10.0
 # Training may stop early (gates settled, as in subnetwork probing) only this close to the target.

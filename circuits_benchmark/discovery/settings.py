@@ -44,7 +44,7 @@ class MethodSettings:
         checks = [
             (math.isfinite(self.threshold), f"--threshold must be a finite number, not {self.threshold}"),
             (math.isfinite(self.lambda_reg) and self.lambda_reg >= 0, f"--lambda-reg must be a finite number >= 0, not {self.lambda_reg}"),
-            (self.integrated_grad_steps >= 0, f"--integrated-grad-steps must be at least 1, not {self.integrated_grad_steps}"),
+            (self.integrated_grad_steps >= 0, f"--integrated-grad-steps must be at least 0 (0: the method's default), not {self.integrated_grad_steps}"),
             (self.epochs >= 1, f"--epochs must be at least 1, not {self.epochs}"),
             (math.isfinite(self.learning_rate) and self.learning_rate > 0, f"the learning rate must be a finite number > 0, not {self.learning_rate}"),
             (math.isfinite(self.sparsity) and 0 <= self.sparsity < 1, f"--sparsity must be a number in [0, 1), not {self.sparsity}"),

@@ -11,16 +11,9 @@ from __future__ import annotations
 import dataclasses
 import torch
 
-from circuits_benchmark.discovery.hard_concrete import deterministic_gate, open_probability, sample_gates
+from circuits_benchmark.discovery.hard_concrete import deterministic_gate, open_probability, sample_gates, settled
 from circuits_benchmark.discovery.problem import DiscoveryProblem, MethodOutput, run_sweep
 from circuits_benchmark.discovery.settings import SP_SWEEP, MethodSettings
-# Early stop (`settled`): training ends once the circuit (gates with log-alpha > 0) has held for
-# SETTLED_EPOCHS steps, every log-alpha is at least SETTLED_MARGIN from 0 (Adam at the default
-# rate, at most 0.1 a step, needs 10 steps against the trend to cross it), and no log-alpha's
-# recent trend would carry it across 0 before the last epoch: the circuit read then is the one
-# the full run ends with, at a fraction of the cost.
-SETTLED_EPOCHS = 30
-SETTLED_MARGIN = 1.0
 
 
 def subnetwork_probing(problem: DiscoveryProblem, settings: MethodSettings) -> MethodOutput:
@@ -71,18 +64,4 @@ def _train(problem: DiscoveryProblem, settings: MethodSettings, lam: float) -> t
         if settled(history, log_alpha.detach(), settings.epochs - epoch - 1) or problem.over_budget():
             break
     return log_alpha.detach(), unit_of_edge, float(loss.detach()), epoch + 1
-
-
-def settled(history: list[torch.Tensor], log_alpha: torch.Tensor, epochs_left: int) -> bool:
-    """Whether the circuit can be read now: over the last SETTLED_EPOCHS steps no gate crossed 0,
-    every log-alpha is at least SETTLED_MARGIN from 0, and none would cross 0 by the last epoch at
-    its average rate of change over those steps. `history` is updated in place."""
-    history.append(log_alpha.clone())
-    if len(history) <= SETTLED_EPOCHS:
-        return False
-    before = history.pop(0)
-    rate = (log_alpha - before) / SETTLED_EPOCHS
-    at_the_end = log_alpha + rate * epochs_left
-    same_side = torch.stack(history).gt(0).eq(log_alpha.gt(0)).all() and torch.equal(at_the_end > 0, log_alpha > 0)
-    return bool(same_side) and bool(log_alpha.abs().min() >= SETTLED_MARGIN)
 

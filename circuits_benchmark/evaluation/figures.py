@@ -19,16 +19,11 @@ def pyplot() -> Any:
     return plt
 
 
-def png_bytes(figure: Any, dpi: int = 120) -> bytes:
-    """The figure, laid out tightly, as PNG bytes; the figure is closed."""
+def save_png(figure: Any, path: Path, dpi: int = 120) -> Path:
+    """Writes the figure, laid out tightly, to `path` as PNG, atomically; the figure is closed."""
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=dpi)
     pyplot().close(figure)
-    return buffer.getvalue()
-
-
-def save_png(figure: Any, path: Path, dpi: int = 120) -> Path:
-    """Writes the figure to `path` atomically (see `png_bytes`)."""
-    atomic_write_bytes(path, png_bytes(figure, dpi))
+    atomic_write_bytes(path, buffer.getvalue())
     return path

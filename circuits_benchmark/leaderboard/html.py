@@ -131,17 +131,15 @@ def _ranking_table(section: Section, table_id: str) -> str:
     ]
     rows = []
     for s in section.summaries:
-        label = s.label + (" (submission)" if s.source == "submission" else "") + (f" ({s.seeds} seeds)" if s.seeds > 1 else "")
         cells = [
-            _cell(s.rank) if s.rank is not None else '<td data-value="">-</td>', _cell(label), _cell(s.models),
+            _cell(s.rank) if s.rank is not None else '<td data-value="">-</td>', _cell(s.display_label), _cell(s.models),
             _interval_cell(s.edge_auroc_mean, s.edge_auroc_interval), _cell(s.edge_auroc_median),
             _interval_cell(s.node_auroc_mean, s.node_auroc_interval), _cell(s.node_auroc_median),
             _cell(s.cpr_mean), _cell(s.cmd_mean), _cell(s.cost_median_s), _cell(s.cost_median_fpe),
         ]
         ranked = "" if s.rank is not None else ' class="unranked"'
         rows.append(f'<tr data-method="{_e(s.label)}"{ranked}>' + "".join(cells) + "</tr>")
-    names = ", ".join(ModelId.parse(m).display_name() for m in section.common_models)
-    note = f"<p>Ranked over the {len(section.common_models)} models every built-in method ran on: {_e(names)}."
+    note = f"<p>Ranked over the {len(section.common_models)} models every built-in method ran on: {_e(section.common_names)}."
     if section.unranked:
         note += f" Greyed rows ran on fewer models and are not ranked: {_e(', '.join(s.label for s in section.unranked))}."
     described = "".join(f"<li><b>{_e(s.label)}</b>: {_e(s.description)}</li>" for s in section.summaries if s.description)

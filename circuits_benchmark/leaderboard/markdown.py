@@ -33,8 +33,7 @@ def ranking_markdown(section: Section) -> list[str]:
     (also printed by the CLI)."""
     rows = [RANKING_HEADER, "|" + "---|" * RANKING_HEADER.count(" | ") + "---|"]
     rows += [_ranking_row(s) for s in section.ranked]
-    names = ", ".join(ModelId.parse(m).display_name() for m in section.common_models)
-    lines = [*rows, "", f"Ranked over the {len(section.common_models)} models every built-in method ran on: {names}."]
+    lines = [*rows, "", f"Ranked over the {len(section.common_models)} models every built-in method ran on: {section.common_names}."]
     if section.unranked:
         lines += ["", "Not ranked (ran on fewer models than those):", "", RANKING_HEADER, rows[1]]
         lines += [_ranking_row(s) for s in section.unranked]
@@ -45,10 +44,9 @@ def ranking_markdown(section: Section) -> list[str]:
 
 
 def _ranking_row(s: MethodSummary) -> str:
-    label = s.label + (" (submission)" if s.source == "submission" else "") + (f" ({s.seeds} seeds)" if s.seeds > 1 else "")
     cost = "n/a" if s.cost_median_s is None else f"{s.cost_median_s:.2f}"
     cells = [
-        "-" if s.rank is None else str(s.rank), label, str(s.models),
+        "-" if s.rank is None else str(s.rank), s.display_label, str(s.models),
         _with_interval(s.edge_auroc_mean, s.edge_auroc_interval), format_number(s.edge_auroc_median),
         _with_interval(s.node_auroc_mean, s.node_auroc_interval), format_number(s.node_auroc_median),
         format_number(s.cpr_mean), format_number(s.cmd_mean), cost, _passes(s.cost_median_fpe),

@@ -25,6 +25,7 @@ from typing import Iterable
 
 from circuits_benchmark.evaluation.roc import auroc
 from circuits_benchmark.evaluation.statistics import PairedComparison, bootstrap_interval, paired_permutation_test
+from circuits_benchmark.models.model_id import ModelId
 from circuits_benchmark.storage.results_db import RunRecord
 
 COMPARED_METRICS = ("edge_auroc", "node_auroc")
@@ -99,6 +100,11 @@ class MethodSummary:
     description: str = ""
     cost_median_fpe: float | None = None
 
+    @property
+    def display_label(self) -> str:
+        """The label as tables show it: marked as a submission, with its seed count when above one."""
+        return self.label + (" (submission)" if self.source == "submission" else "") + (f" ({self.seeds} seeds)" if self.seeds > 1 else "")
+
 
 def series_results(runs: Iterable[RunRecord]) -> tuple[list[SeriesResult], int]:
     """The complete series among `runs`, and how many incomplete sweeps were left out."""
@@ -127,6 +133,7 @@ def _series(group: list[RunRecord]) -> SeriesResult:
         edge_roc, node_roc = reference.roc.get("edges", []), reference.roc.get("nodes", [])
         edge_auroc, node_auroc = reference.metrics.get("edge_auroc"), reference.metrics.get("node_auroc")
     confusion = (reference.result.get("evaluation") or {}).get("at_threshold", {}).get("edges")
+    wall_time_s = sum(run.wall_time_s for run in group)
     # A series is named by its reference run.
     identity = {name: getattr(reference, name) for name in ("label", "source", "model_id", "model_kind", "case_id", "ablation", "seed")}
     return SeriesResult(
@@ -139,8 +146,8 @@ def _series(group: list[RunRecord]) -> SeriesResult:
         node_auroc=node_auroc,
         cpr=reference.metrics.get("cpr"),
         cmd=reference.metrics.get("cmd"),
-        wall_time_s=sum(run.wall_time_s for run in group),
-        cost_s=reference.parameters.get("reported_seconds") if reference.source == "submission" else sum(run.wall_time_s for run in group),
+        wall_time_s=wall_time_s,
+        cost_s=reference.parameters.get("reported_seconds") if reference.source == "submission" else wall_time_s,
         positives=None if confusion is None else confusion["tp"] + confusion["fn"],
         candidates=None if confusion is None else sum(confusion[k] for k in ("tp", "fp", "fn", "tn")),
         description=reference.parameters.get("description", ""),
@@ -301,6 +308,11 @@ class Section:
     common_models: list[str]
     summaries: list[MethodSummary]
     comparisons: dict[str, dict[tuple[str, str], PairedComparison]]  # metric -> (row, column) -> comparison
+
+    @property
+    def common_names(self) -> str:
+        """The common models as tables name them (`case 3`, `siit:3:release`), comma-separated."""
+        return ", ".join(ModelId.parse(m).display_name() for m in self.common_models)
 
     @property
     def labels(self) -> list[str]:

@@ -3,7 +3,7 @@
 
 A case's compression is a folder `case-NNN/` holding `compression.json` (`Compression.to_dict`:
 the width chosen, every width's output match, and the verification of each width verified) and
-`projections.safetensors` (one projection per width tried). `./main.py cases compress` writes it
+`projections.safetensors` (one projection per width kept). `./main.py cases compress` writes it
 under `<output_dir>/compressed/`; the ones that ship with the project are in
 `circuits_benchmark/releases/compressed/`, read when the output folder has none.
 
@@ -21,7 +21,8 @@ from typing import Any, Callable
 
 from circuits_benchmark.errors import BenchmarkError
 from circuits_benchmark.models.benchmark_model import BenchmarkModel
-from circuits_benchmark.models.compression import MATCH_BAR, Compression, build_compressed
+from circuits_benchmark.models.compiled_case import CompiledCase
+from circuits_benchmark.models.compression import MATCH_BAR, Compression, build_compressed, compress
 from circuits_benchmark.models.model_id import ModelId
 from circuits_benchmark.storage.files import atomic_save_tensors, atomic_write_json, load_tensors, read_json
 
@@ -34,20 +35,21 @@ def compression_dir(root: Path, case_id: int) -> Path:
     return root / f"case-{case_id:03d}"
 
 
-def save_compression(compression: Compression, verification: dict[int, dict[str, Any]], root: Path) -> Path:
-    """Writes a compression and its verification per width (`verification_summary`) under `root`."""
+def save_compression(compression: Compression, verification: dict[int, dict[str, Any]], root: Path) -> tuple[dict[str, Any], Path]:
+    """Writes a compression and its verification per width (`verification_summary`) under `root`;
+    returns what `compression.json` holds, and the folder."""
     folder = compression_dir(root, compression.case_id)
+    stored = compression.to_dict() | {"verification": {str(w): v for w, v in verification.items()}}
     atomic_save_tensors(folder / PROJECTIONS_FILE, {f"d{w}": p.contiguous() for w, p in compression.projections.items()})
-    atomic_write_json(folder / COMPRESSION_FILE, compression.to_dict() | {"verification": {str(w): v for w, v in verification.items()}})
-    return folder
+    atomic_write_json(folder / COMPRESSION_FILE, stored)
+    return stored, folder
 
 
 def compress_and_store(
-    compiled: Any, root: Path, seed: int = 0, on_step: Callable[[dict[str, Any]], None] | None = None
+    compiled: CompiledCase, root: Path, seed: int = 0, on_step: Callable[[dict[str, Any]], None] | None = None
 ) -> tuple[dict[str, Any], Path]:
     """Compresses a compiled case (`compression.compress`), verifies the chosen width and stores
     both under `root`; returns what was stored and where."""
-    from circuits_benchmark.models.compression import compress
     from circuits_benchmark.models.verification import verify_case
 
     compression = compress(compiled, seed, on_step)
@@ -55,8 +57,7 @@ def compress_and_store(
     if compression.chosen is not None:
         model = build_compressed(compiled.model, compression.projections[compression.chosen])
         verified[compression.chosen] = verification_summary(verify_case(dataclasses.replace(compiled, model=model)))
-    folder = save_compression(compression, verified, root)
-    return read_json(folder / COMPRESSION_FILE), folder
+    return save_compression(compression, verified, root)
 
 
 def verification_summary(report: Any) -> dict[str, Any]:
@@ -93,7 +94,7 @@ def scored_compressed_id(case_id: int, output_dir: Path) -> str | None:
 def load_compressed_model(model_id: ModelId, output_dir: Path) -> BenchmarkModel:
     """The registry's loader of `compressed:<case>[:d<width>]` (see the module docstring)."""
     from circuits_benchmark.models.compiled import load_compiled_case
-    from circuits_benchmark.models.registry import load_benchmark_model
+    from circuits_benchmark.models.registry import compiled_benchmark_model
     from circuits_benchmark.models.verification import verify_case
 
     case_id = model_id.case_id
@@ -112,8 +113,9 @@ def load_compressed_model(model_id: ModelId, output_dir: Path) -> BenchmarkModel
     verified = stored["verification"].get(str(width))
     if verified is None:
         verified = verification_summary(verify_case(dataclasses.replace(compiled, model=model)))
-    scored = stored["matches"][str(width)] >= MATCH_BAR and all(verified["faithful"].values())
-    task_model = load_benchmark_model(ModelId.tracr(case_id), output_dir)
+    # Every stored width matched at MATCH_BAR (only kept halvings are stored): scored when faithful.
+    scored = all(verified["faithful"].values())
+    task_model = compiled_benchmark_model(compiled)
     return dataclasses.replace(
         task_model,
         model_id=str(ModelId.compressed(case_id, width)),

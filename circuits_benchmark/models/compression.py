@@ -34,7 +34,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -42,6 +42,7 @@ import torch
 from circuits_benchmark.cases.program_outputs import evaluate_program
 from circuits_benchmark.models.compiled_case import CompiledCase
 from circuits_benchmark.models.transformer import CircuitTransformer, TransformerConfig
+from circuits_benchmark.models.verification import count_mismatches
 from circuits_benchmark.patching.engine import PatchableModel
 
 MATCH_BAR = 0.995
@@ -64,7 +65,7 @@ def compressed_weights(model: CircuitTransformer, projection: torch.Tensor) -> d
     weights: dict[str, torch.Tensor] = {}
     for name, value in model.state_dict().items():
         last = name.rsplit(".", 1)[-1]
-        if last in ("W_E", "W_pos", "W_out"):
+        if last in ("W_E", "W_pos", "W_out", "b_O", "b_out"):  # written into the stream (b_O, b_out: biases)
             weights[name] = value @ writes
         elif last == "W_O":
             weights[name] = torch.einsum("hkd,ds->hks", value, writes)
@@ -72,8 +73,6 @@ def compressed_weights(model: CircuitTransformer, projection: torch.Tensor) -> d
             weights[name] = torch.einsum("sd,hdk->hsk", reads, value)
         elif last in ("W_in", "W_U"):
             weights[name] = reads @ value
-        elif last in ("b_O", "b_out"):  # biases written into the stream
-            weights[name] = value @ writes
         else:
             weights[name] = value
     return weights
@@ -160,8 +159,6 @@ def _output_loss(logits: torch.Tensor, target: torch.Tensor, categorical: bool) 
 def output_match(compiled: CompiledCase, model: CircuitTransformer, inputs: list[list[Any]]) -> float:
     """The share of checked positions where `model`'s decoded output equals the program's (every
     position for categorical cases, defined ones for numerical, as in verification)."""
-    from circuits_benchmark.models.verification import count_mismatches
-
     expected = evaluate_program(compiled.case, inputs)
     checked = sum(v is not None or compiled.is_categorical for row in expected for v in row)
     return 1 - count_mismatches(dataclasses.replace(compiled, model=model), inputs, expected) / max(1, checked)
@@ -197,48 +194,44 @@ class Compression:
 
 
 def compress(compiled: CompiledCase, seed: int = 0, on_step: Callable[[dict[str, Any]], None] | None = None) -> Compression:
-    """The module docstring's rule: halve the variables round after round, largest first, keep what matches."""
+    """The module docstring's rule: round after round, the variables still of two dimensions or
+    more, largest first, leaving out any whose halving failed, are each halved and retrained; a
+    halving is kept when the output still matches; a round that keeps nothing ends the search."""
     start = time.perf_counter()
     inputs = compiled.case.sample_inputs(np.random.default_rng(seed + 1), CHECK_INPUTS)
     blocks = variable_blocks(compiled)
-    widths: dict[str, int] = {}
+    widths: dict[str, int] = {}  # the kept width of each variable halved so far
+
+    def current(name: str) -> int:
+        return widths.get(name, len(blocks[name]))
+
     steps: list[dict[str, Any]] = []
     projections: dict[int, torch.Tensor] = {}
+    failed: set[str] = set()
     chosen = None
-    for name in _halvings(compiled, widths, steps):
-        before = widths.get(name, len(blocks[name]))
-        trial = widths | {name: math.ceil(before / 2)}
-        projection = train_projection(compiled, trial, seed)
-        width = projection.shape[1]
-        match = output_match(compiled, build_compressed(compiled.model, projection), inputs)
-        step = {"variable": name, "dimensions": before, "to": trial[name], "width": width, "match": match,
-                "kept": match >= MATCH_BAR}
-        steps.append(step)
-        if on_step is not None:
-            on_step(step)
-        if step["kept"]:
-            widths.update(trial)  # in place: the search reads it
-            chosen, projections[width] = width, projection
+    while True:
+        candidates = sorted((n for n in compressible(compiled) if n not in failed and current(n) > 1), key=lambda n: -current(n))
+        kept_in_round = False
+        for name in candidates:
+            trial = widths | {name: math.ceil(current(name) / 2)}
+            projection = train_projection(compiled, trial, seed)
+            width = projection.shape[1]
+            match = output_match(compiled, build_compressed(compiled.model, projection), inputs)
+            step = {"variable": name, "dimensions": current(name), "to": trial[name], "width": width, "match": match,
+                    "kept": match >= MATCH_BAR}
+            steps.append(step)
+            if on_step is not None:
+                on_step(step)
+            if step["kept"]:
+                widths, chosen, projections[width], kept_in_round = trial, width, projection, True
+            else:
+                failed.add(name)
+        if not kept_in_round:
+            break
     return Compression(
         compiled.case.case_id, compiled.fingerprint, compiled.model.cfg.d_model, chosen, steps, projections,
         time.perf_counter() - start,
     )
-
-
-def _halvings(compiled: CompiledCase, widths: dict[str, int], steps: list[dict[str, Any]]) -> Iterator[str]:
-    """The variable to halve next, round after round: those still of two dimensions or more, largest
-    first, leaving out any whose halving failed; a round that keeps nothing ends the search."""
-    blocks = variable_blocks(compiled)
-    while True:
-        failed = {step["variable"] for step in steps if not step["kept"]}
-        candidates = [name for name in compressible(compiled) if name not in failed and widths.get(name, len(blocks[name])) > 1]
-        if not candidates:
-            return
-        before = len(steps)
-        for name in sorted(candidates, key=lambda name: -widths.get(name, len(blocks[name]))):
-            yield name
-        if not any(step["kept"] for step in steps[before:]):
-            return
 
 
 def most_halvings(compiled: CompiledCase) -> int:

@@ -21,6 +21,7 @@ import torch
 from circuits_benchmark.errors import BenchmarkError
 from circuits_benchmark.lazy_import import resolve
 from circuits_benchmark.models.benchmark_model import BenchmarkModel
+from circuits_benchmark.models.compiled_case import CompiledCase
 from circuits_benchmark.models.model_id import ModelId
 from circuits_benchmark.paths import DEFAULT_RESULTS_DIR
 
@@ -63,10 +64,16 @@ def _loader(kind: str, text: str) -> Loader:
 
 def load_tracr_model(model_id: ModelId, output_dir: Path) -> BenchmarkModel:
     """`tracr:<case>`: the compiled model of a case, with its ground truths."""
-    from circuits_benchmark.cases.program_outputs import evaluate_program
     from circuits_benchmark.models.compiled import load_compiled_case
 
-    compiled = load_compiled_case(model_id.case_id, output_dir / "cache")
+    return compiled_benchmark_model(load_compiled_case(model_id.case_id, output_dir / "cache"))
+
+
+def compiled_benchmark_model(compiled: CompiledCase) -> BenchmarkModel:
+    """A compiled case as a benchmark model: its inputs, metric positions and ground truths (the
+    compressed models keep all of it but the network)."""
+    from circuits_benchmark.cases.program_outputs import evaluate_program
+
     case = compiled.case
     positions = torch.ones(case.max_seq_len, dtype=torch.bool)
     positions[0] = False  # BOS carries no task output

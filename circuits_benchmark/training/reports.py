@@ -15,6 +15,7 @@ from circuits_benchmark.circuits.circuit import Circuit
 from circuits_benchmark.errors import BenchmarkError
 from circuits_benchmark.evaluation.circuit_checks import draw_node_effects, ground_truth_check, node_ablation_effects, node_realism
 from circuits_benchmark.evaluation.model_analyses import DEFAULT_EXAMPLES, eval_dir, write_report
+from circuits_benchmark.models.benchmark_model import BenchmarkModel
 from circuits_benchmark.models.compiled import load_compiled_case
 from circuits_benchmark.models.model_id import ModelId
 from circuits_benchmark.models.registry import load_benchmark_model
@@ -95,24 +96,25 @@ def realism_of_result(
     except ValueError as error:
         raise BenchmarkError(f"{result_path}: {error}") from None
     digest = hashlib.sha256(json.dumps(circuit.to_dict(), sort_keys=True).encode()).hexdigest()[:12]
-    return _realism_report("node_realism", model_id, circuit, str(result_path), output_dir, ablation, n_examples, seed, digest)
+    model = load_benchmark_model(model_id, output_dir)
+    return _realism_report("node_realism", model, circuit, str(result_path), output_dir, ablation, n_examples, seed, digest)
 
 
 def realism_of_ground_truth(
     model_id: str, output_dir: Path, ablation: str = "resample", n_examples: int = DEFAULT_EXAMPLES, seed: int = 0
 ) -> dict[str, Any]:
     """`eval gt_node_realism`: node realism of a model's own ground truth for `ablation`."""
-    truth = load_benchmark_model(model_id, output_dir).ground_truth(ablation)
+    model = load_benchmark_model(model_id, output_dir)
+    truth = model.ground_truth(ablation)
     if truth is None:
         raise BenchmarkError(f"{model_id} has no ground truth")
-    return _realism_report("gt_node_realism", model_id, truth, "ground truth", output_dir, ablation, n_examples, seed, "ground_truth")
+    return _realism_report("gt_node_realism", model, truth, "ground truth", output_dir, ablation, n_examples, seed, "ground_truth")
 
 
 def _realism_report(
-    kind: str, model_id: str, circuit: Circuit, source: str, output_dir: Path,
+    kind: str, benchmark_model: BenchmarkModel, circuit: Circuit, source: str, output_dir: Path,
     ablation: str, n_examples: int, seed: int, folder: str,
 ) -> dict[str, Any]:
-    benchmark_model = load_benchmark_model(model_id, output_dir)
     change = node_realism(PatchingBatch.sample(benchmark_model, n_examples, seed), circuit, ablation)
     report = {
         "model_id": benchmark_model.model_id,
