@@ -8,7 +8,7 @@ from typing import Annotated, Any, Callable, Optional
 import typer
 from rich.console import Console
 
-from circuits_benchmark.cli.options import DEFAULT_OUTPUT_DIR, Indices, OutputDir, Seed, Tracr, Weights, case_model_id, check_number
+from circuits_benchmark.cli.options import DEFAULT_OUTPUT_DIR, Indices, OutputDir, Seed, Tracr, Weights, check_number, selected_model_ids
 from circuits_benchmark.cli.tables import titled_table
 from circuits_benchmark.lazy_import import resolve
 
@@ -29,8 +29,9 @@ def _command(analysis: str, show: Callable[[Any], None], summary: str) -> Callab
         indices: Indices = None, weights: Weights = None, tracr: Tracr = False, model: Model = None,
         n_examples: Examples = 500, seed: Seed = 0, output_dir: OutputDir = DEFAULT_OUTPUT_DIR,
     ) -> None:
+        check_number("--n-examples", n_examples, minimum=4)
         run = resolve(analysis, "circuits_benchmark.evaluation")
-        for model_id in _model_ids(indices, weights, tracr, model, n_examples):
+        for model_id in selected_model_ids(indices, weights, tracr, model):
             show(run(model_id, output_dir, n_examples, seed))
 
     command.__doc__ = summary
@@ -101,17 +102,6 @@ report = _command(
     "One offline HTML page per model: its circuit, discovery results from the store, probing, attention roles and "
     "layer corruption.",
 )
-
-
-def _model_ids(indices: str | None, weights: str | None, tracr: bool, model: str | None, n_examples: int) -> list[str]:
-    """The models a command analyses: --model, else each case of -i (its trained model, or --tracr's)."""
-    from circuits_benchmark.cases import parse_case_ids
-    from circuits_benchmark.models.model_id import ModelId
-
-    check_number("--n-examples", n_examples, minimum=4)
-    if model:
-        return [str(ModelId.parse(model))]
-    return [case_model_id(case_id, weights, tracr) for case_id in parse_case_ids(indices)]
 
 
 def _yes(value: Any) -> str:

@@ -66,6 +66,17 @@ def cache_dir(output_dir: Path) -> Path:
     return output_dir / "cache"
 
 
+def selected_model_ids(indices: str | None, weights: str | None, tracr: bool, model: str | None) -> list[str]:
+    """The models a command covers: --model, else each case of -i (its trained model: run `-w`, or
+    the default; the compiled one with --tracr)."""
+    from circuits_benchmark.cases import parse_case_ids
+    from circuits_benchmark.models.model_id import ModelId
+
+    if model:
+        return [str(ModelId.parse(model))]
+    return [case_model_id(case_id, weights, tracr) for case_id in parse_case_ids(indices)]
+
+
 def case_model_id(case_id: int, weights: str | None, tracr: bool) -> str:
     """The model `-i N` names: the compiled one with --tracr, else the trained one (run `-w`, or the default)."""
     from circuits_benchmark.models.model_id import ModelId

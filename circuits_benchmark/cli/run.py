@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 from rich.console import Console
 
-from circuits_benchmark.cli.options import DEFAULT_OUTPUT_DIR, AblationOption, Device, Indices, OutputDir, Seed, resolve_device
+from circuits_benchmark.cli.options import DEFAULT_OUTPUT_DIR, AblationOption, Device, Indices, OutputDir, Seed, resolve_device, selected_model_ids
 from circuits_benchmark.cli.progress import progress_bar
 from circuits_benchmark.discovery.methods import METHODS
 from circuits_benchmark.discovery.metric_registry import METRICS
@@ -40,16 +40,6 @@ Budget = Annotated[Optional[int], typer.Option("--budget", help=setting_help("bu
 Sweep = Annotated[bool, typer.Option("--sweep", help="Run the whole threshold sweep for the ROC.")]
 Examples = Annotated[int, typer.Option("--n-examples", help="Clean (and as many corrupted) inputs.")]
 ModelsDir = Annotated[Optional[Path], typer.Option("--models-dir", help="Where models are read from (compile cache, trained models); default: --output-dir.")]
-
-
-def model_ids(indices: str | None, tracr: bool, run_id: str | None, model: str | None) -> list[str]:
-    """The model identifiers a run command covers."""
-    from circuits_benchmark.cases import parse_case_ids
-    from circuits_benchmark.models.model_id import ModelId
-
-    if model:
-        return [model]
-    return [str(ModelId.tracr(i) if tracr else ModelId.siit(i, run_id)) for i in parse_case_ids(indices)]
 
 
 def _run(methods: list[str], ids: list[str], options: dict, output_dir: Path, models_dir: Path, seed: int, device: str) -> None:
@@ -122,7 +112,7 @@ def _make_command(method_names: list[str]):  # noqa: ANN202 - Typer reads the si
             threshold=threshold, lambda_reg=lambda_reg, edgewise=edgewise, integrated_grad_steps=steps,
             epochs=epochs, sparsity=sparsity, samples=samples, budget=budget, sweep=sweep, ablation=ablation, metric=metric, n_examples=n_examples,
         )
-        _run(method_names, model_ids(indices, tracr, run_id, model), options, output_dir, models_dir or output_dir, seed, device)
+        _run(method_names, selected_model_ids(indices, run_id, tracr, model), options, output_dir, models_dir or output_dir, seed, device)
 
     return command
 

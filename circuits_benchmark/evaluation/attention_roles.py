@@ -120,7 +120,7 @@ def role_scores(patterns: torch.Tensor, tokens: torch.Tensor, first: int) -> dic
 
 def label(scores: dict[str, float]) -> tuple[str, float]:
     """The best role and its score, or ("other", best score) below ROLE_THRESHOLD."""
-    role = max(scores, key=lambda r: (scores[r], -list(ROLES).index(r)))
+    role = max(scores, key=scores.get)  # scores come in ROLES order, and max keeps the first of equal values
     return (role if scores[role] >= ROLE_THRESHOLD else OTHER), scores[role]
 
 
@@ -180,22 +180,22 @@ def draw_attention(roles: list[HeadRole], patterns: dict[str, torch.Tensor], kno
     (and the known role: green when they agree, red when not)."""
     plt = pyplot()
 
-    layers = sorted({int(r.head[1:].split(".")[0]) for r in roles})
-    per_layer = max(sum(r.head.startswith(f"a{l}.") for r in roles) for l in layers)
-    figure, axes = plt.subplots(len(layers), per_layer, figsize=(2.3 * per_layer, 2.5 * len(layers)), squeeze=False)
+    places = {role.head: tuple(int(part[1:]) for part in role.head.split(".")) for role in roles}  # a1.h2 -> (1, 2)
+    n_layers, n_heads = (max(place[i] for place in places.values()) + 1 for i in (0, 1))
+    figure, axes = plt.subplots(n_layers, n_heads, figsize=(2.3 * n_heads, 2.5 * n_layers), squeeze=False)
     for axis in axes.flat:
         axis.set_axis_off()
     ids = known.tokens[0].tolist()
     labels = [known.token_names[i] if known.token_names else str(i) for i in ids]
     for role in roles:
-        layer, head = (int(part[1:]) for part in role.head.split("."))
-        axis = axes[layers.index(layer)][head]
+        layer, head = places[role.head]
+        axis = axes[layer][head]
         axis.set_axis_on()
         axis.imshow(patterns[role.head][0].numpy(), vmin=0, vmax=1, cmap="Blues")
         axis.set_xticks(range(len(labels)), labels, fontsize=6)
         axis.set_yticks(range(len(labels)), labels, fontsize=6)
         colour = "black" if role.right is None else ("green" if role.right else "red")
-        known = "" if role.known_role is None else f"\nknown: {role.known_role}"
-        axis.set_title(f"{role.head}: {role.role} ({role.score:.2f}){known}", fontsize=7, color=colour)
+        known_text = "" if role.known_role is None else f"\nknown: {role.known_role}"
+        axis.set_title(f"{role.head}: {role.role} ({role.score:.2f}){known_text}", fontsize=7, color=colour)
     figure.suptitle(f"{title}: attention on one input (keys across, queries down)", fontsize=10)
     save_png(figure, path, dpi=100)

@@ -19,13 +19,15 @@ from typing import Any
 import torch
 
 from circuits_benchmark.circuits.circuit import Circuit
+from circuits_benchmark.circuits import components
 from circuits_benchmark.circuits.components import EMBED, OUTPUT
+from circuits_benchmark.evaluation.circuit_checks import FAITHFULNESS_TOLERANCE
 from circuits_benchmark.evaluation.figures import pyplot, save_png
 from circuits_benchmark.patching.output_change import PatchingBatch
 
 # More than this share of output positions must change for a corruption to count as a change
 # (the same bar a trained model's ground truth must clear to count as faithful).
-CHANGE_THRESHOLD = 0.005
+CHANGE_THRESHOLD = FAITHFULNESS_TOLERANCE
 # Bar colour by the circuit's prediction: change, no change, no circuit.
 _COLOURS = {True: "tab:red", False: "tab:blue", None: "tab:grey"}
 
@@ -91,7 +93,7 @@ def corruptions(n_layers: int) -> list[Corruption]:
 
 def circuit_layers(circuit: Circuit) -> set[int]:
     """The layers holding a node of the circuit (`a1.h0` and `m1` are in layer 1)."""
-    return {int(node[1:].split(".")[0]) for node in circuit.nodes if node not in (EMBED, OUTPUT)}
+    return {int(components.layer_of(node)) for node in circuit.nodes if node not in (EMBED, OUTPUT)}
 
 
 def corrupt_layers(batch: PatchingBatch, circuit: Circuit | None) -> list[CorruptionResult]:

@@ -25,27 +25,10 @@ from circuits_benchmark.evaluation.probing import (
     probe_model,
     probing_summary,
 )
+from circuits_benchmark.evaluation.report_files import DEFAULT_EXAMPLES, eval_dir, write_report
 from circuits_benchmark.models.benchmark_model import BenchmarkModel
-from circuits_benchmark.models.model_id import ModelId
 from circuits_benchmark.models.registry import load_benchmark_model
 from circuits_benchmark.patching.output_change import PatchingBatch
-from circuits_benchmark.storage.files import atomic_write_json
-
-DEFAULT_EXAMPLES = 500
-
-
-def eval_dir(output_dir: Path, kind: str, model_id: str) -> Path:
-    """`<output_dir>/eval/<kind>/case-NNN/<model>/` for a model id such as `siit:3:<run>` or `tracr:3`."""
-    return output_dir / "eval" / kind / Path(*ModelId.parse(model_id).folders())
-
-
-def write_report(report: dict[str, Any], target: Path, draw: Callable[[], None] | None = None) -> dict[str, Any]:
-    """Writes a report's result.json (and its picture) to `target`; returns it with `result_dir`."""
-    atomic_write_json(target / "result.json", report)
-    if draw is not None:
-        draw()
-    return {**report, "result_dir": str(target)}
-
 
 def probe_report(model_id: str, output_dir: Path, n_examples: int = DEFAULT_EXAMPLES, seed: int = 0) -> dict[str, Any]:
     """`eval probe`: linear probes for every known variable at every location, where probing says
@@ -102,9 +85,9 @@ def _analysis(
     analyse: Callable[[BenchmarkModel], tuple[dict[str, Any], Callable[[Path], None]]],
 ) -> dict[str, Any]:
     """Loads the model, runs `analyse` (its findings and how to draw them) and writes both under
-    `eval_dir(output_dir, kind, model id)`."""
+    `eval_dir(output_dir, kind, model id)`; the report returned also names its picture."""
     model = load_benchmark_model(model_id, output_dir)
     findings, draw = analyse(model)
     report = {"model_id": model.model_id, **findings, "n_examples": n_examples, "seed": seed}
     target = eval_dir(output_dir, kind, model.model_id)
-    return write_report(report, target, lambda: draw(target / picture))
+    return write_report(report, target, lambda: draw(target / picture)) | {"picture": str(target / picture)}

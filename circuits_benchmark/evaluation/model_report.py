@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from circuits_benchmark.errors import BenchmarkError
-from circuits_benchmark.evaluation.model_analyses import attention_report, eval_dir, layers_report, probe_report
+from circuits_benchmark.evaluation.model_analyses import attention_report, layers_report, probe_report
+from circuits_benchmark.evaluation.report_files import eval_dir
 from circuits_benchmark.formatting import format_number
 from circuits_benchmark.models.benchmark_model import BenchmarkModel
 from circuits_benchmark.models.registry import load_benchmark_model
@@ -141,7 +142,7 @@ def _probe_section(report: dict[str, Any]) -> str:
     return (
         f"<h2>Probing</h2><p>{verdict} Decodable: held-out score at least {report['probe_threshold']} and "
         f"at least {report['min_selectivity']} above the shuffled-label control.</p>"
-        f"{_table(columns, rows)}{_image(Path(report['result_dir']) / 'probes.png', 'probing heatmap')}"
+        f"{_table(columns, rows)}{_image(report['picture'], 'probing heatmap')}"
     )
 
 
@@ -155,7 +156,7 @@ def _attention_section(report: dict[str, Any]) -> str:
     columns = ["head", "label from patterns", "score", "known role", "selector", "right"]
     return (
         f"<h2>Attention roles</h2><p>{verdict}</p>{_table(columns, rows)}"
-        f"{_image(Path(report['result_dir']) / 'attention.png', 'attention patterns')}"
+        f"{_image(report['picture'], 'attention patterns')}"
     )
 
 
@@ -164,4 +165,4 @@ def _layers_section(report: dict[str, Any]) -> str:
         "No known circuit to predict with." if report["agreement"] is None
         else f"The observed effects agree with the circuit's prediction for {_share(report['agreement'])} of the corruptions."
     )
-    return f"<h2>Layer corruption</h2><p>{verdict}</p>{_image(Path(report['result_dir']) / 'layers.png', 'layer corruption')}"
+    return f"<h2>Layer corruption</h2><p>{verdict}</p>{_image(report['picture'], 'layer corruption')}"

@@ -62,8 +62,9 @@ class VariableProbes:
     @property
     def claimed_writer(self) -> str | None:
         """The component whose output decodes the variable best, when decodable there at all."""
-        order = list(self.component)  # forward order: on a tie the earliest component is named
-        best = max(order, key=lambda c: (self.component[c][0] - self.component[c][1], -order.index(c)))
+        # The locations are in forward order and max keeps the first of equal values: on a tie the
+        # earliest component is named.
+        best = max(self.component, key=lambda c: self.component[c][0] - self.component[c][1])
         return best if decodable(*self.component[best]) else None
 
     @property

@@ -103,14 +103,15 @@ def measure(family: str, model: BenchmarkModel, n_examples: int, seed: int, fait
     ("sizes_percent", "faithfulness", "cpr"), which the caller runs."""
     network = model.model
     spectra, ranks, kurtoses = {}, {}, {}
-    layer_norms = [0.0] * network.cfg.n_layers
     for name, matrix in weight_matrices(network).items():
         values = torch.linalg.svdvals(matrix)
         spectra[name] = values.tolist()
         ranks[name] = effective_rank(values) / min(matrix.shape)
         kurtoses[name] = excess_kurtosis(matrix)
-        if name[0] in "am" and name[1].isdigit():
-            layer_norms[int(name[1:].split(".")[0])] += float((matrix**2).sum())
+    layer_norms = [
+        float(sum((w.detach().double() ** 2).sum() for n, w in block.named_parameters() if n.rsplit(".", 1)[-1].startswith("W_"))) ** 0.5
+        for block in network.blocks
+    ]
     batch = PatchingBatch.sample(model, n_examples, seed)
     with torch.no_grad():
         _, cache = network.run_with_cache(batch.clean)
@@ -124,11 +125,11 @@ def measure(family: str, model: BenchmarkModel, n_examples: int, seed: int, fait
         spectra=spectra,
         effective_rank=ranks,
         kurtosis=kurtoses,
-        layer_norms=[norm**0.5 for norm in layer_norms],
+        layer_norms=layer_norms,
         residual_norms=[float(r.norm(dim=-1).mean()) for r in residual],
         dead_mlp_share=float(torch.cat([h.flatten() for h in hidden]).eq(0).double().mean()) if hidden else None,
         node_effects={e.node: {kind: e.effects[kind].changed_fraction for kind in Ablation} for e in effects},
-        circuit_nodes=sorted(truth.nodes) if truth is not None else [],
+        circuit_nodes=sorted(truth.nodes),
         faithfulness=faithfulness,
     )
 

@@ -10,7 +10,7 @@ from typing import Any, Callable
 from circuits_benchmark.discovery.settings import MethodSettings
 from circuits_benchmark.errors import BenchmarkError
 from circuits_benchmark.evaluation.faithfulness import faithfulness_curve
-from circuits_benchmark.evaluation.model_analyses import DEFAULT_EXAMPLES, write_report
+from circuits_benchmark.evaluation.report_files import DEFAULT_EXAMPLES, write_report
 from circuits_benchmark.evaluation.realism import draw_realism, measure
 from circuits_benchmark.models.benchmark_model import BenchmarkModel
 from circuits_benchmark.models.model_id import ModelId

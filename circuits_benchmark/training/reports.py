@@ -14,7 +14,7 @@ from circuits_benchmark.choices import Ablation
 from circuits_benchmark.circuits.circuit import Circuit
 from circuits_benchmark.errors import BenchmarkError
 from circuits_benchmark.evaluation.circuit_checks import draw_node_effects, ground_truth_check, node_ablation_effects, node_realism
-from circuits_benchmark.evaluation.model_analyses import DEFAULT_EXAMPLES, eval_dir, write_report
+from circuits_benchmark.evaluation.report_files import DEFAULT_EXAMPLES, eval_dir, write_report
 from circuits_benchmark.models.benchmark_model import BenchmarkModel
 from circuits_benchmark.models.compiled import load_compiled_case
 from circuits_benchmark.models.model_id import ModelId
