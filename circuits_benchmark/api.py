@@ -24,7 +24,7 @@ from circuits_benchmark.discovery.methods import register_method
 from circuits_benchmark.discovery.metric_registry import register_metric
 from circuits_benchmark.errors import BenchmarkError
 from circuits_benchmark.models.benchmark_model import BenchmarkModel
-from circuits_benchmark.models.model_id import ModelId
+from circuits_benchmark.models.model_id import IOI, ModelId
 from circuits_benchmark.models.registry import load_benchmark_model, register_loader
 from circuits_benchmark.paths import DEFAULT_RESULTS_DIR
 
@@ -47,11 +47,16 @@ def load_model(model_id: str, models_dir: Path = DEFAULT_RESULTS_DIR) -> Benchma
 
 
 def tokenizer(model_id: str, models_dir: Path = DEFAULT_RESULTS_DIR) -> "CaseTokenizer":
-    """The tokenizer of a case model (tracr or siit: both read their case's tokens); raises
-    BenchmarkError for other kinds."""
+    """The tokenizer of a case model (tracr or siit: both read their case's tokens; siit:ioi reads
+    words); raises BenchmarkError for other kinds."""
     from circuits_benchmark.models.compiled import load_compiled_case
 
-    case_id = ModelId.parse(model_id).case_id
+    parsed = ModelId.parse(model_id)
+    if parsed.case == IOI:
+        from circuits_benchmark.ioi.sentences import tokenizer as ioi_tokenizer
+
+        return ioi_tokenizer()
+    case_id = parsed.case_id
     if case_id is None:
         raise BenchmarkError(f"{model_id} is not a case model: only tracr:<case> and siit:<case> have a tokenizer")
     return load_compiled_case(case_id, models_dir / "cache").tokenizer

@@ -28,6 +28,7 @@ from circuits_benchmark.evaluation.circuit_checks import ground_truth_check, nod
 from circuits_benchmark.patching.output_change import PatchingBatch
 from circuits_benchmark.training.objectives import SiitObjective, output_loss, output_matches
 from circuits_benchmark.training.siit_models import best_run_id, load_run
+from circuits_benchmark.training.high_level import CompiledHighLevel
 from circuits_benchmark.training.task import SiitTask, fresh_ll_model
 from circuits_benchmark.training.trainer import SiitSettings, total_loss, train_siit
 
@@ -67,19 +68,22 @@ def test_output_loss_by_hand() -> None:
     # Categorical, classes (a, b, undefined): position 0 is BOS; position 1's target is b, position
     # 2's is "undefined" (the HL's undefined logit is its argmax there): both count.
     hl = torch.tensor([[[1.0, 0.0, 1e-3], [0.0, 1.0, 1e-3], [0.0, 0.0, 1e-3]]])
+    targeted = torch.tensor([False, True, True])  # a tracr case's: every position but BOS
     log3 = torch.log(torch.tensor(3.0))
     ll = torch.tensor([[[5.0, -5.0, 0.0], [0.0, log3, -100.0], [9.0, 0.0, 9.0 + log3]]])
     expected = -(math.log(0.75) + math.log(3 / (4 + math.exp(-9.0)))) / 2
-    assert output_loss(ll, hl, categorical=True).item() == pytest.approx(expected, rel=1e-5)
-    assert output_matches(ll, hl, categorical=True, tolerance=0.05) == (2, 2)
+    assert output_loss(ll, hl, targeted, categorical=True).item() == pytest.approx(expected, rel=1e-5)
+    assert output_matches(ll, hl, targeted, categorical=True, tolerance=0.05) == (2, 2)
     ll_ignoring_undefined = ll.clone()
     ll_ignoring_undefined[0, 2, 2] = -10.0  # predicts class a where the program's value is None
-    assert output_matches(ll_ignoring_undefined, hl, categorical=True, tolerance=0.05) == (1, 2)
+    assert output_matches(ll_ignoring_undefined, hl, targeted, categorical=True, tolerance=0.05) == (1, 2)
+    # IOI's: the last position only.
+    assert output_matches(ll_ignoring_undefined, hl, torch.tensor([False, False, True]), categorical=True, tolerance=0.05) == (0, 1)
     # Numerical: mean squared error over the non-BOS positions.
     hl_num = torch.tensor([[[0.0], [0.5], [1.0]]])
     ll_num = torch.tensor([[[7.0], [0.6], [0.7]]])
-    assert output_loss(ll_num, hl_num, categorical=False).item() == pytest.approx((0.01 + 0.09) / 2)
-    assert output_matches(ll_num, hl_num, categorical=False, tolerance=0.15) == (1, 2)
+    assert output_loss(ll_num, hl_num, targeted, categorical=False).item() == pytest.approx((0.01 + 0.09) / 2)
+    assert output_matches(ll_num, hl_num, targeted, categorical=False, tolerance=0.15) == (1, 2)
 
 
 def test_behaviour_iit_and_strict_losses_by_hand(compiled) -> None:
@@ -89,7 +93,8 @@ def test_behaviour_iit_and_strict_losses_by_hand(compiled) -> None:
     identity = Correspondence({node: (node,) for node in task.correspondence.hl_nodes})
     ll = copy.deepcopy(compiled.model)
     ll.unembed.W_U.data *= 2
-    objective = SiitObjective(compiled.model, ll, identity, compiled.ground_truth("resample", "qkv"))
+    hl = CompiledHighLevel(compiled.model, identity.hl_nodes)
+    objective = SiitObjective(hl, ll, identity, compiled.ground_truth("resample", "qkv"), task.targeted)
     tokens = task.split.test[:32]
     rows = len(tokens)
     source_index = torch.arange(rows).roll(-1)

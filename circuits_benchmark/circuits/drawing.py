@@ -19,13 +19,7 @@ def draw_circuit(circuit: Circuit, path: Path, title: str = "", background: Circ
     """
     if path.suffix.lower() not in DRAWING_FORMATS:
         raise BenchmarkError(f"cannot draw to {path.name}: use one of {', '.join(DRAWING_FORMATS)}")
-    try:
-        import pygraphviz
-    except ImportError:
-        raise BenchmarkError("drawing needs pygraphviz (and Debian's graphviz, libgraphviz-dev)") from None
-
-    graph = pygraphviz.AGraph(directed=True, rankdir="TB", label=title, labelloc="t", fontname="Helvetica")
-    graph.node_attr.update(shape="box", style="rounded,filled", fontname="Helvetica", fontsize="11")
+    graph = new_graph(title)
     circuit = circuit.canonical()
     shown = circuit if background is None else background.canonical()
     for node in shown.nodes:
@@ -42,6 +36,18 @@ def draw_circuit(circuit: Circuit, path: Path, title: str = "", background: Circ
     path.parent.mkdir(parents=True, exist_ok=True)
     graph.draw(str(path), prog="dot")
     return path
+
+
+def new_graph(title: str):  # noqa: ANN201 - a pygraphviz.AGraph
+    """An empty top-to-bottom graph in the house style; raises BenchmarkError without Graphviz."""
+    try:
+        import pygraphviz
+    except ImportError:
+        raise BenchmarkError("drawing needs pygraphviz (and Debian's graphviz, libgraphviz-dev)") from None
+
+    graph = pygraphviz.AGraph(directed=True, rankdir="TB", label=title, labelloc="t", fontname="Helvetica")
+    graph.node_attr.update(shape="box", style="rounded,filled", fontname="Helvetica", fontsize="11")
+    return graph
 
 
 def _colour(node: str) -> str:

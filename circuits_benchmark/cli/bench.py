@@ -15,7 +15,7 @@ from circuits_benchmark.discovery.methods import METHODS, method_variants
 
 console = Console(width=200) if not sys.stdout.isatty() else Console()
 
-Cases = Annotated[Optional[str], typer.Option("-i", "--indices", help="Cases: 3, 3,4,21 or 1-10 (default: those of --suite).")]
+Cases = Annotated[Optional[str], typer.Option("-i", "--indices", help="Cases: 3, 3,4,21, 1-10 or ioi (default: those of --suite, and ioi).")]
 Methods = Annotated[
     Optional[str],
     typer.Option("--methods", help=f"Comma-separated: {', '.join(method_variants())} (default: all)."),
@@ -56,13 +56,13 @@ def bench(
     if ray_address and executor != "ray":
         raise BenchmarkError("--ray-address needs --executor ray")
     from circuits_benchmark.bench import BenchRequest, run_bench
-    from circuits_benchmark.cases import parse_case_ids
+    from circuits_benchmark.cases import parse_case_keys
     from circuits_benchmark.cli.leaderboard import show_rankings
     from circuits_benchmark.cli.progress import progress_bar
     from circuits_benchmark.leaderboard.report import write_leaderboard
 
     request = BenchRequest(
-        case_ids=parse_case_ids(indices) if indices else None,
+        case_ids=parse_case_keys(indices) if indices else None,
         suite=suite,
         kinds=[k.strip() for k in models.split(",")],
         labels=[m.strip() for m in methods.split(",")] if methods else None,

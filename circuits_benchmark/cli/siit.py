@@ -6,6 +6,8 @@ training code are imported inside the commands, so `./main.py --help` stays fast
 
 from __future__ import annotations
 
+import inspect
+import typing
 from pathlib import Path
 from typing import Annotated, Any, Callable, Optional
 
@@ -34,22 +36,38 @@ console = Console()
 Examples = Annotated[int, typer.Option("--n-examples", help="Input pairs evaluated.")]
 
 
+IitWeight = Annotated[float, typer.Option("-iit", "--iit-weight", "--iit_weight", help="IIT loss weight.")]
+StrictWeight = Annotated[float, typer.Option("-s", "--strict-weight", "--strict_weight", help="Strict loss weight.")]
+BehaviorWeight = Annotated[float, typer.Option("-b", "--behavior-weight", "--behavior_weight", help="Behaviour loss weight.")]
+Epochs = Annotated[int, typer.Option("--epochs", help="Most passes over the training inputs.")]
+BatchSize = Annotated[int, typer.Option("--batch-size", help="Inputs per step.")]
+LearningRate = Annotated[float, typer.Option("--lr", help="Adam learning rate.")]
+EarlyStop = Annotated[bool, typer.Option("--early-stop/--no-early-stop", help="Stop once accuracy, IIA and strict IIA reach --target.")]
+Target = Annotated[float, typer.Option("--target", help="Early-stop bar for all three held-out metrics.")]
+Atol = Annotated[float, typer.Option("--atol", help="Numerical outputs match within this absolute tolerance.")]
+MaxSeconds = Annotated[Optional[float], typer.Option("--max-seconds", help="Stop at the first epoch end past this much training time.")]
+Resume = Annotated[bool, typer.Option("--resume", help="Continue the run with these settings from its last checkpoint.")]
+Wandb = Annotated[bool, typer.Option("--wandb", "--use-wandb", help="Log to Weights & Biases (offline unless WANDB_MODE=online).")]
+WandbProject = Annotated[str, typer.Option("--wandb-project", help="wandb project name.")]
+Threads = Annotated[int, typer.Option("--threads", help="CPU threads for torch (1 is fastest for models this small).")]
+
+
 def train_iit(
     indices: Indices = None,
-    iit_weight: Annotated[float, typer.Option("-iit", "--iit-weight", "--iit_weight", help="IIT loss weight.")] = 1.0,
-    strict_weight: Annotated[float, typer.Option("-s", "--strict-weight", "--strict_weight", help="Strict loss weight.")] = 0.4,
-    behavior_weight: Annotated[float, typer.Option("-b", "--behavior-weight", "--behavior_weight", help="Behaviour loss weight.")] = 1.0,
-    epochs: Annotated[int, typer.Option("--epochs", help="Most passes over the training inputs.")] = 500,
-    batch_size: Annotated[int, typer.Option("--batch-size", help="Inputs per step.")] = 64,
-    lr: Annotated[float, typer.Option("--lr", help="Adam learning rate.")] = 3e-3,
-    early_stop: Annotated[bool, typer.Option("--early-stop/--no-early-stop", help="Stop once accuracy, IIA and strict IIA reach --target.")] = True,
-    target: Annotated[float, typer.Option("--target", help="Early-stop bar for all three held-out metrics.")] = 0.995,
-    atol: Annotated[float, typer.Option("--atol", help="Numerical outputs match within this absolute tolerance.")] = 0.05,
-    max_seconds: Annotated[Optional[float], typer.Option("--max-seconds", help="Stop at the first epoch end past this much training time.")] = None,
-    resume: Annotated[bool, typer.Option("--resume", help="Continue the run with these settings from its last checkpoint.")] = False,
-    wandb: Annotated[bool, typer.Option("--wandb", "--use-wandb", help="Log to Weights & Biases (offline unless WANDB_MODE=online).")] = False,
-    wandb_project: Annotated[str, typer.Option("--wandb-project", help="wandb project name.")] = "circuits-benchmark-siit",
-    threads: Annotated[int, typer.Option("--threads", help="CPU threads for torch (1 is fastest for models this small).")] = 1,
+    iit_weight: IitWeight = 1.0,
+    strict_weight: StrictWeight = 0.4,
+    behavior_weight: BehaviorWeight = 1.0,
+    epochs: Epochs = 500,
+    batch_size: BatchSize = 64,
+    lr: LearningRate = 3e-3,
+    early_stop: EarlyStop = True,
+    target: Target = 0.995,
+    atol: Atol = 0.05,
+    max_seconds: MaxSeconds = None,
+    resume: Resume = False,
+    wandb: Wandb = False,
+    wandb_project: WandbProject = "circuits-benchmark-siit",
+    threads: Threads = 1,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Cases trained at once, one process each (CPU).")] = 1,
     seed: Seed = 0,
     output_dir: OutputDir = DEFAULT_OUTPUT_DIR,
@@ -62,13 +80,13 @@ def train_iit(
     """
     import torch
 
-    from circuits_benchmark.cases import parse_case_ids
+    from circuits_benchmark.cases import parse_case_keys
     from circuits_benchmark.errors import BenchmarkError
     from circuits_benchmark.training.suite import train_case, train_in_workers
     from circuits_benchmark.training.trainer import SiitSettings
 
     if indices is None:
-        raise BenchmarkError("train iit needs -i: which cases to train (3, 3,4,21, 1-10, all or suite)")
+        raise BenchmarkError("train iit needs -i: which cases to train (3, 3,4,21, 1-10, all, suite or ioi)")
     check_number("--jobs", jobs, minimum=1)
     check_number("--threads", threads, minimum=1)
     settings = SiitSettings(
@@ -80,7 +98,7 @@ def train_iit(
     device = resolve_device(device)
     if jobs > 1 and (device != "cpu" or wandb):
         raise BenchmarkError("--jobs above 1 trains on the CPU without wandb: use --jobs 1 for -d cuda or --wandb")
-    case_ids = parse_case_ids(indices)
+    case_ids = parse_case_keys(indices)
     if jobs == 1:
         torch.set_num_threads(threads)
         outcomes = []
@@ -99,6 +117,26 @@ def train_iit(
                 lambda outcome: advance(status=f"case {outcome.case_id} {outcome.status}"),
             )
     _print_outcomes(outcomes, output_dir)
+
+
+def _train_ioi(**options: Any) -> None:
+    """Train a fresh 6-layer transformer to implement the simplified IOI circuit (SIIT); the model is
+    `siit:ioi`. The same command as `train iit -i ioi`, with the same flags; `--threads 2` suits
+    this larger model."""
+    train_iit(indices="ioi", jobs=1, **options)
+
+
+def _with_parameters_of(wrapper: Callable[..., None], function: Callable[..., None], *dropped: str) -> Callable[..., None]:
+    """`wrapper`, showing Typer the parameters (and resolved annotations) of `function` but `dropped`."""
+    hints = typing.get_type_hints(function, include_extras=True)
+    kept = [p.replace(annotation=hints[p.name]) for p in inspect.signature(function).parameters.values() if p.name not in dropped]
+    wrapper.__signature__ = inspect.Signature(kept, return_annotation=None)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in kept}
+    return wrapper
+
+
+# `train ioi` shows and takes exactly the flags of `train iit`, but -i and --jobs.
+train_ioi = _with_parameters_of(_train_ioi, train_iit, "indices", "jobs")
 
 
 def _print_outcomes(outcomes: list[Any], output_dir: Path) -> None:
@@ -279,3 +317,54 @@ def eval_realism(
 
 def _number(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3g}"
+
+
+def eval_ioi(
+    weights: Weights = None,
+    n_examples: Examples = 500,
+    seed: Seed = 0,
+    output_dir: OutputDir = DEFAULT_OUTPUT_DIR,
+) -> None:
+    """The IOI model on held-out sentences: accuracy, logit difference IO - S (per template and order),
+    and each head's and MLP's ablation effect on both."""
+    from circuits_benchmark.ioi.evaluation import ioi_report
+
+    check_number("--n-examples", n_examples, minimum=2)
+    report = ioi_report(case_model_id("ioi", weights, False), output_dir, n_examples, seed)
+    held_out = report["held_out"]
+    console.print(
+        f"[bold]{report['model_id']}[/bold] on {n_examples} held-out sentences: accuracy {100 * held_out['accuracy']:.1f}%, "
+        f"logit difference {held_out['logit_difference']:.2f}"
+    )
+    rows = [[group, str(v["sentences"]), f"{100 * v['accuracy']:.1f}%", f"{v['logit_difference']:.2f}"] for group, v in report["by_template"].items()]
+    console.print(titled_table("held-out templates", "template", "sentences", "accuracy", "logit diff", rows=rows))
+    effects = [
+        [row["node"], "yes" if row["in_circuit"] else "",
+         *(f"{100 * row[a]['accuracy']:.1f}% / {row[a]['logit_difference']:.2f}" for a in ("resample", "mean"))]
+        for row in report["node_effects"]
+    ]
+    console.print(titled_table("each node ablated: accuracy / logit difference left", "node", "circuit", "resample", "mean", rows=effects))
+    console.print(f"written to {report['result_dir']}")
+
+
+def eval_ioi_acdc(
+    weights: Weights = None,
+    threshold: Annotated[float, typer.Option("--threshold", help="ACDC's tau.")] = 0.025,
+    n_examples: Annotated[int, typer.Option("--n-examples", help="Input pairs ACDC patches with.")] = 100,
+    seed: Seed = 42,
+    output_dir: OutputDir = DEFAULT_OUTPUT_DIR,
+) -> None:
+    """ACDC on the IOI model: its circuit against the ground truth, edge by edge, drawn side by side."""
+    from circuits_benchmark.ioi.evaluation import ioi_acdc_report
+
+    check_number("--threshold", threshold, minimum=0)
+    check_number("--n-examples", n_examples, minimum=2)
+    report = ioi_acdc_report(case_model_id("ioi", weights, False), output_dir, threshold, n_examples, seed)
+    found, missed, extra = (report[k] for k in ("edges_found", "edges_missed", "edges_extra"))
+    console.print(
+        f"[bold]{report['model_id']}[/bold], ACDC at {threshold:g}: {len(found)} of {len(found) + len(missed)} ground-truth edges found, "
+        f"{len(extra)} extra; edge AUROC {report['edge_auroc']:.3f}, node AUROC {report['node_auroc']:.3f}"
+    )
+    rows = [[f"{s} -> {d}", kind] for kind, edges in (("found", found), ("missed", missed), ("extra", extra)) for s, d in edges]
+    console.print(titled_table("ACDC's edges against the ground truth", "edge", "", rows=rows))
+    console.print(f"written to {report['result_dir']} (comparison.png)")

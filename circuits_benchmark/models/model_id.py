@@ -2,6 +2,7 @@
 
   `tracr:<case>`                       the tracr-compiled model of a case (e.g. `tracr:3`)
   `siit:<case>[:<run-id>]`             a SIIT-trained model of a case (no run id: its default run)
+  `siit:ioi[:<run-id>]`                the SIIT-trained IOI model
   `compressed:<case>[:d<width>]`       a compiled model with a compressed residual stream
                                        (no width: the case's chosen one)
   `algzoo:<task>:<arch>:h<hidden>:n<len>[:s<seed>]`  an AlgZoo-style tiny model
@@ -20,6 +21,8 @@ from circuits_benchmark.errors import BenchmarkError
 
 # Kinds whose first part is a case id of the case library.
 CASE_KINDS = ("tracr", "siit", "compressed")
+# The one case that is not a tracr case: indirect-object identification (`circuits_benchmark.ioi`).
+IOI = "ioi"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,8 +45,8 @@ class ModelId:
         model_id = cls(kind, tuple(rest.split(":")) if rest else ())
         if kind == "tracr" and (len(model_id.parts) != 1 or not model_id.parts[0].isdigit()):
             raise BenchmarkError(f"malformed tracr model id {text!r}: use tracr:<case id>")
-        if kind == "siit" and (not 1 <= len(model_id.parts) <= 2 or not model_id.parts[0].isdigit()):
-            raise BenchmarkError(f"malformed model id {text!r}: use siit:<case>[:<run-id>]")
+        if kind == "siit" and (not 1 <= len(model_id.parts) <= 2 or not (model_id.parts[0].isdigit() or model_id.parts[0] == IOI)):
+            raise BenchmarkError(f"malformed model id {text!r}: use siit:<case>[:<run-id>] or siit:ioi[:<run-id>]")
         parts = model_id.parts
         if kind == "compressed" and not (
             1 <= len(parts) <= 2 and parts[0].isdigit() and (len(parts) == 1 or (parts[1][:1] == "d" and parts[1][1:].isdigit()))
@@ -56,8 +59,8 @@ class ModelId:
         return cls("tracr", (str(case_id),))
 
     @classmethod
-    def siit(cls, case_id: int, run_id: str | None = None) -> "ModelId":
-        return cls("siit", (str(case_id),) + ((run_id,) if run_id else ()))
+    def siit(cls, case: int | str, run_id: str | None = None) -> "ModelId":
+        return cls("siit", (str(case),) + ((run_id,) if run_id else ()))
 
     @classmethod
     def compressed(cls, case_id: int, width: int | None = None) -> "ModelId":
@@ -68,8 +71,13 @@ class ModelId:
 
     @property
     def case_id(self) -> int | None:
-        """The case of a tracr, siit or compressed model; None for other kinds."""
-        return int(self.parts[0]) if self.kind in CASE_KINDS else None
+        """The tracr case of a tracr, siit or compressed model; None for other kinds and for IOI."""
+        return int(self.parts[0]) if self.kind in CASE_KINDS and self.parts[0] != IOI else None
+
+    @property
+    def case(self) -> int | str | None:
+        """`case_id`, or "ioi" for the IOI model."""
+        return IOI if self.kind == "siit" and self.parts[0] == IOI else self.case_id
 
     @property
     def run_id(self) -> str | None:

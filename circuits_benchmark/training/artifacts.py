@@ -1,6 +1,6 @@
 """The files of a SIIT run, all written atomically through `storage.files`.
 
-`<output_dir>/ll_models/case-003/<run-id>/` holds, once training has finished:
+`<output_dir>/ll_models/case-003/<run-id>/` (`ll_models/ioi/<run-id>/` for IOI) holds, once training has finished:
   model.safetensors   the LL weights (CircuitTransformer / TransformerLens names)
   config.json         the LL TransformerConfig
   ground_truth.json   the LL ground truth per ablation, from the training correspondence
@@ -37,19 +37,24 @@ RELEASE_DIR = Path(__file__).resolve().parents[1] / "releases" / "siit"
 RELEASE_RUN_ID = "release"
 
 
-def release_case_dir(case_id: int, release_dir: Path = RELEASE_DIR) -> Path:
+def case_folder(case: int | str) -> str:
+    """`case-003` for a tracr case, the name itself for IOI."""
+    return f"case-{case:03d}" if isinstance(case, int) else case
+
+
+def release_case_dir(case: int | str, release_dir: Path = RELEASE_DIR) -> Path:
     """The folder of one released model."""
-    return release_dir / f"case-{case_id:03d}"
+    return release_dir / case_folder(case)
 
 
-def case_runs_dir(output_dir: Path, case_id: int) -> Path:
+def case_runs_dir(output_dir: Path, case: int | str) -> Path:
     """The folder holding every SIIT run of a case."""
-    return output_dir / LL_MODELS_DIR / f"case-{case_id:03d}"
+    return output_dir / LL_MODELS_DIR / case_folder(case)
 
 
-def run_dir(output_dir: Path, case_id: int, run_id: str) -> Path:
+def run_dir(output_dir: Path, case: int | str, run_id: str) -> Path:
     """The folder of one SIIT run."""
-    return case_runs_dir(output_dir, case_id) / run_id
+    return case_runs_dir(output_dir, case) / run_id
 
 
 @dataclasses.dataclass
@@ -94,7 +99,7 @@ class TrainingMeta:
             checked). source_run_id: for a released model, the run it was copied from.
     """
 
-    case_id: int
+    case_id: int | str
     run_id: str
     model_id: str
     weights: dict[str, float]

@@ -61,8 +61,8 @@ class Correspondence:
 
     @property
     def hl_nodes(self) -> list[str]:
-        """The HL nodes, in forward order."""
-        return sorted(self.mapping, key=lambda n: (components.layer_of(n), n))
+        """The HL nodes, in the forward order of their (first) LL nodes."""
+        return sorted(self.mapping, key=lambda n: (components.layer_of(self.mapping[n][0]), n))
 
     def ll_nodes_of(self, hl_node: str) -> tuple[str, ...]:
         """LL nodes of an HL node; embed and output map to themselves."""

@@ -13,14 +13,16 @@ For a batch of base inputs, each paired with a source input (another input of th
   half of them (so that no two ablations merely cancel).
 
 Matching means cross-entropy against the HL's argmax class for categorical outputs and squared
-error against the HL's value for numerical ones, at every non-BOS position (the HL argmax is the
+error against the HL's value for numerical ones, at the task's targeted positions: every non-BOS
+position of a tracr case, the last one of an IOI sentence (a tracr model's argmax is the
 program's value: `cases verify` checks it on every case). "Undefined" is a class of the compiled
 model's own (see `models.tracr_compiler`), so where the program's value is None the LL model must
 predict undefined: nodes whose only job is to make an output undefined are trained and scored like
 every other node.
 The metrics count matching positions: argmax equal, or |LL - HL| <= tolerance. Both sides of every
 intervention are masks of `patching.engine`: an interchange intervention on a node is the mask
-that cuts every edge out of it, with the source input's outputs as the ablated values.
+that cuts every edge out of it, with the source input's outputs as the ablated values; on the HL
+side it is the HL model's own (`training.high_level`).
 """
 
 from __future__ import annotations
@@ -36,34 +38,31 @@ from circuits_benchmark.models.transformer import CircuitTransformer
 from circuits_benchmark.patching.engine import PatchableModel
 from circuits_benchmark.patching.output_change import NUMERICAL_MATCH_TOLERANCE
 from circuits_benchmark.training.correspondence import Correspondence
+from circuits_benchmark.training.high_level import HighLevelModel
 
-def target_positions(hl_logits: torch.Tensor) -> torch.Tensor:
-    """bool [batch, pos]: positions with a target: every one but BOS ("undefined" is a class too)."""
-    targeted = torch.ones(hl_logits.shape[:2], dtype=torch.bool, device=hl_logits.device)
-    targeted[:, 0] = False
-    return targeted
-
-
-def output_loss(ll_logits: torch.Tensor, hl_logits: torch.Tensor, categorical: bool) -> torch.Tensor:
-    """Mean cross-entropy (categorical) or squared error (numerical) of LL against HL at targeted positions."""
-    targeted = target_positions(hl_logits)
+def output_loss(ll_logits: torch.Tensor, hl_logits: torch.Tensor, targeted: torch.Tensor, categorical: bool) -> torch.Tensor:
+    """Mean cross-entropy (categorical) or squared error (numerical) of LL against HL at the
+    `targeted` positions (bool [pos])."""
+    targeted = targeted[: ll_logits.shape[1]]
     if not targeted.any():
         return ll_logits.sum() * 0.0  # keeps the graph, contributes nothing
+    ll, hl = ll_logits[:, targeted], hl_logits[:, targeted]
     if categorical:
-        return F.cross_entropy(ll_logits[targeted], hl_logits[targeted].argmax(dim=-1))
-    return F.mse_loss(ll_logits[targeted][:, 0], hl_logits[targeted][:, 0])
+        return F.cross_entropy(ll.flatten(0, 1), hl.argmax(dim=-1).flatten())
+    return F.mse_loss(ll[..., 0], hl[..., 0])
 
 
 def output_matches(
-    ll_logits: torch.Tensor, hl_logits: torch.Tensor, categorical: bool, tolerance: float
+    ll_logits: torch.Tensor, hl_logits: torch.Tensor, targeted: torch.Tensor, categorical: bool, tolerance: float
 ) -> tuple[int, int]:
     """(matching, targeted) position counts: argmax equal, or within `tolerance` for numerical outputs."""
-    targeted = target_positions(hl_logits)
+    targeted = targeted[: ll_logits.shape[1]]
+    ll, hl = ll_logits[:, targeted], hl_logits[:, targeted]
     if categorical:
-        match = ll_logits.argmax(dim=-1) == hl_logits.argmax(dim=-1)
+        match = ll.argmax(dim=-1) == hl.argmax(dim=-1)
     else:
-        match = (ll_logits[..., 0] - hl_logits[..., 0]).abs() <= tolerance
-    return int((match & targeted).sum()), int(targeted.sum())
+        match = (ll[..., 0] - hl[..., 0]).abs() <= tolerance
+    return int(match.sum()), match.numel()
 
 
 @dataclasses.dataclass
@@ -78,40 +77,37 @@ class InterventionOutputs:
 
 
 class SiitObjective:
-    """The HL and LL models wrapped once, with the intervention masks the correspondence implies.
+    """The HL and LL models wrapped once, with the LL intervention masks the correspondence implies.
 
-    `ll_circuit` is the LL ground truth the strict loss keeps (the resample one, q/k/v granularity).
+    `ll_circuit` is the LL ground truth the strict loss keeps (the resample one, q/k/v granularity);
+    `targeted` (bool [pos]) the positions whose outputs are trained and scored.
     """
 
     def __init__(
         self,
-        hl_model: CircuitTransformer,
+        hl: HighLevelModel,
         ll_model: CircuitTransformer,
         correspondence: Correspondence,
         ll_circuit: Circuit,
+        targeted: torch.Tensor,
         tolerance: float = NUMERICAL_MATCH_TOLERANCE,
     ) -> None:
-        self.hl = PatchableModel(hl_model)
+        self.hl = hl
         self.ll = PatchableModel(ll_model)
         self.correspondence = correspondence
         self.categorical = ll_model.cfg.output_kind == "categorical"
         self.tolerance = tolerance
         device = next(ll_model.parameters()).device
-        hl_cuts = [self._cut_vector(self.hl, [node]) for node in correspondence.hl_nodes]
-        ll_cuts = [self._cut_vector(self.ll, correspondence.ll_nodes_of(node)) for node in correspondence.hl_nodes]
-        # Row i: the masks of the interchange intervention on HL node i (and on its LL nodes).
-        self.hl_node_masks = self.hl.layout.cut_sources_mask(torch.stack(hl_cuts)).to(device)
+        self.targeted = targeted.to(device)
+        sources = self.ll.layout.sources
+        ll_cuts = [torch.tensor([s in correspondence.ll_nodes_of(node) for s in sources]) for node in hl.node_names]
+        # Row i: the LL masks of the interchange intervention on HL node i.
         self.ll_node_masks = self.ll.layout.cut_sources_mask(torch.stack(ll_cuts)).to(device)
         self.strict_units = strict_units(self.ll, ll_circuit).to(device)
 
     @property
     def n_hl_nodes(self) -> int:
-        return self.hl_node_masks.shape[0]
-
-    @staticmethod
-    def _cut_vector(patchable: PatchableModel, nodes: tuple[str, ...] | list[str]) -> torch.Tensor:
-        sources = patchable.layout.sources
-        return torch.tensor([source in nodes for source in sources])
+        return self.ll_node_masks.shape[0]
 
     def strict_masks(self, rows: int, generator: torch.Generator) -> torch.Tensor:
         """LL masks [rows, n_edges] for the strict loss: every unit ablated in half the rows, a random half in the others."""
@@ -137,13 +133,13 @@ class SiitObjective:
         gradients, HL outputs do not.
         """
         with torch.no_grad():
-            hl_base, hl_sources = self.hl.run_with_sources(tokens)
+            hl_base, hl_values = self.hl.run(tokens)
         ll_base, ll_sources = self.ll.run_with_sources(tokens)
         hl_iit = None
         ll_masks = []
         if node_index is not None:
             with torch.no_grad():
-                hl_iit = self.hl.run(tokens, self.hl_node_masks[node_index], hl_sources[:, source_index])
+                hl_iit = self.hl.interchange(tokens, node_index, hl_values[:, source_index])
             ll_masks.append(self.ll_node_masks[node_index])
         if strict_masks is not None:
             ll_masks.append(strict_masks)
@@ -160,17 +156,20 @@ class SiitObjective:
 
     def losses(self, outputs: InterventionOutputs) -> dict[str, torch.Tensor]:
         """behaviour, iit and strict losses of a batch (only those that were computed)."""
-        terms = {"behaviour": output_loss(outputs.ll_base, outputs.hl_base, self.categorical)}
+        def loss(ll: torch.Tensor, hl: torch.Tensor) -> torch.Tensor:
+            return output_loss(ll, hl, self.targeted, self.categorical)
+
+        terms = {"behaviour": loss(outputs.ll_base, outputs.hl_base)}
         if outputs.ll_iit is not None:
-            terms["iit"] = output_loss(outputs.ll_iit, outputs.hl_iit, self.categorical)
+            terms["iit"] = loss(outputs.ll_iit, outputs.hl_iit)
         if outputs.ll_strict is not None:
-            terms["strict"] = output_loss(outputs.ll_strict, outputs.hl_base, self.categorical)
+            terms["strict"] = loss(outputs.ll_strict, outputs.hl_base)
         return terms
 
     def match_counts(self, outputs: InterventionOutputs) -> dict[str, tuple[int, int]]:
         """(matching, targeted) position counts for accuracy, IIA and strict IIA (those computed)."""
         def count(ll: torch.Tensor, hl: torch.Tensor) -> tuple[int, int]:
-            return output_matches(ll, hl, self.categorical, self.tolerance)
+            return output_matches(ll, hl, self.targeted, self.categorical, self.tolerance)
 
         counts = {"accuracy": count(outputs.ll_base, outputs.hl_base)}
         if outputs.ll_iit is not None:

@@ -23,7 +23,7 @@ from typing import Any
 
 from circuits_benchmark.errors import BenchmarkError
 from circuits_benchmark.models.compiled import load_compiled_case
-from circuits_benchmark.models.model_id import ModelId
+from circuits_benchmark.models.model_id import IOI, ModelId
 from circuits_benchmark.storage.files import StorageError, atomic_write_json, load_tensors, read_json
 from circuits_benchmark.training.artifacts import (
     CONFIG_FILE,
@@ -63,8 +63,13 @@ def read_manifest(release_dir: Path = RELEASE_DIR) -> dict[str, Any]:
 
 
 def released_case_ids(release_dir: Path = RELEASE_DIR) -> list[int]:
-    """Cases with a released SIIT model, ascending."""
-    return sorted(int(case_id) for case_id in read_manifest(release_dir)["models"])
+    """Tracr cases with a released SIIT model, ascending (IOI, released too, is no tracr case)."""
+    return sorted(int(key) for key in read_manifest(release_dir)["models"] if key.isdigit())
+
+
+def _case_order(key: str) -> tuple[bool, int, str]:
+    """Manifest order: tracr cases by id, then IOI."""
+    return (not key.isdigit(), int(key) if key.isdigit() else 0, key)
 
 
 def sha256_of(path: Path) -> str:
@@ -86,7 +91,7 @@ def release_verdict(meta: TrainingMeta) -> str:
 
 
 def build_release(
-    runs: dict[int, str], output_dir: Path, release_dir: Path = RELEASE_DIR
+    runs: dict[int | str, str], output_dir: Path, release_dir: Path = RELEASE_DIR
 ) -> dict[str, Any]:
     """Releases the given runs (case id -> run id under `output_dir`) that clear the bar.
 
@@ -95,7 +100,7 @@ def build_release(
     Runs trained before the ground-truth check existed are checked here. Returns the manifest.
     """
     manifest = read_manifest(release_dir)
-    for case_id, run_id in sorted(runs.items()):
+    for case_id, run_id in sorted(runs.items(), key=lambda item: _case_order(str(item[0]))):
         source = run_dir(output_dir, case_id, run_id)
         meta = TrainingMeta.read(source)
         if meta.ground_truth_checks is None:
@@ -113,8 +118,8 @@ def build_release(
         manifest["excluded"].pop(key, None)
         released_meta = _copy_run(source, target, meta)
         manifest["models"][key] = _manifest_entry(case_id, released_meta, target)
-    manifest["models"] = dict(sorted(manifest["models"].items(), key=lambda item: int(item[0])))
-    manifest["excluded"] = dict(sorted(manifest["excluded"].items(), key=lambda item: int(item[0])))
+    manifest["models"] = dict(sorted(manifest["models"].items(), key=lambda item: _case_order(item[0])))
+    manifest["excluded"] = dict(sorted(manifest["excluded"].items(), key=lambda item: _case_order(item[0])))
     manifest["total_bytes"] = sum(entry["bytes"] for entry in manifest["models"].values())
     manifest["release_target"] = RELEASE_TARGET
     manifest["versions"] = library_versions()
@@ -139,12 +144,16 @@ def _copy_run(source: Path, target: Path, meta: TrainingMeta) -> TrainingMeta:
     return released_meta
 
 
-def _ground_truth_current(output_dir: Path, case_id: int, run_id: str) -> bool:
+def _ground_truth_current(output_dir: Path, case_id: int | str, run_id: str) -> bool:
     run = load_run(output_dir, case_id, run_id)
+    if case_id == IOI:
+        from circuits_benchmark.ioi.high_level import ll_ground_truths
+
+        return run.ground_truths == ll_ground_truths()
     return ground_truth_is_current(run, load_compiled_case(case_id, output_dir / "cache").ground_truths)
 
 
-def _manifest_entry(case_id: int, meta: TrainingMeta, directory: Path) -> dict[str, Any]:
+def _manifest_entry(case_id: int | str, meta: TrainingMeta, directory: Path) -> dict[str, Any]:
     n_params = sum(int(t.numel()) for t in load_tensors(directory / MODEL_FILE).values())
     checks = {
         ablation: {key: check[key] for key in ("faithful", "minimal", "changed_fraction", "redundant")}
@@ -167,7 +176,7 @@ def _manifest_entry(case_id: int, meta: TrainingMeta, directory: Path) -> dict[s
     }
 
 
-def best_runs(output_dir: Path, case_ids: list[int]) -> dict[int, str]:
+def best_runs(output_dir: Path, case_ids: list[int | str]) -> dict[int | str, str]:
     """For each case with finished local runs, the run to release: the best of those that clear
     the bar, else the best one (so that the manifest records why the case is left out)."""
     chosen = {}

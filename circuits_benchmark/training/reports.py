@@ -16,14 +16,13 @@ from circuits_benchmark.errors import BenchmarkError
 from circuits_benchmark.evaluation.circuit_checks import draw_node_effects, ground_truth_check, node_ablation_effects, node_realism
 from circuits_benchmark.evaluation.report_files import DEFAULT_EXAMPLES, eval_dir, write_report
 from circuits_benchmark.models.benchmark_model import BenchmarkModel
-from circuits_benchmark.models.compiled import load_compiled_case
 from circuits_benchmark.models.model_id import ModelId
 from circuits_benchmark.models.registry import load_benchmark_model
 from circuits_benchmark.patching.output_change import PatchingBatch
 from circuits_benchmark.storage.files import read_json
 from circuits_benchmark.training.objectives import heldout_metrics
 from circuits_benchmark.training.siit_models import TrainedRun, load_run
-from circuits_benchmark.training.task import SiitTask
+from circuits_benchmark.training.task import build_task
 
 # The ablations a SIIT model's ground truth is trained to hold under (the strict loss resamples;
 # mean ablation comes along). Zero ablation is reported by `eval iit` but not trained for.
@@ -45,8 +44,7 @@ def iit_metrics(run: TrainedRun, output_dir: Path) -> dict[str, float]:
 
     Raises BenchmarkError when the split cannot be rebuilt as it was (the case changed).
     """
-    compiled = load_compiled_case(run.case_id, output_dir / "cache")
-    task = SiitTask.build(compiled, run.meta.seed)
+    task = build_task(run.case_id, output_dir, run.meta.seed)
     if task.split.fingerprint() != run.meta.split["fingerprint"]:
         raise BenchmarkError(f"case {run.case_id}'s inputs changed since {run.run_id} was trained: held-out split lost")
     objective = task.objective(run.model, run.meta.settings["tolerance"])

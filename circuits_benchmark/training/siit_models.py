@@ -16,7 +16,7 @@ from pathlib import Path
 from circuits_benchmark.circuits.circuit import Circuit
 from circuits_benchmark.errors import BenchmarkError
 from circuits_benchmark.models.benchmark_model import BenchmarkModel
-from circuits_benchmark.models.model_id import ModelId
+from circuits_benchmark.models.model_id import IOI, ModelId
 from circuits_benchmark.models.registry import load_benchmark_model
 from circuits_benchmark.models.transformer import CircuitTransformer, TransformerConfig
 from circuits_benchmark.storage.files import StorageError, load_tensors, read_json
@@ -40,7 +40,7 @@ RUN_METRICS = ("accuracy", "iia", "strict_iia")
 class TrainedRun:
     """A finished SIIT run read back from disk."""
 
-    case_id: int
+    case_id: int | str
     run_id: str
     directory: Path
     model: CircuitTransformer
@@ -53,7 +53,12 @@ class TrainedRun:
         return str(ModelId.siit(self.case_id, self.run_id))
 
 
-def finished_run_ids(output_dir: Path, case_id: int) -> list[str]:
+def train_command(case: int | str) -> str:
+    """The command that trains a case's model."""
+    return "./main.py train ioi" if case == IOI else f"./main.py train iit -i {case}"
+
+
+def finished_run_ids(output_dir: Path, case_id: int | str) -> list[str]:
     """Ids of the case's runs that finished (those with a meta.json), sorted."""
     root = case_runs_dir(output_dir, case_id)
     if not root.is_dir():
@@ -67,7 +72,7 @@ def run_rank(meta: TrainingMeta) -> tuple[float, float]:
     return min(values), sum(values) / len(values)
 
 
-def best_run_id(output_dir: Path, case_id: int) -> str:
+def best_run_id(output_dir: Path, case_id: int | str) -> str:
     """The finished SIIT run (IIT and strict losses both on) with the best `run_rank` (ties: the
     first id); raises BenchmarkError if none. IIT-only and behaviour-only runs (`eval realism`'s
     comparisons) are loaded by their run id, never by default."""
@@ -81,13 +86,13 @@ def best_run_id(output_dir: Path, case_id: int) -> str:
             print(f"warning: skipping unreadable run {run_id} of case {case_id}", file=sys.stderr)
     if not ranked:
         raise BenchmarkError(
-            f"no trained model of case {case_id} under {case_runs_dir(output_dir, case_id)}: run ./main.py train iit -i {case_id}"
+            f"no trained model of case {case_id} under {case_runs_dir(output_dir, case_id)}: run {train_command(case_id)}"
         )
     best = max(rank for rank, _ in ranked)
     return min(run_id for rank, run_id in ranked if rank == best)
 
 
-def default_run_id(output_dir: Path, case_id: int) -> str:
+def default_run_id(output_dir: Path, case_id: int | str) -> str:
     """What `siit:<case>` means: the best local SIIT run the user trained, else the released model.
 
     Raises BenchmarkError when there is neither.
@@ -98,11 +103,11 @@ def default_run_id(output_dir: Path, case_id: int) -> str:
         if (release_case_dir(case_id) / META_FILE).exists():
             return RELEASE_RUN_ID
     raise BenchmarkError(
-        f"no released or trained model of case {case_id}: run ./main.py train iit -i {case_id}"
+        f"no released or trained model of case {case_id}: run {train_command(case_id)}"
     )
 
 
-def load_run(output_dir: Path, case_id: int, run_id: str | None = None) -> TrainedRun:
+def load_run(output_dir: Path, case_id: int | str, run_id: str | None = None) -> TrainedRun:
     """Reads a finished run (`default_run_id` when `run_id` is None; "release" is the released
     model); raises BenchmarkError if absent or broken."""
     run_id = run_id or default_run_id(output_dir, case_id)
@@ -128,12 +133,15 @@ def ground_truth_is_current(run: TrainedRun, case_ground_truths: dict[str, Circu
 
 
 def load_siit_model(model_id: ModelId, output_dir: Path) -> BenchmarkModel:
-    """The registry's loader of `siit:<case>[:<run-id>]`: a trained model with its LL ground truth
-    and the case's task."""
-    case_id = model_id.case_id
+    """The registry's loader of `siit:<case>[:<run-id>]` and `siit:ioi[:<run-id>]`: a trained model
+    with its LL ground truth and the case's task."""
+    case_id = model_id.case
     run = load_run(output_dir, case_id, model_id.run_id)
-    task_model = load_benchmark_model(ModelId.tracr(case_id), output_dir)
-    if not ground_truth_is_current(run, task_model.ground_truths):
+    if case_id == IOI:
+        task_model = ioi_task_model(run)
+    else:
+        task_model = load_benchmark_model(ModelId.tracr(case_id), output_dir)
+    if case_id != IOI and not ground_truth_is_current(run, task_model.ground_truths):
         print(
             f"warning: case {case_id}'s ground truth changed since run {run.run_id} was trained: retrain it",
             file=sys.stderr,
@@ -144,4 +152,23 @@ def load_siit_model(model_id: ModelId, output_dir: Path) -> BenchmarkModel:
     return dataclasses.replace(
         task_model, model_id=run.model_id, model=run.model, ground_truths=run.ground_truths, dont_care_edges=dont_care,
         correspondence=dict(run.correspondence.mapping),
+    )
+
+
+def ioi_task_model(run: TrainedRun) -> BenchmarkModel:
+    """The IOI task around a trained IOI model: sentences of every template, the last position.
+
+    Raises BenchmarkError for a model of an earlier IOI task (other words or templates)."""
+    from circuits_benchmark.ioi import task_model
+    from circuits_benchmark.ioi.high_level import task_fingerprint
+
+    if run.meta.hl_model.get("fingerprint") != task_fingerprint():
+        raise BenchmarkError(f"{run.model_id} was trained on an earlier IOI task (other words or templates): retrain it with {train_command(IOI)}")
+
+    return BenchmarkModel(
+        model_id=run.model_id,
+        model=run.model,
+        sample_tokens=task_model.sample_tokens,
+        metric_positions=task_model.metric_positions(),
+        ground_truths=run.ground_truths,
     )

@@ -21,14 +21,13 @@ import numpy as np
 import torch
 
 from circuits_benchmark.errors import BenchmarkError
-from circuits_benchmark.models.compiled import load_compiled_case
 from circuits_benchmark.models.model_id import ModelId
 from circuits_benchmark.storage.files import StorageError, atomic_write_json
 from circuits_benchmark.training.artifacts import CHECKPOINT_FILE, META_FILE, Checkpoint, TrainingMeta, TrainingProgress, run_dir, write_run
 from circuits_benchmark.training.reports import check_trained_ground_truth
 from circuits_benchmark.patching.output_change import NUMERICAL_MATCH_TOLERANCE
 from circuits_benchmark.training.objectives import SiitObjective, heldout_metrics
-from circuits_benchmark.training.task import SiitTask, fresh_ll_model
+from circuits_benchmark.training.task import CaseKey, SiitTask, build_task, fresh_ll_model
 from circuits_benchmark.versions import library_versions
 
 METRICS = ("accuracy", "iia", "strict_iia")
@@ -104,7 +103,7 @@ EpochCallback = Callable[[int, dict[str, Any]], None]
 
 
 def train_siit(
-    case_id: int,
+    case: CaseKey,
     settings: SiitSettings,
     output_dir: Path,
     resume: bool = False,
@@ -115,19 +114,18 @@ def train_siit(
 ) -> TrainingMeta:
     """Trains (or, with `resume`, continues) one SIIT run; returns its meta.
 
-    Writes `<output_dir>/ll_models/case-NNN/<run-id>/` (see `training.artifacts`). `resume`
+    `case` is a tracr case id or "ioi". Writes `<output_dir>/ll_models/case-NNN/<run-id>/` (or
+    `ll_models/ioi/<run-id>/`, see `training.artifacts`). `resume`
     continues from the run's checkpoint (from scratch when it has none yet); it may raise the epoch
     limit or change early stopping. Raises BenchmarkError for bad settings, for an existing run
     without `resume`, or for an unreadable checkpoint. Ctrl-C saves a checkpoint, then raises
     KeyboardInterrupt.
     """
     settings.validate()
-    compiled = load_compiled_case(case_id, output_dir / "cache")
-    task = SiitTask.build(compiled, settings.seed)
-    directory = run_dir(output_dir, case_id, settings.run_id())
+    task = build_task(case, output_dir, settings.seed)
+    directory = run_dir(output_dir, case, settings.run_id())
     checkpoint = _starting_checkpoint(directory, resume)
-    compiled.model.to(device)
-    model = fresh_ll_model(task.ll_config, settings.seed).to(device)
+    model = fresh_ll_model(task.ll_config, settings.seed, task.init_std).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=settings.lr)
     progress = TrainingProgress()
     generator_state = None
@@ -175,7 +173,7 @@ class _Loop:
     ) -> None:
         self.task, self.settings, self.model, self.optimizer = task, settings, model, optimizer
         self.directory, self.progress, self.checkpoint_seconds = directory, progress, checkpoint_seconds
-        self.objective: SiitObjective = task.objective(model, settings.tolerance)
+        self.objective: SiitObjective = task.objective(model, settings.tolerance, device)
         self.train = task.split.train.to(device)
         self.test = task.split.test.to(device)
         self.generator = torch.Generator()
@@ -314,11 +312,10 @@ def _interrupt_flag() -> Iterator[threading.Event]:
 
 def _meta(task: SiitTask, settings: SiitSettings, progress: TrainingProgress, stopped: str, device: str) -> TrainingMeta:
     history = progress.history
-    compiled = task.compiled
     return TrainingMeta(
-        case_id=compiled.case.case_id,
+        case_id=task.case,
         run_id=settings.run_id(),
-        model_id=str(ModelId.siit(compiled.case.case_id, settings.run_id())),
+        model_id=str(ModelId.siit(task.case, settings.run_id())),
         weights={"behaviour": settings.behaviour_weight, "iit": settings.iit_weight, "strict": settings.strict_weight},
         seed=settings.seed,
         settings=dataclasses.asdict(settings),
@@ -336,7 +333,7 @@ def _meta(task: SiitTask, settings: SiitSettings, progress: TrainingProgress, st
             "fingerprint": task.split.fingerprint(),
         },
         correspondence=task.correspondence.to_dict(),
-        hl_model={"fingerprint": compiled.fingerprint, "config": compiled.model.cfg.to_dict()},
+        hl_model=task.hl_model,
         ll_config=task.ll_config.to_dict(),
         versions=library_versions(),
     )
