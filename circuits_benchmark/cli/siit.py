@@ -172,11 +172,11 @@ def eval_iit(
     output_dir: OutputDir = DEFAULT_OUTPUT_DIR,
 ) -> None:
     """Held-out accuracy, IIA, strict IIA; per-node ablation effects; the ground truth's faithfulness and minimality."""
-    from circuits_benchmark.cases import parse_case_ids
+    from circuits_benchmark.cases import parse_case_keys
     from circuits_benchmark.training.reports import evaluate_trained_run
 
     check_number("--n-examples", n_examples, minimum=2)
-    for case_id in parse_case_ids(indices):
+    for case_id in parse_case_keys(indices):
         report = evaluate_trained_run(case_id, weights, output_dir, n_examples, seed)
         console.print(f"[bold]{report['model_id']}[/bold]: " + _metrics_text(report["metrics"]))
         effects = titled_table("node ablation effects (output positions changed)", "node", "circuit", "resample", "zero", "mean")
@@ -202,7 +202,7 @@ def eval_node_realism(
 ) -> None:
     """Output change when every node outside a circuit is ablated: a discovered one (--result, one
     case), else each selected model's ground truth (`gt_node_realism` is this without --result)."""
-    from circuits_benchmark.cases import parse_case_ids
+    from circuits_benchmark.cases import parse_case_keys
     from circuits_benchmark.training.reports import realism_of_ground_truth, realism_of_result
 
     check_number("--n-examples", n_examples, minimum=2)
@@ -210,15 +210,15 @@ def eval_node_realism(
         report = realism_of_result(result, _one_model_id(indices, weights, tracr), output_dir, ablation, n_examples, seed)
         _print_realism(report)
         return
-    for case_id in parse_case_ids(indices):
+    for case_id in parse_case_keys(indices):
         _print_realism(realism_of_ground_truth(case_model_id(case_id, weights, tracr), output_dir, ablation, n_examples, seed))
 
 
 def _one_model_id(indices: str | None, weights: str | None, tracr: bool) -> str:
-    from circuits_benchmark.cases import parse_case_ids
+    from circuits_benchmark.cases import parse_case_keys
     from circuits_benchmark.errors import BenchmarkError
 
-    case_ids = parse_case_ids(indices) if indices else []
+    case_ids = parse_case_keys(indices) if indices else []
     if len(case_ids) != 1:
         raise BenchmarkError("node_realism scores one circuit on one model: pass exactly one case with -i")
     return case_model_id(case_ids[0], weights, tracr)
@@ -355,6 +355,7 @@ def eval_ioi_acdc(
     output_dir: OutputDir = DEFAULT_OUTPUT_DIR,
 ) -> None:
     """ACDC on the IOI model: its circuit against the ground truth, edge by edge, drawn side by side."""
+    from circuits_benchmark.formatting import format_number
     from circuits_benchmark.ioi.evaluation import ioi_acdc_report
 
     check_number("--threshold", threshold, minimum=0)
@@ -363,7 +364,7 @@ def eval_ioi_acdc(
     found, missed, extra = (report[k] for k in ("edges_found", "edges_missed", "edges_extra"))
     console.print(
         f"[bold]{report['model_id']}[/bold], ACDC at {threshold:g}: {len(found)} of {len(found) + len(missed)} ground-truth edges found, "
-        f"{len(extra)} extra; edge AUROC {report['edge_auroc']:.3f}, node AUROC {report['node_auroc']:.3f}"
+        f"{len(extra)} extra; edge AUROC {format_number(report['edge_auroc'], 3)}, node AUROC {format_number(report['node_auroc'], 3)}"
     )
     rows = [[f"{s} -> {d}", kind] for kind, edges in (("found", found), ("missed", missed), ("extra", extra)) for s, d in edges]
     console.print(titled_table("ACDC's edges against the ground truth", "edge", "", rows=rows))

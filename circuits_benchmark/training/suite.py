@@ -25,13 +25,13 @@ from circuits_benchmark.workers import map_in_workers
 class CaseOutcome:
     """What became of one case: its meta dict when trained (or already trained), else why not."""
 
-    case_id: int
+    case_id: int | str
     status: str  # "trained", "already trained" or "not trained"
     meta: TrainingMeta | None = None
     reason: str = ""
 
 
-def finished_meta(output_dir: Path, case_id: int, settings: SiitSettings) -> TrainingMeta | None:
+def finished_meta(output_dir: Path, case_id: int | str, settings: SiitSettings) -> TrainingMeta | None:
     """The meta of the case's finished run with exactly these settings, or None."""
     directory = run_dir(output_dir, case_id, settings.run_id())
     try:
@@ -44,7 +44,7 @@ def finished_meta(output_dir: Path, case_id: int, settings: SiitSettings) -> Tra
 
 
 def train_case(
-    case_id: int,
+    case_id: int | str,
     settings: SiitSettings,
     output_dir: Path,
     resume: bool,
@@ -67,7 +67,7 @@ def train_case(
 
 
 def train_in_workers(
-    case_ids: list[int],
+    case_ids: list[int | str],
     settings: SiitSettings,
     output_dir: Path,
     resume: bool,
@@ -82,9 +82,9 @@ def train_in_workers(
     for outcome in map_in_workers(_worker, [(case_id, settings, output_dir, resume) for case_id in case_ids], jobs):
         outcomes.append(outcome)
         on_outcome(outcome)
-    return sorted(outcomes, key=lambda outcome: outcome.case_id)
+    return sorted(outcomes, key=lambda outcome: (isinstance(outcome.case_id, str), str(outcome.case_id).zfill(3)))
 
 
-def _worker(arguments: tuple[int, SiitSettings, Path, bool]) -> CaseOutcome:
+def _worker(arguments: tuple[int | str, SiitSettings, Path, bool]) -> CaseOutcome:
     torch.set_num_threads(1)  # `jobs` processes share the cores
     return train_case(*arguments)
