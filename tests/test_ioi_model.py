@@ -50,7 +50,7 @@ def test_the_ground_truth_is_faithful_and_minimal(output_dir: Path, ablation: st
     model = load_benchmark_model("siit:ioi", output_dir)
     check = ground_truth_check(PatchingBatch.sample(model, 300, seed=5), model, ablation)
     assert check.faithful and check.minimal, check.summary()
-    assert len(check.removals) == 5 + 8  # every node but embed/output... and every q/k/v edge
+    assert len(check.removals) == 3 + 8  # each of the three heads, and each of the 8 q/k/v edges
 
 
 def test_eval_ioi_finds_the_name_mover_and_ignores_other_heads(output_dir: Path) -> None:
@@ -85,3 +85,16 @@ def test_transformer_lens_users_get_the_same_logits_and_see_the_name_mover() -> 
         io = 1 + sentence.words.index(sentence.indirect_object)
         subject = [1 + i for i, w in enumerate(sentence.words) if w == sentence.subject]
         assert pattern[row, io] > pattern[row, subject].max()
+
+
+def test_acdc_runs_on_the_ioi_model_from_the_command_line(tmp_path: Path) -> None:
+    """What a fresh clone does: `run acdc -i ioi` on the released model, and `eval ioi_acdc`."""
+    from test_cli import run_cli
+
+    result = run_cli("run", "acdc", "-i", "ioi", "--threshold", "0.5", "--n-examples", "20", "-o", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "siit:ioi:release" in result.stdout
+    result = run_cli("eval", "ioi_acdc", "--threshold", "0.5", "--n-examples", "20", "-o", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "ground-truth edges found" in result.stdout
+    assert next(tmp_path.glob("eval/ioi_acdc/*/*/comparison.png")).stat().st_size > 0

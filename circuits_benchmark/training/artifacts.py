@@ -97,6 +97,8 @@ class TrainingMeta:
             the high-level model, the low-level shape and how they correspond. versions: libraries.
         ground_truth_checks: ablation -> the ground-truth check of the finished model (None until
             checked). source_run_id: for a released model, the run it was copied from.
+        recipe: what the case's task fixes beyond the settings (the fresh weights' standard
+            deviation, gradient clipping); None in runs made before it was recorded.
     """
 
     case_id: int | str
@@ -120,6 +122,7 @@ class TrainingMeta:
     history: list[dict[str, Any]] | None = None
     ground_truth_checks: dict[str, dict[str, Any]] | None = None
     source_run_id: str | None = None
+    recipe: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The meta.json form; fields that are None are left out."""

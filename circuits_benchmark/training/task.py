@@ -45,7 +45,9 @@ class SiitTask:
 
     `high_level(device)` builds the HL model on a device; `targeted` (bool [pos]) marks the output
     positions trained and scored; `hl_model` is what a run's meta.json records of the HL model;
-    `init_std` the standard deviation of the fresh LL weights.
+    `init_std` the standard deviation of the fresh LL weights; `max_grad_norm` clips each step's
+    gradient norm (None: no clipping); `lr_plateau` (patience, factor) lowers the learning rate
+    when the held-out metrics stop improving (see `trainer._Loop._decay_on_plateau`; None: never).
     """
 
     case: CaseKey
@@ -57,6 +59,8 @@ class SiitTask:
     targeted: torch.Tensor
     hl_model: dict[str, Any]
     init_std: float = INIT_STD
+    max_grad_norm: float | None = None
+    lr_plateau: tuple[int, float] | None = None
 
     @classmethod
     def build(cls, compiled: CompiledCase, seed: int) -> "SiitTask":
@@ -103,6 +107,8 @@ class SiitTask:
             targeted=targeted,
             hl_model={"name": IOI, "fingerprint": high_level.task_fingerprint(), "nodes": list(high_level.NODES)},
             init_std=high_level.INIT_STD,
+            max_grad_norm=high_level.MAX_GRAD_NORM,
+            lr_plateau=high_level.LR_PLATEAU,
         )
 
     def objective(

@@ -227,13 +227,32 @@ class _Loop:
             or self._out_of_time()
         )
 
-    def _stop_early(self) -> bool:
-        """Every held-out metric of a trained loss reached the target (IIA only with an IIT loss,
-        strict IIA only with a strict loss: a behaviour-only model stops on accuracy)."""
-        history = self.progress.history
+    def _watched(self) -> list[str]:
+        """The held-out metrics of the trained losses (IIA only with an IIT loss, strict IIA only
+        with a strict loss: a behaviour-only model is judged on accuracy)."""
         weights = {"accuracy": 1.0, "iia": self.settings.iit_weight, "strict_iia": self.settings.strict_weight}
-        watched = [m for m in METRICS if weights[m] > 0]
-        return self.settings.early_stop and bool(history) and all(history[-1][m] >= self.settings.target for m in watched)
+        return [m for m in METRICS if weights[m] > 0]
+
+    def _stop_early(self) -> bool:
+        """Every watched held-out metric reached the target."""
+        history = self.progress.history
+        return self.settings.early_stop and bool(history) and all(history[-1][m] >= self.settings.target for m in self._watched())
+
+    def _decay_on_plateau(self) -> None:
+        """For a task with a plateau rule (`SiitTask.lr_plateau`: patience, factor): when the worst
+        watched metric of the last `patience` evaluations, all at the current learning rate, beat
+        none of the evaluations before them, the learning rate is multiplied by `factor`. Each
+        evaluation records its learning rate, so a resumed run decays exactly as it would have."""
+        if self.task.lr_plateau is None:
+            return
+        patience, factor = self.task.lr_plateau
+        history, lr = self.progress.history, self.optimizer.param_groups[0]["lr"]
+        history[-1]["lr"] = lr
+        worst = [min(record[m] for m in self._watched()) for record in history]
+        recent = history[-patience:]
+        if len(history) > patience and all(r.get("lr") == lr for r in recent) and max(worst[-patience:]) <= max(worst[:-patience]):
+            for group in self.optimizer.param_groups:
+                group["lr"] = lr * factor
 
     def _out_of_time(self) -> bool:
         return self.settings.max_seconds is not None and self._elapsed() >= self.settings.max_seconds
@@ -264,6 +283,8 @@ class _Loop:
         total = total_loss(terms, settings)
         self.optimizer.zero_grad()
         total.backward()
+        if self.task.max_grad_norm is not None:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.task.max_grad_norm)
         self.optimizer.step()
         return {name: float(value.detach()) for name, value in terms.items()} | {"total": float(total.detach())}
 
@@ -283,6 +304,7 @@ class _Loop:
         progress.evaluated_step = progress.step
         progress.loss_sums, progress.loss_steps = {}, 0
         progress.history.append(record)
+        self._decay_on_plateau()
         return record
 
     def _save_checkpoint(self) -> None:
@@ -334,6 +356,7 @@ def _meta(task: SiitTask, settings: SiitSettings, progress: TrainingProgress, st
         },
         correspondence=task.correspondence.to_dict(),
         hl_model=task.hl_model,
+        recipe={"init_std": task.init_std, "max_grad_norm": task.max_grad_norm, "lr_plateau": task.lr_plateau},
         ll_config=task.ll_config.to_dict(),
         versions=library_versions(),
     )
