@@ -141,3 +141,17 @@ def test_ioi_is_a_case_key_on_the_command_line() -> None:
 
     with pytest.raises(BenchmarkError, match="not a tracr case"):
         parse_case_ids("ioi")
+
+
+def test_subject_pairing_makes_same_subject_iit_pairs_and_keeps_every_sentence() -> None:
+    task = SiitTask.ioi(seed=0)
+    generator = torch.Generator().manual_seed(1)
+    order = torch.randperm(len(task.split.train), generator=generator)
+    paired = task.pair_order(order, generator)
+    assert sorted(paired.tolist()) == list(range(len(order)))  # a permutation still
+    subjects = sentences.SubjectPairing(task.split.train, 0.25).subjects
+    names = sentences.tokenizer().input_tokens
+    assert names[int(subjects[0])] in sentences.NAMES
+    same = (subjects[paired[0::2]] == subjects[paired[1::2]]).float().mean()
+    at_random = (subjects[order[0::2]] == subjects[order[1::2]]).float().mean()
+    assert at_random < 0.05 and 0.2 < same < 0.3

@@ -11,15 +11,13 @@ import pytest
 import torch
 
 from circuits_benchmark.evaluation.circuit_checks import ground_truth_check
-from circuits_benchmark.ioi import sentences
+from circuits_benchmark.ioi import BAR, sentences
 from circuits_benchmark.models.registry import load_benchmark_model
 from circuits_benchmark.patching.output_change import PatchingBatch
 from circuits_benchmark.training.artifacts import release_case_dir
 from circuits_benchmark.training.release import RELEASED_FILES, read_manifest, sha256_of
 from circuits_benchmark.training.reports import iit_metrics
 from circuits_benchmark.training.siit_models import load_run
-
-BAR = 0.99
 
 
 @pytest.fixture(scope="module")

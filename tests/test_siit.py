@@ -293,3 +293,17 @@ def test_case3_trained_to_the_bar_has_a_faithful_ground_truth(tmp_path: Path, ca
     for ablation in ("resample", "mean"):
         check = ground_truth_check(batch, model, ablation)
         assert check.faithful and check.minimal, check.summary()
+
+
+def test_the_learning_rate_halves_only_on_a_plateau_at_one_rate() -> None:
+    from circuits_benchmark.training.trainer import plateaued
+
+    def history(worst: list[float], lrs: list[float]) -> list[dict]:
+        return [{"accuracy": 1.0, "iia": w, "strict_iia": 1.0, "lr": lr} for w, lr in zip(worst, lrs)]
+
+    watched = ["accuracy", "iia", "strict_iia"]
+    assert plateaued(history([0.5, 0.9, 0.9, 0.85], [1e-3] * 4), watched, 1e-3, 2)
+    assert not plateaued(history([0.5, 0.9, 0.85, 0.91], [1e-3] * 4), watched, 1e-3, 2)  # the last one improved
+    # just halved: the evaluations since must be at the new rate before it can halve again
+    assert not plateaued(history([0.5, 0.9, 0.9, 0.85], [1e-3, 1e-3, 1e-3, 5e-4]), watched, 5e-4, 2)
+    assert not plateaued(history([0.5, 0.4], [1e-3] * 2), watched, 1e-3, 2)  # too short to tell

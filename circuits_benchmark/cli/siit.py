@@ -28,6 +28,7 @@ from circuits_benchmark.cli.options import (
     check_number,
     resolve_device,
 )
+from circuits_benchmark import ioi
 from circuits_benchmark.cli.progress import progress_bar
 from circuits_benchmark.cli.tables import titled_table
 
@@ -121,8 +122,8 @@ def train_iit(
 
 def _train_ioi(**options: Any) -> None:
     """Train a fresh 6-layer transformer to implement the simplified IOI circuit (SIIT); the model is
-    `siit:ioi`. `train iit -i ioi` with IOI's defaults: lr 2e-3 (3e-3 diverged after 10 epochs) and
-    two torch threads (this model is large enough for them to pay)."""
+    `siit:ioi`. `train iit -i ioi` with IOI's defaults: lr 2e-3 (3e-3 diverged after 10 epochs), two
+    torch threads (this model is large enough for them to pay) and the issue's bar, 99%, as target."""
     train_iit(indices="ioi", jobs=1, **options)
 
 
@@ -143,7 +144,7 @@ def _with_parameters_of(
 
 
 # `train ioi` shows and takes exactly the flags of `train iit`, but -i and --jobs.
-train_ioi = _with_parameters_of(_train_ioi, train_iit, ("indices", "jobs"), {"lr": 2e-3, "threads": 2})
+train_ioi = _with_parameters_of(_train_ioi, train_iit, ("indices", "jobs"), {"lr": 2e-3, "threads": 2, "target": ioi.BAR})
 
 
 def _print_outcomes(outcomes: list[Any], output_dir: Path) -> None:

@@ -7,4 +7,9 @@ beside the integer ids of the tracr cases wherever a trained model is stored or 
 
 from circuits_benchmark.models.model_id import IOI
 
-__all__ = ["IOI"]
+# The bar an IOI model must clear on held-out sentences (accuracy, IIA and strict IIA) to be
+# trained to and released: the issue's 99%. The tracr cases' 99.5% was not reached in an hour on
+# two cores (IIA stayed at 98.6-98.8% after the learning rate had halved).
+BAR = 0.99
+
+__all__ = ["BAR", "IOI"]

@@ -47,7 +47,9 @@ class SiitTask:
     positions trained and scored; `hl_model` is what a run's meta.json records of the HL model;
     `init_std` the standard deviation of the fresh LL weights; `max_grad_norm` clips each step's
     gradient norm (None: no clipping); `lr_plateau` (patience, factor) lowers the learning rate
-    when the held-out metrics stop improving (see `trainer._Loop._decay_on_plateau`; None: never).
+    when the held-out metrics stop improving (see `trainer._Loop._decay_on_plateau`; None: never);
+    `pair_order(order, generator)` rearranges an epoch's order of training inputs, so that chosen
+    inputs become each other's IIT sources (each input's source is the next one in its batch).
     """
 
     case: CaseKey
@@ -61,6 +63,7 @@ class SiitTask:
     init_std: float = INIT_STD
     max_grad_norm: float | None = None
     lr_plateau: tuple[int, float] | None = None
+    pair_order: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None
 
     @classmethod
     def build(cls, compiled: CompiledCase, seed: int) -> "SiitTask":
@@ -95,6 +98,7 @@ class SiitTask:
         rng = np.random.default_rng(seed)
         train = sentences.sample_sentences(rng, sentences.TRAIN_SENTENCES, held_out=False)
         test = sentences.sample_sentences(rng, sentences.TEST_SENTENCES, held_out=True)
+        train_tokens = _unique(sentences.encode(train))
         targeted = torch.zeros(config.n_ctx, dtype=torch.bool)
         targeted[-1] = True
         return cls(
@@ -103,12 +107,13 @@ class SiitTask:
             ll_config=config,
             correspondence=Correspondence({node: (ll,) for node, ll in high_level.CORRESPONDENCE.items()}),
             ll_ground_truths=high_level.ll_ground_truths(),
-            split=InputSplit(train=_unique(sentences.encode(train)), test=_unique(sentences.encode(test))),
+            split=InputSplit(train=train_tokens, test=_unique(sentences.encode(test))),
             targeted=targeted,
             hl_model={"name": IOI, "fingerprint": high_level.task_fingerprint(), "nodes": list(high_level.NODES)},
             init_std=high_level.INIT_STD,
             max_grad_norm=high_level.MAX_GRAD_NORM,
             lr_plateau=high_level.LR_PLATEAU,
+            pair_order=sentences.SubjectPairing(train_tokens, high_level.SAME_SUBJECT_SHARE).pair,
         )
 
     def objective(

@@ -248,9 +248,7 @@ class _Loop:
         patience, factor = self.task.lr_plateau
         history, lr = self.progress.history, self.optimizer.param_groups[0]["lr"]
         history[-1]["lr"] = lr
-        worst = [min(record[m] for m in self._watched()) for record in history]
-        recent = history[-patience:]
-        if len(history) > patience and all(r.get("lr") == lr for r in recent) and max(worst[-patience:]) <= max(worst[:-patience]):
+        if plateaued(history, self._watched(), lr, patience):
             for group in self.optimizer.param_groups:
                 group["lr"] = lr * factor
 
@@ -266,6 +264,8 @@ class _Loop:
         seed = int(np.random.SeedSequence([self.settings.seed, self.progress.epoch]).generate_state(1)[0])
         self.generator.manual_seed(seed)
         order = torch.randperm(len(self.train), generator=self.generator)
+        if self.task.pair_order is not None:
+            order = self.task.pair_order(order, self.generator)
         if generator_state is not None:
             self.generator.set_state(generator_state)
         return order
@@ -316,6 +316,18 @@ class _Loop:
             generator_state=self.generator.get_state(),
             progress=self.progress,
         ).save(self.directory / CHECKPOINT_FILE)
+
+
+def plateaued(history: list[dict[str, Any]], watched: list[str], lr: float, patience: int) -> bool:
+    """Whether the last `patience` evaluations, all made at learning rate `lr`, each have a worst
+    watched metric no better than the best worst metric before them."""
+    worst = [min(record[m] for m in watched) for record in history]
+    recent = history[-patience:]
+    return (
+        len(history) > patience
+        and all(record.get("lr") == lr for record in recent)
+        and max(worst[-patience:]) <= max(worst[:-patience])
+    )
 
 
 @contextlib.contextmanager
