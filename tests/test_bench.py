@@ -69,7 +69,6 @@ def test_the_default_plan_covers_the_original_release_with_every_method_and_swee
     compressed = {f"compressed:{i}:d{json.loads((COMPRESSED_RELEASE_DIR / f'case-{i:03d}' / 'compression.json').read_text())['chosen']}"
                   for i in ORIGINAL_RELEASE_IDS if i != 18}
     expected = {f"tracr:{i}" for i in ORIGINAL_RELEASE_IDS} | {f"siit:{i}:release" for i in released} | compressed
-    expected |= {"siit:ioi:release"}  # and the IOI model, trained only
     assert {job.config.model_id for job in jobs} == expected
     assert len(jobs) == len(expected) * per_model
     assert len({job.place.run_key for job in jobs}) == len(jobs)
@@ -90,10 +89,14 @@ def test_a_trained_model_joins_the_plan_in_place_of_the_released_one(tmp_path: P
     (run / "meta.json").write_text(json.dumps(meta))
     planned = {j.config.model_id for j in plan_jobs(request, tmp_path)}
     assert planned == {"tracr:3", "tracr:4", "tracr:11", "siit:3:some-run", "siit:4:release"}
-    # IOI has a trained model only: -i 3,ioi adds that one, never a compiled or compressed IOI model
+    # IOI has a trained model only: -i 3,ioi adds it once trained, never a compiled or compressed IOI model
     with_ioi = dataclasses.replace(request, case_ids=[3, "ioi"], kinds=["tracr", "siit", "compressed"])
-    assert {j.config.model_id for j in plan_jobs(with_ioi, tmp_path)} >= {"tracr:3", "siit:ioi:release"}
-    assert not any(m.startswith(("tracr:ioi", "compressed:ioi")) for m in {j.config.model_id for j in plan_jobs(with_ioi, tmp_path)})
+    assert not any("ioi" in j.config.model_id for j in plan_jobs(with_ioi, tmp_path))
+    ioi_run = tmp_path / "ll_models" / "ioi" / "ioi-run"
+    ioi_run.mkdir(parents=True)
+    (ioi_run / "meta.json").write_text(json.dumps(meta | {"case_id": "ioi"}))
+    planned = {j.config.model_id for j in plan_jobs(with_ioi, tmp_path)}
+    assert "siit:ioi:ioi-run" in planned and not any(m.startswith(("tracr:ioi", "compressed:ioi")) for m in planned)
 
 
 def test_the_full_suite_covers_every_compiled_case_and_every_released_model(tmp_path: Path) -> None:
@@ -101,7 +104,7 @@ def test_the_full_suite_covers_every_compiled_case_and_every_released_model(tmp_
     models = {j.config.model_id for j in plan_jobs(request, tmp_path)}
     compressed = {scored_compressed_id(i, tmp_path) for i in all_case_ids()} - {None}
     assert compressed and all(ModelId.parse(m).width for m in compressed)  # shipped, scored, named by width
-    released = {f"siit:{i}:release" for i in released_case_ids()} | {"siit:ioi:release"}
+    released = {f"siit:{i}:release" for i in released_case_ids()}
     assert models == {f"tracr:{i}" for i in all_case_ids()} | released | compressed
 
 

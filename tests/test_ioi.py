@@ -1,5 +1,5 @@
 """IOI: the sentences and their split, the high-level causal model against hand-checked sentences,
-its ground truth, and SIIT's objectives on it (the trained model is tested in test_ioi_model.py)."""
+its ground truth, and SIIT's objectives on it (test_ioi_model.py takes an IOI model through the pipeline)."""
 
 from __future__ import annotations
 
