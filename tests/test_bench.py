@@ -30,6 +30,8 @@ from circuits_benchmark.training.release import released_case_ids
 ROOT = Path(__file__).resolve().parents[1]
 FAST = BenchRequest(case_ids=[3], kinds=["tracr"], labels=["acdc", "eap", "random"], n_examples=40)
 
+IOI_RELEASED = {"siit:ioi:release"} if (release_case_dir("ioi") / "meta.json").exists() else set()
+
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "COLUMNS": "200"}
@@ -69,6 +71,7 @@ def test_the_default_plan_covers_the_original_release_with_every_method_and_swee
     compressed = {f"compressed:{i}:d{json.loads((COMPRESSED_RELEASE_DIR / f'case-{i:03d}' / 'compression.json').read_text())['chosen']}"
                   for i in ORIGINAL_RELEASE_IDS if i != 18}
     expected = {f"tracr:{i}" for i in ORIGINAL_RELEASE_IDS} | {f"siit:{i}:release" for i in released} | compressed
+    expected |= IOI_RELEASED  # the IOI model too, once released
     assert {job.config.model_id for job in jobs} == expected
     assert len(jobs) == len(expected) * per_model
     assert len({job.place.run_key for job in jobs}) == len(jobs)
@@ -91,7 +94,7 @@ def test_a_trained_model_joins_the_plan_in_place_of_the_released_one(tmp_path: P
     assert planned == {"tracr:3", "tracr:4", "tracr:11", "siit:3:some-run", "siit:4:release"}
     # IOI has a trained model only: -i 3,ioi adds it once trained, never a compiled or compressed IOI model
     with_ioi = dataclasses.replace(request, case_ids=[3, "ioi"], kinds=["tracr", "siit", "compressed"])
-    assert not any("ioi" in j.config.model_id for j in plan_jobs(with_ioi, tmp_path))
+    assert {j.config.model_id for j in plan_jobs(with_ioi, tmp_path) if "ioi" in j.config.model_id} == IOI_RELEASED
     ioi_run = tmp_path / "ll_models" / "ioi" / "ioi-run"
     ioi_run.mkdir(parents=True)
     (ioi_run / "meta.json").write_text(json.dumps(meta | {"case_id": "ioi"}))
@@ -104,7 +107,7 @@ def test_the_full_suite_covers_every_compiled_case_and_every_released_model(tmp_
     models = {j.config.model_id for j in plan_jobs(request, tmp_path)}
     compressed = {scored_compressed_id(i, tmp_path) for i in all_case_ids()} - {None}
     assert compressed and all(ModelId.parse(m).width for m in compressed)  # shipped, scored, named by width
-    released = {f"siit:{i}:release" for i in released_case_ids()}
+    released = {f"siit:{i}:release" for i in released_case_ids()} | IOI_RELEASED
     assert models == {f"tracr:{i}" for i in all_case_ids()} | released | compressed
 
 
