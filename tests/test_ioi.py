@@ -149,7 +149,7 @@ def test_subject_pairing_makes_same_subject_iit_pairs_and_keeps_every_sentence()
     order = torch.randperm(len(task.split.train), generator=generator)
     paired = task.pair_order(order, generator)
     assert sorted(paired.tolist()) == list(range(len(order)))  # a permutation still
-    subjects = sentences.SubjectPairing(task.split.train, 0.25).subjects
+    subjects = high_level.SubjectPairing(task.split.train, 0.25).subjects
     names = sentences.tokenizer().input_tokens
     assert names[int(subjects[0])] in sentences.NAMES
     same = (subjects[paired[0::2]] == subjects[paired[1::2]]).float().mean()

@@ -67,8 +67,7 @@ def ioi_report(model_id: str, output_dir: Path, n_examples: int = DEFAULT_EXAMPL
             mask = patchable.layout.cut_sources_mask(torch.tensor([s == node for s in patchable.layout.sources]))
             row = {"node": node, "in_circuit": node in circuit_nodes}
             for ablation, values in ablated.items():
-                changed = score(patchable.run(tokens, mask, values)[:, -1])
-                row[ablation] = changed
+                row[ablation] = score(patchable.run(tokens, mask, values)[:, -1])
             effects.append(row)
     report = {
         "model_id": benchmark_model.model_id,

@@ -175,3 +175,37 @@ class IoiCausalModel:
     def _one_hot_names(self, classes: torch.Tensor) -> torch.Tensor:
         """[batch, pos, n_names]: one-hot of a name class, all zero for -1 (not a name)."""
         return F.one_hot(classes.clamp(min=0), self.n_names).float() * (classes >= 0).unsqueeze(-1)
+
+
+class SubjectPairing:
+    """Rearranges an epoch's order of training sentences (token ids [n, pos]) so that a `share` of
+    the even places are followed by a sentence with the same subject (the duplicated name)."""
+
+    def __init__(self, tokens: torch.Tensor, share: float) -> None:
+        s2 = (IoiCausalModel.duplicate(tokens) >= 0).float().argmax(dim=1)  # where duplicate fires: S2
+        self.subjects = tokens[torch.arange(len(tokens)), s2]
+        self.share = share
+        groups: dict[int, list[int]] = {}
+        for row, subject in enumerate(self.subjects.tolist()):
+            groups.setdefault(subject, []).append(row)
+        self.groups = {subject: torch.tensor(rows) for subject, rows in groups.items()}
+
+    def pair(self, order: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """`order` with, at a `share` of its even places i, a same-subject sentence moved to i + 1."""
+        order = order.clone()
+        place = torch.empty_like(order)
+        place[order] = torch.arange(len(order))
+        draws = torch.rand(len(order) // 2, generator=generator).tolist()
+        picks = torch.rand(len(order) // 2, generator=generator).tolist()
+        for k, (draw, pick) in enumerate(zip(draws, picks)):
+            i = 2 * k
+            if draw >= self.share or i + 1 >= len(order):
+                continue
+            group = self.groups[int(self.subjects[order[i]])]
+            partner = int(group[int(pick * len(group))])
+            if partner == int(order[i]):
+                continue
+            j = int(place[partner])
+            order[i + 1], order[j] = order[j].clone(), order[i + 1].clone()
+            place[order[i + 1]], place[order[j]] = i + 1, j
+        return order

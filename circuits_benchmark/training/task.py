@@ -91,7 +91,7 @@ class SiitTask:
     def ioi(cls, seed: int) -> "SiitTask":
         """IOI's task: the causal model, the reference's LL shape and correspondence, the split by
         template and name pair, and the last position as the one target."""
-        from circuits_benchmark.ioi import high_level, sentences
+        from circuits_benchmark.ioi import high_level, sentences, task_model
 
         tokenizer = sentences.tokenizer()
         config = high_level.ll_config(tokenizer)
@@ -99,8 +99,6 @@ class SiitTask:
         train = sentences.sample_sentences(rng, sentences.TRAIN_SENTENCES, held_out=False)
         test = sentences.sample_sentences(rng, sentences.TEST_SENTENCES, held_out=True)
         train_tokens = _unique(sentences.encode(train))
-        targeted = torch.zeros(config.n_ctx, dtype=torch.bool)
-        targeted[-1] = True
         return cls(
             case=IOI,
             high_level=lambda device: high_level.IoiCausalModel(tokenizer),
@@ -108,12 +106,12 @@ class SiitTask:
             correspondence=Correspondence({node: (ll,) for node, ll in high_level.CORRESPONDENCE.items()}),
             ll_ground_truths=high_level.ll_ground_truths(),
             split=InputSplit(train=train_tokens, test=_unique(sentences.encode(test))),
-            targeted=targeted,
+            targeted=task_model.metric_positions(),
             hl_model={"name": IOI, "fingerprint": high_level.task_fingerprint(), "nodes": list(high_level.NODES)},
             init_std=high_level.INIT_STD,
             max_grad_norm=high_level.MAX_GRAD_NORM,
             lr_plateau=high_level.LR_PLATEAU,
-            pair_order=sentences.SubjectPairing(train_tokens, high_level.SAME_SUBJECT_SHARE).pair,
+            pair_order=high_level.SubjectPairing(train_tokens, high_level.SAME_SUBJECT_SHARE).pair,
         )
 
     def objective(
