@@ -14,7 +14,7 @@ import torch
 
 from circuits_benchmark.ioi import sentences
 from circuits_benchmark.models.registry import load_benchmark_model
-from circuits_benchmark.training.artifacts import TrainingProgress, run_dir, write_run
+from circuits_benchmark.training.artifacts import TrainingProgress, release_case_dir, run_dir, write_run
 from circuits_benchmark.training.task import SiitTask, fresh_ll_model
 from circuits_benchmark.training.trainer import SiitSettings, _meta
 
@@ -104,3 +104,16 @@ def test_a_model_of_an_earlier_ioi_task_is_refused(output_dir: Path, tmp_path: P
     (target / "meta.json").write_text(json.dumps(meta))
     with pytest.raises(BenchmarkError, match="earlier IOI task"):
         load_benchmark_model("siit:ioi", tmp_path)
+
+
+def test_release_build_picks_the_run_and_excludes_it_below_the_bar(output_dir: Path, tmp_path: Path) -> None:
+    """`release build -i ioi` on an untrained run: the run is found, judged and left out with why."""
+    from circuits_benchmark.training.release import best_runs, build_release
+
+    runs = best_runs(output_dir, ["ioi"])
+    assert list(runs) == ["ioi"] and runs["ioi"].startswith("b1-iit1")
+    release_dir = tmp_path / "release"
+    manifest = build_release(runs, output_dir, release_dir)
+    assert manifest["models"] == {}
+    assert "accuracy" in manifest["excluded"]["ioi"]["reason"]
+    assert not release_case_dir("ioi", release_dir).exists()

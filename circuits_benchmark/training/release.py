@@ -193,8 +193,8 @@ def best_runs(output_dir: Path, case_ids: list[int | str]) -> dict[int | str, st
         metas = {}
         for run_id in finished_run_ids(output_dir, case_id):
             try:
-                metas[run_id] = read_json(run_dir(output_dir, case_id, run_id) / META_FILE)
-            except StorageError:
+                metas[run_id] = TrainingMeta.read(run_dir(output_dir, case_id, run_id))
+            except (StorageError, KeyError, TypeError):
                 continue
         if metas:
             chosen[case_id] = max(metas, key=lambda r: (not release_verdict(metas[r]), run_rank(metas[r]), r))
