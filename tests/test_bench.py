@@ -30,7 +30,7 @@ from circuits_benchmark.training.release import released_case_ids
 ROOT = Path(__file__).resolve().parents[1]
 FAST = BenchRequest(case_ids=[3], kinds=["tracr"], labels=["acdc", "eap", "random"], n_examples=40)
 
-IOI_RELEASED = {"siit:ioi:release"} if (release_case_dir("ioi") / "meta.json").exists() else set()
+IOI_RELEASED = {"siit:ioi:release"}
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
@@ -71,7 +71,7 @@ def test_the_default_plan_covers_the_original_release_with_every_method_and_swee
     compressed = {f"compressed:{i}:d{json.loads((COMPRESSED_RELEASE_DIR / f'case-{i:03d}' / 'compression.json').read_text())['chosen']}"
                   for i in ORIGINAL_RELEASE_IDS if i != 18}
     expected = {f"tracr:{i}" for i in ORIGINAL_RELEASE_IDS} | {f"siit:{i}:release" for i in released} | compressed
-    expected |= IOI_RELEASED  # the IOI model too, once released
+    expected |= IOI_RELEASED  # the IOI model too
     assert {job.config.model_id for job in jobs} == expected
     assert len(jobs) == len(expected) * per_model
     assert len({job.place.run_key for job in jobs}) == len(jobs)
@@ -92,7 +92,7 @@ def test_a_trained_model_joins_the_plan_in_place_of_the_released_one(tmp_path: P
     (run / "meta.json").write_text(json.dumps(meta))
     planned = {j.config.model_id for j in plan_jobs(request, tmp_path)}
     assert planned == {"tracr:3", "tracr:4", "tracr:11", "siit:3:some-run", "siit:4:release"}
-    # IOI has a trained model only: -i 3,ioi adds it once trained, never a compiled or compressed IOI model
+    # IOI has a trained model only: -i 3,ioi adds the release, or a local run, never a compiled or compressed IOI model
     with_ioi = dataclasses.replace(request, case_ids=[3, "ioi"], kinds=["tracr", "siit", "compressed"])
     assert {j.config.model_id for j in plan_jobs(with_ioi, tmp_path) if "ioi" in j.config.model_id} == IOI_RELEASED
     ioi_run = tmp_path / "ll_models" / "ioi" / "ioi-run"

@@ -1,8 +1,8 @@
 """An IOI model (`siit:ioi`) through everything a case goes through: loading by id, every
-discovery method from the command line, `eval ioi`, `eval ioi_acdc`, the ground-truth checks and
-TransformerLens. No trained IOI model ships yet (EXPERIMENTS.md, "IOI"), so the model here is a
-freshly initialised one written as a finished run: these tests check the plumbing and the
-measurements, not what training achieves (test_ioi.py checks the task and its objectives)."""
+discovery method from the command line, `eval ioi`, `eval ioi_acdc`, the ground-truth checks,
+release building and TransformerLens. The model here is a freshly initialised one written as a
+finished run, so these tests check the plumbing and the measurements on a model that does not do
+the task; test_ioi_release.py checks what the trained, released model does."""
 
 from __future__ import annotations
 

@@ -99,3 +99,13 @@ def test_name_mover_attends_to_the_indirect_object(output_dir: Path) -> None:
     to_io, to_subject = pattern[rows, io_position], pattern[rows, subject_position]
     assert (to_io > to_subject).float().mean() >= 0.95
     assert to_io.mean() > 2 * to_subject.mean()
+
+
+def test_acdc_finds_the_released_circuit_from_the_command_line(output_dir: Path) -> None:
+    """`run acdc -i ioi` on a checkout that has trained nothing scores the release; at a coarse
+    threshold ACDC recovers the ground truth's 6 component edges and nothing else."""
+    from test_cli import run_cli
+
+    result = run_cli("run", "acdc", "-i", "ioi", "--threshold", "0.5", "--n-examples", "10", "-o", str(output_dir))
+    assert result.returncode == 0, result.stderr
+    assert "siit:ioi:release edges TP 6 FP 0 FN 0" in result.stdout

@@ -22,7 +22,7 @@ from circuits_benchmark.training.release import RELEASED_FILES, read_manifest, r
 from circuits_benchmark.training.siit_models import load_run
 
 MANIFEST = read_manifest()
-RELEASED = released_case_ids()  # tracr cases; the IOI release is tested in test_ioi_model.py
+RELEASED = released_case_ids()  # tracr cases; the IOI release is tested in test_ioi_release.py
 
 
 @pytest.fixture(scope="module")
