@@ -98,7 +98,7 @@ def test_name_mover_attends_to_the_indirect_object(output_dir: Path) -> None:
     subject_position = torch.tensor([s.words.index(s.subject) + 1 for s in clean])
     to_io, to_subject = pattern[rows, io_position], pattern[rows, subject_position]
     assert (to_io > to_subject).float().mean() >= 0.95
-    assert to_io.mean() > 2 * to_subject.mean()
+    assert to_io.mean() >= 0.9  # measured: 99.4% on IO, 0.6% on S1
 
 
 def test_acdc_finds_the_released_circuit_from_the_command_line(output_dir: Path) -> None:
