@@ -155,3 +155,34 @@ def test_subject_pairing_makes_same_subject_iit_pairs_and_keeps_every_sentence()
     same = (subjects[paired[0::2]] == subjects[paired[1::2]]).float().mean()
     at_random = (subjects[order[0::2]] == subjects[order[1::2]]).float().mean()
     assert at_random < 0.05 and 0.2 < same < 0.3
+
+
+def test_two_threaded_training_runs_from_one_seed_learn_the_same_weights(tmp_path, monkeypatch) -> None:
+    """With two torch threads some CPU kernels add up in a varying order unless training asks for
+    deterministic ones: the same seed must give bit-identical weights (here: 16 IOI steps)."""
+    import dataclasses
+
+    from circuits_benchmark.training import trainer
+    from circuits_benchmark.training.data_split import InputSplit
+    from circuits_benchmark.training.siit_models import load_run
+    from circuits_benchmark.training.trainer import SiitSettings, train_siit
+
+    task = SiitTask.ioi(0)
+    train = task.split.train[:512]
+    small = dataclasses.replace(
+        task, split=InputSplit(train=train, test=task.split.test[:64]),
+        pair_order=high_level.SubjectPairing(train, high_level.SAME_SUBJECT_SHARE).pair,
+    )
+    monkeypatch.setattr(trainer, "build_task", lambda case, output_dir, seed: small)
+    monkeypatch.setattr(trainer, "check_trained_ground_truth", lambda *args, **kwargs: {})
+    settings = SiitSettings(epochs=2, lr=2e-3, early_stop=False)
+    previous = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        weights = []
+        for name in ("first", "second"):
+            train_siit("ioi", settings, tmp_path / name)
+            weights.append(load_run(tmp_path / name, "ioi").model.state_dict())
+    finally:
+        torch.set_num_threads(previous)
+    assert all(torch.equal(weights[0][name], weights[1][name]) for name in weights[0])

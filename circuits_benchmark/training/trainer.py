@@ -134,7 +134,8 @@ def train_siit(
         optimizer.load_state_dict(checkpoint.optimizer_state)
         progress, generator_state = checkpoint.progress, checkpoint.generator_state
     loop = _Loop(task, settings, model, optimizer, directory, device, progress, checkpoint_seconds)
-    stopped = loop.run(generator_state, on_epoch, tracker)
+    with deterministic_kernels():
+        stopped = loop.run(generator_state, on_epoch, tracker)
     meta = _meta(task, settings, progress, stopped, device)
     write_run(directory, model.cpu(), task.ll_ground_truths, meta)
     # Sufficiency and necessity of the ground truth, judged on the finished model as written.
@@ -155,6 +156,20 @@ def _starting_checkpoint(directory: Path, resume: bool) -> Checkpoint | None:
         return Checkpoint.load(path)
     except StorageError as error:
         raise BenchmarkError(f"cannot resume: {error}") from None
+
+
+@contextlib.contextmanager
+def deterministic_kernels() -> Iterator[None]:
+    """Torch's deterministic kernels inside the block. With two or more threads some CPU kernels
+    otherwise add up in a different order on every run: two 2-thread runs of 15 IOI steps from the
+    same seed gave different weights, so a seed alone did not fix what training learns. Kernels
+    with no deterministic version (some CUDA ones) warn instead of failing."""
+    previous = torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled()
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(previous[0], warn_only=previous[1])
 
 
 class _Loop:
