@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from circuits_benchmark import ioi
 from circuits_benchmark.cli.options import (
     DEFAULT_OUTPUT_DIR,
     AblationOption,
@@ -28,7 +29,6 @@ from circuits_benchmark.cli.options import (
     check_number,
     resolve_device,
 )
-from circuits_benchmark import ioi
 from circuits_benchmark.cli.progress import progress_bar
 from circuits_benchmark.cli.tables import titled_table
 

@@ -162,4 +162,3 @@ def sample_sentences(rng: np.random.Generator, count: int, held_out: bool | None
         place, obj = PLACES[rng.integers(len(PLACES))], OBJECTS[rng.integers(len(OBJECTS))]
         sentences.append(fill(template, order, subject, indirect_object, place, obj))
     return sentences
-

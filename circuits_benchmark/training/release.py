@@ -21,6 +21,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from circuits_benchmark import ioi
 from circuits_benchmark.errors import BenchmarkError
 from circuits_benchmark.models.compiled import load_compiled_case
 from circuits_benchmark.models.model_id import IOI, ModelId
@@ -78,8 +79,6 @@ def sha256_of(path: Path) -> str:
 
 def release_target(case_id: int | str) -> float:
     """The held-out bar of a case's release: RELEASE_TARGET, IOI's own for IOI (`ioi.BAR`)."""
-    from circuits_benchmark import ioi
-
     return ioi.BAR if case_id == IOI else RELEASE_TARGET
 
 
