@@ -63,6 +63,44 @@ def test_no_held_out_sentence_shares_a_template_or_name_pair_with_training() -> 
     assert set(sentences.name_pairs(True)) | set(sentences.name_pairs(False)) == all_pairs
 
 
+def test_scrambled_sentences_move_the_names_and_keep_their_answer(hl: IoiCausalModel) -> None:
+    rng = np.random.default_rng(3)
+    natural = sentences.sample_sentences(rng, 400, held_out=False)
+    scrambled = sentences.scramble_share(natural, 0.5, rng)
+    changed = [(n, s) for n, s in zip(natural, scrambled) if n != s]
+    assert 140 < len(changed) < 260
+    repeats, orders = set(), collections.Counter()
+    for before, after in changed:
+        names = {"B": before.subject, "A": before.indirect_object}
+        mentions = [w for w in after.words if w in names.values()]
+        assert mentions == [names[letter] for letter in after.order[:3]] and after.words[-1] not in mentions
+        counts = collections.Counter(after.words)
+        assert all(count == 1 for word, count in counts.items() if word != before.subject)
+        assert set(after.words) - set(mentions) <= set(sentences.filler_words())
+        repeats.add(max(i for i, w in enumerate(after.words) if w == before.subject))
+        orders[after.order] += 1
+    assert len(repeats) >= 8  # S2 stands anywhere, not only where templates put it
+    assert set(orders) == set(sentences.SCRAMBLED_ORDERS)  # and sometimes before IO is named
+    logits, _ = hl.run(sentences.encode([s for _, s in changed]))
+    predicted = [sentences.NAMES[i] for i in logits[:, -1].argmax(dim=-1).tolist()]
+    assert predicted == [s.indirect_object for _, s in changed]
+
+
+def test_scrambling_training_sentences_leaves_the_held_out_ones_as_drawn() -> None:
+    task = SiitTask.ioi(0)
+    rng = np.random.default_rng(0)
+    sentences.sample_sentences(rng, sentences.TRAIN_SENTENCES, held_out=False)
+    held_out = sentences.encode(sentences.sample_sentences(rng, sentences.TEST_SENTENCES, held_out=True))
+    assert {tuple(row) for row in task.split.test.tolist()} == {tuple(row) for row in held_out.tolist()}
+    words = sentences.tokenizer().input_tokens
+    patterns = [sentences.words_of(template) for template in sentences.TEMPLATES]
+    natural = sum(
+        any(all(p.startswith("{") or p == words[i] for p, i in zip(pattern, row[1:])) for pattern in patterns)
+        for row in task.split.train[:2000].tolist()
+    ) / 2000  # rows that spell a template (names, place and object aside)
+    assert abs(natural - (1 - high_level.SCRAMBLED_SHARE)) < 0.05
+
+
 def test_the_tokenizer_reads_words_and_refuses_others() -> None:
     tokenizer = sentences.tokenizer()
     sentence = sentences.fill(0, "BABA", "Mary", "John", "park", "book")

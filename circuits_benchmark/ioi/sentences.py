@@ -71,6 +71,9 @@ TEST_PAIR_FRACTION = 0.2
 TRAIN_SENTENCES = 20_000
 TEST_SENTENCES = 1_000
 ORDERS = ("BABA", "ABBA")
+# Scrambled training sentences add the order in which S repeats before IO is named, so that the
+# repeated name is not always the last one mentioned.
+SCRAMBLED_ORDERS = (*ORDERS, "BBAA")
 WORD = re.compile(r"\{\w+\}|\w+|[^\w\s]")
 
 
@@ -162,3 +165,28 @@ def sample_sentences(rng: np.random.Generator, count: int, held_out: bool | None
         place, obj = PLACES[rng.integers(len(PLACES))], OBJECTS[rng.integers(len(OBJECTS))]
         sentences.append(fill(template, order, subject, indirect_object, place, obj))
     return sentences
+
+
+def filler_words() -> list[str]:
+    """Every word but the names: what a scrambled sentence draws its words from."""
+    return [*PLACES, *OBJECTS, *template_words()]
+
+
+def scramble(sentence: Sentence, rng: np.random.Generator) -> Sentence:
+    """The sentence's words redrawn from `filler_words` (each at most once, so S stays the only
+    repeated word) and its three name mentions moved to random places (never the last word), in
+    one of SCRAMBLED_ORDERS; the answer stays IO."""
+    fillers = filler_words()
+    length = len(sentence.words)
+    order = SCRAMBLED_ORDERS[rng.integers(len(SCRAMBLED_ORDERS))]
+    places = sorted(rng.choice(length - 1, size=3, replace=False).tolist())
+    # In an order's name, B stands for S and A for IO; its last letter is the answer.
+    names = {place: sentence.subject if letter == "B" else sentence.indirect_object for place, letter in zip(places, order)}
+    drawn = iter(rng.choice(len(fillers), size=length, replace=False).tolist())
+    words = tuple(names[i] if i in names else fillers[next(drawn)] for i in range(length))
+    return dataclasses.replace(sentence, words=words, order=order)
+
+
+def scramble_share(sentences: list[Sentence], share: float, rng: np.random.Generator) -> list[Sentence]:
+    """`sentences` with each one scrambled with probability `share`."""
+    return [scramble(s, rng) if rng.random() < share else s for s in sentences]

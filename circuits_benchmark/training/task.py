@@ -98,6 +98,8 @@ class SiitTask:
         rng = np.random.default_rng(seed)
         train = sentences.sample_sentences(rng, sentences.TRAIN_SENTENCES, held_out=False)
         test = sentences.sample_sentences(rng, sentences.TEST_SENTENCES, held_out=True)
+        # A stream of its own, so that scrambling leaves the held-out sentences as they were drawn.
+        train = sentences.scramble_share(train, high_level.SCRAMBLED_SHARE, np.random.default_rng([seed, 1]))
         train_tokens = _unique(sentences.encode(train))
         return cls(
             case=IOI,
