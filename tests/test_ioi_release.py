@@ -1,7 +1,8 @@
 """The released IOI model (`siit:ioi:release`): what the manifest records, the held-out bar,
 its ground truth faithful and minimal under both ablations, and that the heads the ground truth
-names do the IOI work (ablating them breaks the task, ablating any other head does not; the name
-mover reads the indirect object). Every test runs on a checkout that has trained nothing."""
+names do the IOI work (ablating them breaks the task, ablating any other head does not; the
+duplicate head looks from S's repeat back to its first mention, the name mover reads the indirect
+object). Every test runs on a checkout that has trained nothing."""
 
 from __future__ import annotations
 
@@ -24,6 +25,12 @@ from circuits_benchmark.training.siit_models import load_run
 
 ENTRY = read_manifest()["models"][ioi.IOI]
 CIRCUIT_HEADS = set(CORRESPONDENCE.values())
+HELD_OUT = sentences.sample_sentences(np.random.default_rng(11), 200, held_out=True)
+ROWS = torch.arange(len(HELD_OUT))
+# Token positions (+1: BOS) of IO's mention, S's first mention (S1) and its repeat (S2).
+IO_POSITION = torch.tensor([s.words.index(s.indirect_object) + 1 for s in HELD_OUT])
+S1_POSITION = torch.tensor([s.words.index(s.subject) + 1 for s in HELD_OUT])
+S2_POSITION = torch.tensor([len(s.words) - s.words[::-1].index(s.subject) for s in HELD_OUT])
 
 
 @pytest.fixture(scope="module")
@@ -90,14 +97,6 @@ def test_only_the_circuit_heads_carry_the_task(output_dir: Path) -> None:
             assert accuracy >= 0.97, row
             outside.append(accuracy)
     assert np.median(outside) >= ioi.BAR
-
-
-HELD_OUT = sentences.sample_sentences(np.random.default_rng(11), 200, held_out=True)
-ROWS = torch.arange(len(HELD_OUT))
-# Token positions (+1: BOS) of IO's mention, S's first mention (S1) and its repeat (S2).
-IO_POSITION = torch.tensor([s.words.index(s.indirect_object) + 1 for s in HELD_OUT])
-S1_POSITION = torch.tensor([s.words.index(s.subject) + 1 for s in HELD_OUT])
-S2_POSITION = torch.tensor([len(s.words) - s.words[::-1].index(s.subject) for s in HELD_OUT])
 
 
 def attention_of(node: str, output_dir: Path) -> torch.Tensor:
