@@ -123,7 +123,7 @@ def train_iit(
 def _train_ioi(**options: Any) -> None:
     """Train a fresh 6-layer transformer to implement the simplified IOI circuit (SIIT); the model is
     `siit:ioi`. `train iit -i ioi` with IOI's defaults: lr 2e-3 (3e-3 diverged after 10 epochs), strict
-    weight 1 (at 0.4 strict IIA stalled at 98-99% for 12 epochs), two torch threads (this model is
+    weight 1 (at 0.4 strict IIA stalled at 98-99% for a run's last 10 epochs), two torch threads (this model is
     large enough for them to pay) and the issue's bar, 99%, as target."""
     train_iit(indices="ioi", jobs=1, **options)
 

@@ -15,6 +15,7 @@ model has seen each word it is tested on.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import re
 
@@ -167,9 +168,11 @@ def sample_sentences(rng: np.random.Generator, count: int, held_out: bool | None
     return sentences
 
 
-def filler_words() -> list[str]:
-    """Every word but the names: what a scrambled sentence draws its words from."""
-    return [*PLACES, *OBJECTS, *template_words()]
+@functools.cache
+def filler_words() -> tuple[str, ...]:
+    """Every word but the names: what a scrambled sentence draws its words from (built once: the
+    training split scrambles about 10,000 sentences)."""
+    return (*PLACES, *OBJECTS, *template_words())
 
 
 def scramble(sentence: Sentence, rng: np.random.Generator) -> Sentence:
