@@ -307,3 +307,24 @@ def test_the_learning_rate_halves_only_on_a_plateau_at_one_rate() -> None:
     # just halved: the evaluations since must be at the new rate before it can halve again
     assert not plateaued(history([0.5, 0.9, 0.9, 0.85], [1e-3, 1e-3, 1e-3, 5e-4]), watched, 5e-4, 2)
     assert not plateaued(history([0.5, 0.4], [1e-3] * 2), watched, 1e-3, 2)  # too short to tell
+
+
+def test_training_goes_on_past_the_metric_bar_until_the_ground_truth_check_passes(tmp_path: Path, cache_dir: Path) -> None:
+    """Case 3 with a 60% target reaches it in all three metrics around epoch 40 with a ground truth
+    that changes about 18% of outputs: the run trains on (each evaluation at the bar records its
+    check) and stops at the first evaluation whose ground truth is faithful and minimal (about 7 s)."""
+    from circuits_benchmark.training.trainer import may_stop_early, metrics_at_bar, training_on_reason
+
+    output_dir = output_dir_with_cache(tmp_path, cache_dir)
+    meta = train_siit(3, SiitSettings(target=0.6, epochs=300), output_dir)
+    watched = ["accuracy", "iia", "strict_iia"]
+    at_bar = [record for record in meta.history if metrics_at_bar(record, watched, 0.6)]
+    first, last = at_bar[0], meta.history[-1]
+    assert not first["ground_truth"]["faithful"] and "ground truth unfaithful" in training_on_reason(first)
+    assert not may_stop_early(first, watched, 0.6) and first["epoch"] < last["epoch"]
+    assert all("ground_truth" not in record for record in meta.history if record not in at_bar)
+    assert meta.stopped == "early stop" and may_stop_early(last, watched, 0.6) and training_on_reason(last) == ""
+    assert [may_stop_early(record, watched, 0.6) for record in at_bar] == [False] * (len(at_bar) - 1) + [True]
+    # The check at the bar is the one the release verdict reads, made on the model as written.
+    final = meta.ground_truth_checks["resample"]
+    assert final["faithful"] and final["minimal"] and final["changed_fraction"] == last["ground_truth"]["changed_fraction"]

@@ -234,12 +234,16 @@ def _one_model_id(indices: str | None, weights: str | None, tracr: bool) -> str:
 
 
 def _epoch_reporter(advance: Callable[..., None]) -> Callable[[int, dict[str, Any]], None]:
-    """An epoch callback that moves the bar to the epoch reached (a resumed run jumps) and shows the metrics."""
+    """An epoch callback that moves the bar to the epoch reached (a resumed run jumps) and shows the
+    metrics, and why training goes on at the bar (its ground truth failed the check)."""
+    from circuits_benchmark.training.trainer import training_on_reason
+
     shown = 0
 
     def on_epoch(epoch: int, record: dict[str, Any]) -> None:
         nonlocal shown
-        advance(epoch - shown, status=_metrics_text(record))
+        reason = training_on_reason(record)
+        advance(epoch - shown, status=_metrics_text(record) + (f"  training on: {reason}" if reason else ""))
         shown = epoch
 
     return on_epoch

@@ -37,7 +37,7 @@ from circuits_benchmark.training.artifacts import (
     release_case_dir,
     run_dir,
 )
-from circuits_benchmark.training.reports import check_trained_ground_truth
+from circuits_benchmark.training.reports import check_trained_ground_truth, ground_truth_problems
 from circuits_benchmark.training.siit_models import (
     RUN_METRICS,
     finished_run_ids,
@@ -90,10 +90,7 @@ def release_verdict(meta: TrainingMeta) -> str:
     if check is None:
         problems.append("ground truth never checked")
     else:
-        if not check["faithful"]:
-            problems.append(f"ground truth unfaithful ({100 * check['changed_fraction']:.2f}% of positions change)")
-        if not check["minimal"]:
-            problems.append(f"ground truth not minimal (redundant: {', '.join(check['redundant'])})")
+        problems.extend(ground_truth_problems(check))
     return "; ".join(problems)
 
 

@@ -10,6 +10,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from circuits_benchmark.choices import Ablation
 from circuits_benchmark.circuits.circuit import Circuit
 from circuits_benchmark.errors import BenchmarkError
@@ -34,9 +36,28 @@ def check_trained_ground_truth(
 ) -> dict[str, dict[str, Any]]:
     """Ground-truth checks of a trained model under the ablations its strict loss trains for
     (resample, and mean beside it), as stored in meta.json and the release manifest."""
-    model = load_benchmark_model(model_id, output_dir)
-    batch = PatchingBatch.sample(model, n_examples, seed)
-    return {a: ground_truth_check(batch, model, a).to_dict() for a in TRAINED_ABLATIONS}
+    return check_ground_truth_of(load_benchmark_model(model_id, output_dir), TRAINED_ABLATIONS, n_examples, seed)
+
+
+def check_ground_truth_of(
+    model: BenchmarkModel, ablations: tuple[str, ...], n_examples: int = DEFAULT_EXAMPLES, seed: int = 0, device: str = "cpu"
+) -> dict[str, dict[str, Any]]:
+    """Ablation -> the ground-truth check (`GroundTruthCheck.to_dict`) of a model as it is now,
+    on `n_examples` input pairs drawn with `seed`: the same pairs for the same model and seed, so a
+    check made during training agrees with the one made on the model it writes."""
+    batch = PatchingBatch.sample(model, n_examples, seed, device)
+    with torch.no_grad():
+        return {a: ground_truth_check(batch, model, a).to_dict() for a in ablations}
+
+
+def ground_truth_problems(check: dict[str, Any]) -> list[str]:
+    """What keeps a stored ground-truth check from passing, in words ([] when faithful and minimal)."""
+    problems = []
+    if not check["faithful"]:
+        problems.append(f"ground truth unfaithful ({100 * check['changed_fraction']:.2f}% of positions change)")
+    if not check["minimal"]:
+        problems.append(f"ground truth not minimal (redundant: {', '.join(check['redundant'])})")
+    return problems
 
 
 def iit_metrics(run: TrainedRun, output_dir: Path) -> dict[str, float]:

@@ -138,37 +138,41 @@ def load_siit_model(model_id: ModelId, output_dir: Path) -> BenchmarkModel:
     case_id = model_id.case
     run = load_run(output_dir, case_id, model_id.run_id)
     if case_id == IOI:
-        task_model = ioi_task_model(run)
-    else:
-        task_model = load_benchmark_model(ModelId.tracr(case_id), output_dir)
-    if case_id != IOI and not ground_truth_is_current(run, task_model.ground_truths):
+        check_ioi_task(run)
+    elif not ground_truth_is_current(run, load_benchmark_model(ModelId.tracr(case_id), output_dir).ground_truths):
         print(
             f"warning: case {case_id}'s ground truth changed since run {run.run_id} was trained: retrain it",
             file=sys.stderr,
         )
+    task_model = case_task_model(case_id, run.model_id, run.model, run.ground_truths, output_dir)
     # Parts the finished model's checks found redundant (edges named `source->destination`).
     checks = run.meta.ground_truth_checks or {}
     dont_care = {a: [tuple(p.split("->")) for p in check["redundant"] if "->" in p] for a, check in checks.items()}
-    return dataclasses.replace(
-        task_model, model_id=run.model_id, model=run.model, ground_truths=run.ground_truths, dont_care_edges=dont_care,
-        correspondence=dict(run.correspondence.mapping),
-    )
+    return dataclasses.replace(task_model, dont_care_edges=dont_care, correspondence=dict(run.correspondence.mapping))
 
 
-def ioi_task_model(run: TrainedRun) -> BenchmarkModel:
-    """The IOI task around a trained IOI model: sentences of every template, the last position.
+def case_task_model(
+    case_id: int | str, model_id: str, model: CircuitTransformer, ground_truths: dict[str, Circuit], output_dir: Path
+) -> BenchmarkModel:
+    """An LL model (finished, or still training) inside its case's task, scored against
+    `ground_truths`: the tracr case's inputs and positions (from the `tracr:` loader), or IOI's."""
+    if case_id == IOI:
+        from circuits_benchmark.ioi import task_model
 
-    Raises BenchmarkError for a model of an earlier IOI task (other words or templates)."""
-    from circuits_benchmark.ioi import task_model
+        return BenchmarkModel(
+            model_id=model_id,
+            model=model,
+            sample_tokens=task_model.sample_tokens,
+            metric_positions=task_model.metric_positions(),
+            ground_truths=ground_truths,
+        )
+    compiled = load_benchmark_model(ModelId.tracr(case_id), output_dir)
+    return dataclasses.replace(compiled, model_id=model_id, model=model, ground_truths=ground_truths)
+
+
+def check_ioi_task(run: TrainedRun) -> None:
+    """Raises BenchmarkError for an IOI model of an earlier IOI task (other words or templates)."""
     from circuits_benchmark.ioi.high_level import task_fingerprint
 
     if run.meta.hl_model.get("fingerprint") != task_fingerprint():
         raise BenchmarkError(f"{run.model_id} was trained on an earlier IOI task (other words or templates): retrain it with {train_command(IOI)}")
-
-    return BenchmarkModel(
-        model_id=run.model_id,
-        model=run.model,
-        sample_tokens=task_model.sample_tokens,
-        metric_positions=task_model.metric_positions(),
-        ground_truths=run.ground_truths,
-    )

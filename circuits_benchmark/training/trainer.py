@@ -24,7 +24,9 @@ from circuits_benchmark.errors import BenchmarkError
 from circuits_benchmark.models.model_id import ModelId
 from circuits_benchmark.storage.files import StorageError, atomic_write_json
 from circuits_benchmark.training.artifacts import CHECKPOINT_FILE, META_FILE, Checkpoint, TrainingMeta, TrainingProgress, run_dir, write_run
-from circuits_benchmark.training.reports import check_trained_ground_truth
+from circuits_benchmark.models.benchmark_model import BenchmarkModel
+from circuits_benchmark.training.reports import check_ground_truth_of, check_trained_ground_truth, ground_truth_problems
+from circuits_benchmark.training.siit_models import case_task_model
 from circuits_benchmark.patching.output_change import NUMERICAL_MATCH_TOLERANCE
 from circuits_benchmark.training.objectives import SiitObjective, heldout_metrics
 from circuits_benchmark.training.task import CaseKey, SiitTask, build_task, fresh_ll_model
@@ -36,6 +38,13 @@ CHECKPOINT_SECONDS = 15.0
 # measurement (every epoch on large training sets, every 8th on case 3's 204 inputs), and always
 # before training stops; measuring after each of case 3's 4-step epochs cost a third of its time.
 EVAL_STEPS = 32
+# Early stopping also asks for the check the release verdict makes (`release.release_verdict`):
+# the LL ground truth faithful and minimal under resample ablation. A run whose metrics reach the
+# bar while its circuit is untrue (case 3 at a low target; a user's plug-in case at 99.5% with a
+# 0.64% unfaithful ground truth) trains on instead of stopping where no release can take it.
+STOPPING_ABLATION = "resample"
+# The key of an evaluation record that holds its ground-truth check (made only at the bar).
+GROUND_TRUTH_KEY = "ground_truth"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,8 +53,9 @@ class SiitSettings:
 
     The total loss is behaviour_weight * behaviour + iit_weight * IIT + strict_weight * strict
     (each weight applied once; a zero weight skips that term's passes). Early stopping ends
-    training at the first epoch whose held-out accuracy, IIA and strict IIA all reach `target`
-    (of the last two, those whose loss is trained);
+    training at the first evaluation whose held-out accuracy, IIA and strict IIA all reach `target`
+    (of the last two, those whose loss is trained) and whose LL ground truth is faithful and
+    minimal (`may_stop_early`);
     `max_seconds` ends it at the first epoch end past that much training time (None: no limit).
     The learning rate 3e-3 is measured: 1e-2 trains case 3 faster but oscillates on case 18.
     """
@@ -133,7 +143,8 @@ def train_siit(
         model.load_state_dict(checkpoint.model_state)
         optimizer.load_state_dict(checkpoint.optimizer_state)
         progress, generator_state = checkpoint.progress, checkpoint.generator_state
-    loop = _Loop(task, settings, model, optimizer, directory, device, progress, checkpoint_seconds)
+    check_model = case_task_model(case, str(ModelId.siit(case, settings.run_id())), model, task.ll_ground_truths, output_dir)
+    loop = _Loop(task, settings, model, optimizer, directory, device, progress, checkpoint_seconds, check_model)
     with deterministic_kernels():
         stopped = loop.run(generator_state, on_epoch, tracker)
     meta = _meta(task, settings, progress, stopped, device)
@@ -185,8 +196,10 @@ class _Loop:
         device: str,
         progress: TrainingProgress,
         checkpoint_seconds: float,
+        check_model: BenchmarkModel,
     ) -> None:
         self.task, self.settings, self.model, self.optimizer = task, settings, model, optimizer
+        self.check_model, self.device = check_model, device
         self.directory, self.progress, self.checkpoint_seconds = directory, progress, checkpoint_seconds
         self.objective: SiitObjective = task.objective(model, settings.tolerance, device)
         self.train = task.split.train.to(device)
@@ -229,7 +242,7 @@ class _Loop:
 
     def _report(self, record: dict[str, Any], on_epoch: EpochCallback | None, tracker: Tracker | None) -> None:
         if tracker is not None:
-            tracker.log(record, step=self.progress.epoch)
+            tracker.log({k: v for k, v in record.items() if isinstance(v, (int, float))}, step=self.progress.epoch)
         if on_epoch is not None:
             on_epoch(self.progress.epoch, record)
 
@@ -249,9 +262,25 @@ class _Loop:
         return [m for m in METRICS if weights[m] > 0]
 
     def _stop_early(self) -> bool:
-        """Every watched held-out metric reached the target."""
+        """The last evaluation may end training (`may_stop_early`); its ground truth is checked
+        here when a run resumed from a checkpoint made before checks were recorded lacks it."""
         history = self.progress.history
-        return self.settings.early_stop and bool(history) and all(history[-1][m] >= self.settings.target for m in self._watched())
+        if not self.settings.early_stop or not history:
+            return False
+        self._check_at_bar(history[-1])
+        return may_stop_early(history[-1], self._watched(), self.settings.target)
+
+    def _check_at_bar(self, record: dict[str, Any]) -> None:
+        """Adds the ground-truth check to an evaluation record whose watched metrics reached the
+        target (with early stopping on, and once): the only records the stopping rule reads it from,
+        so runs below the bar never pay for it."""
+        at_bar = metrics_at_bar(record, self._watched(), self.settings.target)
+        if not self.settings.early_stop or not at_bar or GROUND_TRUTH_KEY in record:
+            return
+        self.model.eval()
+        check = check_ground_truth_of(self.check_model, (STOPPING_ABLATION,), seed=self.settings.seed, device=self.device)
+        self.model.train()
+        record[GROUND_TRUTH_KEY] = {key: check[STOPPING_ABLATION][key] for key in ("faithful", "minimal", "changed_fraction", "redundant")}
 
     def _decay_on_plateau(self) -> None:
         """For a task with a plateau rule (`SiitTask.lr_plateau`: patience, factor): when the worst
@@ -318,6 +347,7 @@ class _Loop:
         }
         progress.evaluated_step = progress.step
         progress.loss_sums, progress.loss_steps = {}, 0
+        self._check_at_bar(record)
         progress.history.append(record)
         self._decay_on_plateau()
         return record
@@ -331,6 +361,25 @@ class _Loop:
             generator_state=self.generator.get_state(),
             progress=self.progress,
         ).save(self.directory / CHECKPOINT_FILE)
+
+
+def metrics_at_bar(record: dict[str, Any], watched: list[str], target: float) -> bool:
+    """Whether every watched held-out metric of an evaluation record reached `target`."""
+    return all(record[m] >= target for m in watched)
+
+
+def may_stop_early(record: dict[str, Any], watched: list[str], target: float) -> bool:
+    """The early-stopping rule on an evaluation record: every watched metric at `target`, and the
+    record's ground-truth check (`GROUND_TRUTH_KEY`, made at the bar) passed. A record at the bar
+    whose check failed keeps training; `training_on_reason` says why."""
+    check = record.get(GROUND_TRUTH_KEY)
+    return metrics_at_bar(record, watched, target) and check is not None and not ground_truth_problems(check)
+
+
+def training_on_reason(record: dict[str, Any]) -> str:
+    """Why training went on past an evaluation at the bar ('' when it did not check or passed)."""
+    check = record.get(GROUND_TRUTH_KEY)
+    return "" if check is None else "; ".join(ground_truth_problems(check))
 
 
 def plateaued(history: list[dict[str, Any]], watched: list[str], lr: float, patience: int) -> bool:
