@@ -58,3 +58,25 @@ def chromium_dom():
         return done.stdout
 
     return dump
+
+
+@pytest.fixture(scope="session")
+def shown_whole_at_80():
+    """table, cells -> the table as rich renders it in an 80-column terminal, after asserting that
+    nothing is cut short ("…") and that every word of every given cell appears whole."""
+    import io
+    import re
+
+    from rich.console import Console
+
+    def render(table, cells: list[str]) -> str:
+        console = Console(width=80, file=io.StringIO(), color_system=None)
+        console.print(table)
+        text = console.file.getvalue()
+        assert "…" not in text, text
+        assert max(len(line) for line in text.splitlines()) <= 80
+        for word in {word for cell in cells for word in cell.split()}:
+            assert re.search(rf"(?<![^\s│┃]){re.escape(word)}(?![^\s│┃])", text), (word, text)
+        return text
+
+    return render

@@ -54,3 +54,20 @@ def test_a_missing_plugin_is_one_error_line(tmp_path: Path) -> None:
 def test_a_user_method_cannot_take_a_built_in_name() -> None:
     with pytest.raises(BenchmarkError, match="built-in method"):
         register_method("sp-edge", lambda problem, settings: None)
+
+
+def test_a_program_tracr_cannot_compile_is_one_error_line(tmp_path: Path) -> None:
+    """tests/data/uncompilable_plugin.py: a selector width over `rasp.selector_and`, which ends in
+    tracr's AttributeError; the user sees the case and the cause on one line, exit status 2."""
+    env = {**os.environ, "COLUMNS": "200"}
+    env.pop("CIRCUITS_BENCHMARK_PLUGINS", None)
+    plugin = str(ROOT / "tests" / "data" / "uncompilable_plugin.py")
+    for command in (["cases", "compile"], ["run", "acdc", "--tracr"]):
+        result = subprocess.run([sys.executable, str(ROOT / "main.py"), "--plugin", plugin, *command, "-i", "1001", "-o", str(tmp_path)],
+                                capture_output=True, text=True, env=env)
+        errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+        assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+        assert errors == [
+            "error: case 1001: tracr cannot compile its RASP program: it combines selectors (SelectorAnd), which tracr "
+            "does not compile (AttributeError: 'SelectorAnd' object has no attribute 'queries')"
+        ]

@@ -67,3 +67,14 @@ def test_released_model_matches_manifest_and_its_recorded_figures(case_id: int, 
     assert check.faithful and check.minimal, check.summary()
     recorded = entry["ground_truth_checks"]["resample"]
     assert check.kept.changed_fraction == pytest.approx(recorded["changed_fraction"], abs=1e-9)
+
+
+def test_release_list_shows_every_verdict_whole_in_80_columns(shown_whole_at_80) -> None:
+    """`release list`'s table of the shipped release (where cases 18 and 128 are unfaithful under
+    mean ablation): no verdict cut to "UNFAITH…" at 80 columns."""
+    from circuits_benchmark.cli.release import manifest_table
+    from circuits_benchmark.cli.siit import ground_truth_verdict
+
+    manifest = read_manifest()
+    verdicts = [ground_truth_verdict(check) for entry in manifest["models"].values() for check in entry["ground_truth_checks"].values()]
+    shown_whole_at_80(manifest_table(manifest), verdicts + list(manifest["models"]))

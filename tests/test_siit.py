@@ -328,3 +328,23 @@ def test_training_goes_on_past_the_metric_bar_until_the_ground_truth_check_passe
     # The check at the bar is the one the release verdict reads, made on the model as written.
     final = meta.ground_truth_checks["resample"]
     assert final["faithful"] and final["minimal"] and final["changed_fraction"] == last["ground_truth"]["changed_fraction"]
+
+
+def test_train_summary_shows_the_verdict_whole_in_80_columns(trained, shown_whole_at_80) -> None:
+    """The table `train iit` ends with, for case 3 trained 30 epochs (an unfaithful ground truth)
+    and for the same run judged not minimal: every verdict word whole at 80 columns, and the
+    redundant parts listed under it."""
+    from circuits_benchmark.cli.siit import ground_truth_verdict, outcomes_table, redundancy_notes
+    from circuits_benchmark.training.suite import CaseOutcome
+
+    _, meta = trained
+    check = meta.ground_truth_checks["resample"]
+    assert not check["faithful"]
+    redundant = {**check, "minimal": False, "redundant": ["embed->a0.h0.v", "a1.h0->output"]}
+    not_minimal = dataclasses.replace(meta, ground_truth_checks={"resample": redundant})
+    table = outcomes_table([CaseOutcome(3, "trained", meta), CaseOutcome(3, "trained", not_minimal), CaseOutcome(4, "not trained")])
+    text = shown_whole_at_80(table, [ground_truth_verdict(check), ground_truth_verdict(redundant), meta.stopped])
+    assert text.count("unfaithful") == 2 and "UNFAITH" not in text
+    assert redundancy_notes("case 3", not_minimal.ground_truth_checks) == [
+        "case 3: ground truth not minimal under resample ablation, redundant: embed->a0.h0.v, a1.h0->output"
+    ]

@@ -4,13 +4,31 @@ from __future__ import annotations
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
 from circuits_benchmark.cli.options import DEFAULT_OUTPUT_DIR, Indices, OutputDir
-from circuits_benchmark.cli.siit import ground_truth_verdict
+from circuits_benchmark.cli.siit import ground_truth_verdict, redundancy_notes
 from circuits_benchmark.cli.tables import titled_table
 
 app = typer.Typer(help="The released SIIT models: build the release from trained runs, list it.", no_args_is_help=True)
 console = Console()
+
+
+def manifest_table(manifest: dict) -> Table:
+    """The released models, one row per case (the model is `siit:<case>:release`), with verdicts
+    in words that an 80-column terminal shows whole."""
+    table = titled_table(
+        "released SIIT models siit:<case>:release (held-out figures; ground truth under resample / mean ablation)",
+        "case", "params", "accuracy", "IIA", "strict IIA", "resample", "mean",
+    )
+    for case_id, entry in manifest["models"].items():
+        metrics, checks = entry["metrics"], entry["ground_truth_checks"]
+        table.add_row(
+            case_id, str(entry["parameters"]),
+            *(f"{100 * metrics[m]:.2f}%" for m in ("accuracy", "iia", "strict_iia")),
+            *(ground_truth_verdict(checks[a]) for a in ("resample", "mean")),
+        )
+    return table
 
 
 @app.command("build")
@@ -37,18 +55,10 @@ def list_release() -> None:
 
 
 def _print_manifest(manifest: dict) -> None:
-    table = titled_table(
-        "released SIIT models (held-out figures; ground truth under resample / mean ablation)",
-        "model", "params", "accuracy", "IIA", "strict IIA", "resample", "mean",
-    )
-    for entry in manifest["models"].values():
-        metrics, checks = entry["metrics"], entry["ground_truth_checks"]
-        table.add_row(
-            entry["model_id"], str(entry["parameters"]),
-            *(f"{100 * metrics[m]:.2f}%" for m in ("accuracy", "iia", "strict_iia")),
-            *(ground_truth_verdict(checks[a]) for a in ("resample", "mean")),
-        )
-    console.print(table)
+    console.print(manifest_table(manifest))
+    for case_id, entry in manifest["models"].items():
+        for line in redundancy_notes(entry["model_id"], entry["ground_truth_checks"]):
+            console.print(line)
     for case_id, excluded in manifest.get("excluded", {}).items():
         console.print(f"case {case_id} not released ({excluded['run_id']}): {excluded['reason']}")
     total = manifest.get("total_bytes", 0)

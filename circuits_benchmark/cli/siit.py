@@ -150,8 +150,22 @@ train_ioi = _with_parameters_of(_train_ioi, train_iit, ("indices", "jobs"), {"lr
 
 def _print_outcomes(outcomes: list[Any], output_dir: Path) -> None:
     """The table of trained cases, the model ids, and the cases left untrained with the reason."""
+    console.print(outcomes_table(outcomes))
+    for outcome in outcomes:
+        if outcome.meta is not None:
+            console.print(f"{outcome.status} {outcome.meta.model_id}")
+            for line in redundancy_notes(f"case {outcome.case_id}", outcome.meta.ground_truth_checks or {}):
+                console.print(line)
+        else:
+            console.print(f"case {outcome.case_id} not trained: {outcome.reason}")
+    console.print(f"models in {output_dir / 'll_models'}")
+
+
+def outcomes_table(outcomes: list[Any]) -> Table:
+    """The trained cases (`training.suite.CaseOutcome`s with a meta): held-out metrics and the
+    resample ground-truth verdict in words that an 80-column terminal shows whole."""
     table = titled_table(
-        "SIIT runs (held-out metrics)", "case", "epochs", "stopped", "accuracy", "IIA", "strict IIA", "train s", "ground truth (resample)"
+        "SIIT runs (held-out metrics)", "case", "epochs", "stopped", "accuracy", "IIA", "strict IIA", "seconds", "ground truth (resample)"
     )
     for outcome in outcomes:
         meta = outcome.meta
@@ -159,18 +173,12 @@ def _print_outcomes(outcomes: list[Any], output_dir: Path) -> None:
             continue
         metrics = meta.metrics
         check = (meta.ground_truth_checks or {}).get("resample")
-        verdict = "" if check is None else ground_truth_verdict(check)
+        verdict = "never checked" if check is None else ground_truth_verdict(check)
         table.add_row(
             str(outcome.case_id), str(meta.epochs), meta.stopped,
             *(f"{100 * metrics[m]:.2f}%" for m in ("accuracy", "iia", "strict_iia")), f"{meta.train_seconds:.1f}", verdict,
         )
-    console.print(table)
-    for outcome in outcomes:
-        if outcome.meta is not None:
-            console.print(f"{outcome.status} {outcome.meta.model_id}")
-        else:
-            console.print(f"case {outcome.case_id} not trained: {outcome.reason}")
-    console.print(f"models in {output_dir / 'll_models'}")
+    return table
 
 
 def eval_iit(
@@ -272,9 +280,20 @@ def _print_realism(report: dict[str, Any]) -> None:
 
 
 def ground_truth_verdict(check: dict[str, Any]) -> str:
-    """One cell for a stored ground-truth check: faithful or not, minimal or what is redundant."""
-    faithful = "faithful" if check["faithful"] else f"UNFAITHFUL {100 * check['changed_fraction']:.2f}%"
-    return f"{faithful}, {'minimal' if check['minimal'] else 'redundant: ' + ', '.join(check['redundant'])}"
+    """One table cell for a stored ground-truth check, in short words that wrap whole in a narrow
+    column: 'faithful' or 'unfaithful (3.47%)', then 'minimal' or 'not minimal' (the redundant
+    parts, too long for a cell, are listed under the table by `redundancy_notes`)."""
+    faithful = "faithful" if check["faithful"] else f"unfaithful ({100 * check['changed_fraction']:.2f}%)"
+    return f"{faithful}, {'minimal' if check['minimal'] else 'not minimal'}"
+
+
+def redundancy_notes(label: str, checks: dict[str, dict[str, Any]]) -> list[str]:
+    """One line per ablation whose ground-truth check found redundant parts, naming them."""
+    return [
+        f"{label}: ground truth not minimal under {ablation} ablation, redundant: {', '.join(check['redundant'])}"
+        for ablation, check in checks.items()
+        if not check["minimal"]
+    ]
 
 
 def _ground_truth_table(checks: list[dict[str, Any]]) -> Table:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from circuits_benchmark.cases.case import BOS, PAD, Case
+from circuits_benchmark.cases.case import BOS, PAD, Case, CaseError
 from circuits_benchmark.circuits.components import EMBED, head_name, layer_of, mlp_name
 from circuits_benchmark.models.transformer import CircuitTransformer, TransformerConfig
 
@@ -65,7 +65,8 @@ class CompiledProgram:
 
 
 def compile_case(case: Case) -> CompiledProgram:
-    """Compiles a case's RASP program; raises ValueError if tracr cannot compile it.
+    """Compiles a case's RASP program; raises CaseError (a BenchmarkError) naming the case and
+    tracr's reason if tracr cannot compile it.
 
     The stages are tracr's own (see `tracr.compiler.compiling.compile_rasp_to_model`) up to the
     craft model; where tracr would assemble a Haiku model, the craft blocks are written straight
@@ -75,9 +76,15 @@ def compile_case(case: Case) -> CompiledProgram:
 
     program = case.program  # the same objects the evaluator labels, so SOp labels match
     extracted = _program_to_graph(program)
-    _infer_bases(extracted, case)
-    _add_craft_blocks(extracted.graph)
-    allocation = _allocate_half_layers(extracted.graph, extracted.sources)
+    try:
+        _infer_bases(extracted, case)
+        _add_craft_blocks(extracted.graph)
+        allocation = _allocate_half_layers(extracted.graph, extracted.sources)
+    # tracr refuses what it cannot compile with whatever its code runs into: a TypeError for an
+    # aggregate over `selector_and`, an AttributeError ('SelectorAnd' object has no attribute
+    # 'queries') for a selector width over it, and others; any of them means the program.
+    except Exception as error:  # noqa: BLE001
+        raise CaseError(f"case {case.case_id}: tracr cannot compile its RASP program: {_uncompilable_reason(extracted, error)}") from error
     layers = _craft_layers(extracted.graph, allocation)
     stream = _residual_stream(extracted, case, layers)
     config = _model_config(case, layers, stream)
@@ -126,6 +133,19 @@ class _ResidualStream:
     output: VectorSpaceWithBasis
     residual: VectorSpaceWithBasis
     categorical: bool
+
+
+def _uncompilable_reason(extracted: ExtractRaspGraphOutput, error: Exception) -> str:
+    """tracr's error in one line, naming first the composite selectors tracr never compiles."""
+    from tracr.compiler import nodes
+    from tracr.rasp import rasp
+
+    composite = (rasp.SelectorAnd, rasp.SelectorOr, rasp.SelectorNot)
+    used = sorted({type(node[nodes.EXPR]).__name__ for node in extracted.graph.nodes.values() if isinstance(node[nodes.EXPR], composite)})
+    reason = f"{type(error).__name__}: {' '.join(str(error).split())}"
+    if used:
+        return f"it combines selectors ({', '.join(used)}), which tracr does not compile ({reason})"
+    return reason
 
 
 def _program_to_graph(program: SOp) -> ExtractRaspGraphOutput:
