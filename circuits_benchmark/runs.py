@@ -73,6 +73,10 @@ class RunConfig:
         if self.n_examples < 2:
             raise BenchmarkError(f"--n-examples must be at least 2, not {self.n_examples}")
         self.settings.validate()
+        # For a method whose result the threshold decides (ACDC's tau: the metric change below which
+        # an edge is pruned), a negative one would keep every edge; a score method's cut may be any number.
+        if "threshold" in METHODS[self.method].uses and self.settings.threshold < 0:
+            raise BenchmarkError(f"--threshold is {self.method}'s tau, a metric change: it must be >= 0, not {self.settings.threshold}")
 
 
 def build_problem(benchmark_model: BenchmarkModel, config: RunConfig) -> DiscoveryProblem:

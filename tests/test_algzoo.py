@@ -241,6 +241,7 @@ def test_cli_trains_reports_and_rejects_bad_input(tmp_path: Path) -> None:
     report = _cli("eval", "algzoo", "--samples", "4096", "-o", out)
     assert report.returncode == 0, report.stderr
     assert "(98.5)" in report.stdout and "200 steps" in report.stdout and "handbuilt" in report.stdout
+    assert "ours on 4,096 fresh samples" in " ".join(report.stdout.split()) and "1,048,576" not in report.stdout
     assert (tmp_path / "algzoo/accuracy.png").read_bytes()[:4] == b"\x89PNG"
     bad = _cli("train", "algzoo", "--task", "argmedian", "--hidden", "4", "--seq-len", "4", "-o", out)
     assert bad.returncode == 2 and bad.stderr.startswith("error:") and "odd sequence length" in bad.stderr

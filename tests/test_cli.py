@@ -37,6 +37,8 @@ def test_help_imports_no_heavy_library() -> None:
         (["cases", "show", "-i", "3", "--draw", "x.bmp"], "cannot draw"),
         (["run", "acdc", "-i", "3", "--tracr", "--threshold", "nan"], "--threshold must be a finite number"),
         (["run", "acdc", "-i", "3", "--tracr", "--threshold", "inf"], "--threshold must be a finite number"),
+        (["run", "acdc", "-i", "3", "--tracr", "--threshold", "-1"], "--threshold is acdc's tau, a metric change: it must be >= 0, not -1.0"),
+        (["run", "acdc", "-i", "3", "--tracr", "--sweep", "--threshold", "-0.5"], "--threshold is acdc's tau, a metric change: it must be >= 0"),
         (["run", "sp", "-i", "3", "--tracr", "--epochs", "-5"], "--epochs must be at least 1"),
         (["run", "sp", "-i", "3", "--tracr", "--lambda-reg", "-1"], "--lambda-reg must be a finite number >= 0"),
         (["run", "eap", "-i", "3", "--tracr", "--integrated-grad-steps", "0"], "--integrated-grad-steps must be at least 1"),

@@ -78,3 +78,27 @@ def test_release_list_shows_every_verdict_whole_in_80_columns(shown_whole_at_80)
     manifest = read_manifest()
     verdicts = [ground_truth_verdict(check) for entry in manifest["models"].values() for check in entry["ground_truth_checks"].values()]
     shown_whole_at_80(manifest_table(manifest), verdicts + list(manifest["models"]))
+
+
+def test_a_released_model_with_a_flipped_byte_is_refused(tmp_path: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A copy of the release holding case 3 loads as shipped; with one byte of its weights flipped
+    (which safetensors would read without a word) loading names the file and the manifest."""
+    import shutil
+
+    from circuits_benchmark.errors import BenchmarkError
+    from circuits_benchmark.training import artifacts
+
+    release = tmp_path / "release"
+    shutil.copytree(release_case_dir(3), release / "case-003")
+    shutil.copyfile(artifacts.RELEASE_DIR / artifacts.MANIFEST_FILE, release / artifacts.MANIFEST_FILE)
+    monkeypatch.setattr(artifacts, "RELEASE_DIR", release)
+    output_dir = tmp_path / "results"
+    output_dir.mkdir()
+    (output_dir / "cache").symlink_to(cache_dir, target_is_directory=True)
+    assert load_benchmark_model("siit:3:release", output_dir).model_id == "siit:3:release"
+    weights = release / "case-003" / artifacts.MODEL_FILE
+    data = bytearray(weights.read_bytes())
+    data[-1] ^= 0x01
+    weights.write_bytes(bytes(data))
+    with pytest.raises(BenchmarkError, match=r"case-003/model\.safetensors does not match the sha256 recorded in the release manifest"):
+        load_benchmark_model("siit:3:release", output_dir)

@@ -348,3 +348,31 @@ def test_train_summary_shows_the_verdict_whole_in_80_columns(trained, shown_whol
     assert redundancy_notes("case 3", not_minimal.ground_truth_checks) == [
         "case 3: ground truth not minimal under resample ablation, redundant: embed->a0.h0.v, a1.h0->output"
     ]
+
+
+def test_a_trained_run_records_its_files_sha256_and_refuses_a_flipped_byte(trained, tmp_path: Path, cache_dir: Path) -> None:
+    """meta.json records the sha256 of the weights, config and ground truth as written; a copy of
+    the run with one byte of its weights flipped is refused, by the CLI with one error line."""
+    import hashlib
+    import shutil
+    import subprocess
+
+    from circuits_benchmark.training.artifacts import CHECKSUMMED_FILES, MODEL_FILE
+
+    source_dir, meta = trained
+    source = run_dir(source_dir, 3, meta.run_id)
+    assert meta.sha256 == {name: hashlib.sha256((source / name).read_bytes()).hexdigest() for name in CHECKSUMMED_FILES}
+    output_dir = output_dir_with_cache(tmp_path, cache_dir)
+    copy = run_dir(output_dir, 3, meta.run_id)
+    shutil.copytree(source, copy)
+    assert load_run(output_dir, 3, meta.run_id).meta.sha256 == meta.sha256
+    data = bytearray((copy / MODEL_FILE).read_bytes())
+    data[-1] ^= 0x01
+    (copy / MODEL_FILE).write_bytes(bytes(data))
+    with pytest.raises(BenchmarkError, match=r"model\.safetensors does not match the sha256 recorded in .*meta\.json"):
+        load_run(output_dir, 3, meta.run_id)
+    main = Path(__file__).resolve().parents[1] / "main.py"
+    result = subprocess.run([sys.executable, str(main), "run", "random", "-i", "3", "-w", meta.run_id, "-o", str(output_dir)],
+                            capture_output=True, text=True)
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert result.returncode == 2 and "Traceback" not in result.stderr and len(errors) == 1 and "does not match the sha256" in errors[0]

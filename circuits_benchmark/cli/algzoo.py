@@ -65,7 +65,7 @@ def eval_algzoo(
     check_number("--samples", samples, minimum=1)
     with progress_bar("scoring AlgZoo models", len(evaluation_specs(output_dir))) as advance:
         results = evaluate_zoo(output_dir, samples, seed, advance)
-    tables = grid_tables(results)
+    tables = grid_tables(results, samples)
     if not tables:
         console.print(f"no trained grid models in {zoo_dir(output_dir)}: train them with ./main.py train algzoo --zoo")
     for table in [*tables, other_table(results)]:

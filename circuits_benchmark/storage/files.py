@@ -6,6 +6,7 @@ so readers see either the old complete file or the new complete file, never a mi
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -61,6 +62,22 @@ def read_json(path: Path) -> Any:
         return json.loads(path.read_text())
     except (OSError, ValueError) as error:
         raise StorageError(f"cannot read {path}: {error}") from None
+
+
+def sha256_of(path: Path) -> str:
+    """The sha256 of a file's bytes, as hex; raises StorageError when it cannot be read."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError as error:
+        raise StorageError(f"cannot read {path}: {error.strerror or error}") from None
+
+
+def check_sha256(directory: Path, recorded: Mapping[str, str], source: str) -> None:
+    """Raises StorageError naming the first file of `directory` whose sha256 is not the one
+    `recorded` (file name -> hex digest) in `source`: a damaged or edited file."""
+    for name, digest in recorded.items():
+        if sha256_of(directory / name) != digest:
+            raise StorageError(f"{directory / name} does not match the sha256 recorded in {source}: the file is damaged or was changed")
 
 
 def atomic_save_tensors(path: Path, tensors: Mapping[str, Any]) -> None:

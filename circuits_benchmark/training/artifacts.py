@@ -5,7 +5,8 @@
   config.json         the LL TransformerConfig
   ground_truth.json   the LL ground truth per ablation, from the training correspondence
   meta.json           settings, losses and metrics per epoch, held-out metrics, seed, versions,
-                      correspondence, split fingerprint (written last: it marks a finished run)
+                      correspondence, split fingerprint, the sha256 of the three files above
+                      (written last: it marks a finished run)
 and, from the first checkpoint on, checkpoint.safetensors: model, optimizer, random-generator
 state and progress in ONE file, so a kill can never leave a checkpoint whose parts disagree.
 """
@@ -21,7 +22,7 @@ import torch
 
 from circuits_benchmark.circuits.circuit import Circuit
 from circuits_benchmark.models.transformer import CircuitTransformer
-from circuits_benchmark.storage.files import atomic_save_tensors, atomic_write_json, load_tensors, read_json
+from circuits_benchmark.storage.files import atomic_save_tensors, atomic_write_json, load_tensors, read_json, sha256_of
 
 LL_MODELS_DIR = "ll_models"
 MODEL_FILE = "model.safetensors"
@@ -29,6 +30,10 @@ CONFIG_FILE = "config.json"
 GROUND_TRUTH_FILE = "ground_truth.json"
 META_FILE = "meta.json"
 CHECKPOINT_FILE = "checkpoint.safetensors"
+# The files whose sha256 a run's meta.json records, checked whenever the run is loaded.
+CHECKSUMMED_FILES = (MODEL_FILE, CONFIG_FILE, GROUND_TRUTH_FILE)
+# The release's manifest (see `training.release`), beside the released case folders.
+MANIFEST_FILE = "manifest.json"
 
 
 # The model release that ships with the project (see `training.release`): one folder per case,
@@ -42,9 +47,9 @@ def case_folder(case: int | str) -> str:
     return f"case-{case:03d}" if isinstance(case, int) else case
 
 
-def release_case_dir(case: int | str, release_dir: Path = RELEASE_DIR) -> Path:
-    """The folder of one released model."""
-    return release_dir / case_folder(case)
+def release_case_dir(case: int | str, release_dir: Path | None = None) -> Path:
+    """The folder of one released model, in `release_dir` (default: the shipped release)."""
+    return (release_dir or RELEASE_DIR) / case_folder(case)
 
 
 def case_runs_dir(output_dir: Path, case: int | str) -> Path:
@@ -99,6 +104,8 @@ class TrainingMeta:
             checked). source_run_id: for a released model, the run it was copied from.
         recipe: what the case's task fixes beyond the settings (the fresh weights' standard
             deviation, gradient clipping); None in runs made before it was recorded.
+        sha256: file name -> sha256 of the run's `CHECKSUMMED_FILES` as written, checked on every
+            load; None in runs made before it was recorded.
     """
 
     case_id: int | str
@@ -123,6 +130,7 @@ class TrainingMeta:
     ground_truth_checks: dict[str, dict[str, Any]] | None = None
     source_run_id: str | None = None
     recipe: dict[str, Any] | None = None
+    sha256: dict[str, str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The meta.json form; fields that are None are left out."""
@@ -187,9 +195,11 @@ class Checkpoint:
 def write_run(
     directory: Path, model: CircuitTransformer, ground_truths: dict[str, Circuit], meta: TrainingMeta
 ) -> None:
-    """Writes a finished run's model, config, ground truth and meta (meta last)."""
+    """Writes a finished run's model, config, ground truth and meta (meta last, recording in
+    `meta.sha256` the sha256 of the files before it)."""
     atomic_save_tensors(directory / MODEL_FILE, model.state_dict())
     atomic_write_json(directory / CONFIG_FILE, model.cfg.to_dict())
     atomic_write_json(directory / GROUND_TRUTH_FILE, {a: c.to_dict() for a, c in ground_truths.items()})
+    meta.sha256 = {name: sha256_of(directory / name) for name in CHECKSUMMED_FILES}
     atomic_write_json(directory / META_FILE, meta.to_dict())
 

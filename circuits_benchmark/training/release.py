@@ -16,7 +16,6 @@ under the run id `release` (`siit:3:release`, and `siit:3` where no local run ex
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import shutil
 from pathlib import Path
 from typing import Any
@@ -25,10 +24,11 @@ from circuits_benchmark import ioi
 from circuits_benchmark.errors import BenchmarkError
 from circuits_benchmark.models.compiled import load_compiled_case
 from circuits_benchmark.models.model_id import IOI, ModelId
-from circuits_benchmark.storage.files import StorageError, atomic_write_json, load_tensors, read_json
+from circuits_benchmark.storage.files import StorageError, atomic_write_json, load_tensors, read_json, sha256_of
 from circuits_benchmark.training.artifacts import (
     CONFIG_FILE,
     GROUND_TRUTH_FILE,
+    MANIFEST_FILE,
     META_FILE,
     MODEL_FILE,
     RELEASE_DIR,
@@ -47,7 +47,6 @@ from circuits_benchmark.training.siit_models import (
 )
 from circuits_benchmark.versions import library_versions
 
-MANIFEST_FILE = "manifest.json"
 RELEASE_TARGET = 0.995
 RELEASED_FILES = (MODEL_FILE, CONFIG_FILE, GROUND_TRUTH_FILE, META_FILE)
 
@@ -71,10 +70,6 @@ def released_case_ids(release_dir: Path = RELEASE_DIR) -> list[int]:
 def _case_order(key: str) -> tuple[bool, int, str]:
     """Manifest order: tracr cases by id, then IOI."""
     return (not key.isdigit(), int(key) if key.isdigit() else 0, key)
-
-
-def sha256_of(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def release_target(case_id: int | str) -> float:

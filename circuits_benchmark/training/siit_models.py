@@ -19,10 +19,11 @@ from circuits_benchmark.models.benchmark_model import BenchmarkModel
 from circuits_benchmark.models.model_id import IOI, ModelId
 from circuits_benchmark.models.registry import load_benchmark_model
 from circuits_benchmark.models.transformer import CircuitTransformer, TransformerConfig
-from circuits_benchmark.storage.files import StorageError, load_tensors, read_json
+from circuits_benchmark.storage.files import StorageError, check_sha256, load_tensors, read_json
 from circuits_benchmark.training.artifacts import (
     CONFIG_FILE,
     GROUND_TRUTH_FILE,
+    MANIFEST_FILE,
     META_FILE,
     MODEL_FILE,
     RELEASE_RUN_ID,
@@ -109,14 +110,19 @@ def default_run_id(output_dir: Path, case_id: int | str) -> str:
 
 def load_run(output_dir: Path, case_id: int | str, run_id: str | None = None) -> TrainedRun:
     """Reads a finished run (`default_run_id` when `run_id` is None; "release" is the released
-    model); raises BenchmarkError if absent or broken."""
+    model); raises BenchmarkError if absent or broken, or if a file's sha256 is not the one
+    recorded (the release manifest's, or the run's meta.json)."""
     run_id = run_id or default_run_id(output_dir, case_id)
     directory = release_case_dir(case_id) if run_id == RELEASE_RUN_ID else run_dir(output_dir, case_id, run_id)
     if not (directory / META_FILE).exists():
         known = ", ".join(finished_run_ids(output_dir, case_id)) or "none"
         raise BenchmarkError(f"no finished run {run_id!r} of case {case_id} (finished runs: {known})")
+    if run_id == RELEASE_RUN_ID:
+        check_sha256(directory, _released_sha256(case_id, directory.parent), "the release manifest")
     try:
         meta = TrainingMeta.read(directory)
+        if meta.sha256 is not None and run_id != RELEASE_RUN_ID:
+            check_sha256(directory, meta.sha256, f"{directory / META_FILE}")
         model = CircuitTransformer(TransformerConfig.from_dict(read_json(directory / CONFIG_FILE)))
         model.load_state_dict(load_tensors(directory / MODEL_FILE), strict=True)
         truths = {a: Circuit.from_dict(c) for a, c in read_json(directory / GROUND_TRUTH_FILE).items()}
@@ -125,6 +131,15 @@ def load_run(output_dir: Path, case_id: int | str, run_id: str | None = None) ->
         raise BenchmarkError(f"run {directory} is damaged: {error}") from None
     model.eval().requires_grad_(False)
     return TrainedRun(case_id, run_id, directory, model, truths, correspondence, meta)
+
+
+def _released_sha256(case_id: int | str, release_dir: Path) -> dict[str, str]:
+    """The sha256 of each file of a released model, from the release manifest; raises
+    BenchmarkError when the manifest cannot be read or does not list the case."""
+    entry = read_json(release_dir / MANIFEST_FILE)["models"].get(str(case_id))
+    if entry is None:
+        raise BenchmarkError(f"the released model of case {case_id} is not in {release_dir / MANIFEST_FILE}: the release is damaged")
+    return entry["sha256"]
 
 
 def ground_truth_is_current(run: TrainedRun, case_ground_truths: dict[str, Circuit]) -> bool:
