@@ -43,7 +43,7 @@ BehaviorWeight = Annotated[float, typer.Option("-b", "--behavior-weight", "--beh
 Epochs = Annotated[int, typer.Option("--epochs", help="Most passes over the training inputs.")]
 BatchSize = Annotated[int, typer.Option("--batch-size", help="Inputs per step.")]
 LearningRate = Annotated[float, typer.Option("--lr", help="Adam learning rate.")]
-EarlyStop = Annotated[bool, typer.Option("--early-stop/--no-early-stop", help="Stop once accuracy, IIA and strict IIA reach --target.")]
+EarlyStop = Annotated[bool, typer.Option("--early-stop/--no-early-stop", help="Stop once accuracy, IIA and strict IIA reach --target and the ground truth is faithful and minimal (resample).")]
 Target = Annotated[float, typer.Option("--target", help="Early-stop bar for all three held-out metrics.")]
 Atol = Annotated[float, typer.Option("--atol", help="Numerical outputs match within this absolute tolerance.")]
 MaxSeconds = Annotated[Optional[float], typer.Option("--max-seconds", help="Stop at the first epoch end past this much training time.")]
