@@ -325,6 +325,8 @@ def test_training_goes_on_past_the_metric_bar_until_the_ground_truth_check_passe
     assert all("ground_truth" not in record for record in meta.history if record not in at_bar)
     assert meta.stopped == "early stop" and may_stop_early(last, watched, 0.6) and training_on_reason(last) == ""
     assert [may_stop_early(record, watched, 0.6) for record in at_bar] == [False] * (len(at_bar) - 1) + [True]
+    # A run without the strict loss is not trained to keep its circuit: the metrics alone decide.
+    assert may_stop_early(first, watched, 0.6, circuit_trained=False)
     # The check at the bar is the one the release verdict reads, made on the model as written.
     final = meta.ground_truth_checks["resample"]
     assert final["faithful"] and final["minimal"] and final["changed_fraction"] == last["ground_truth"]["changed_fraction"]

@@ -56,7 +56,7 @@ def list_release() -> None:
 
 def _print_manifest(manifest: dict) -> None:
     console.print(manifest_table(manifest))
-    for case_id, entry in manifest["models"].items():
+    for entry in manifest["models"].values():
         for line in redundancy_notes(entry["model_id"], entry["ground_truth_checks"]):
             console.print(line)
     for case_id, excluded in manifest.get("excluded", {}).items():

@@ -54,8 +54,8 @@ class SiitSettings:
     The total loss is behaviour_weight * behaviour + iit_weight * IIT + strict_weight * strict
     (each weight applied once; a zero weight skips that term's passes). Early stopping ends
     training at the first evaluation whose held-out accuracy, IIA and strict IIA all reach `target`
-    (of the last two, those whose loss is trained) and whose LL ground truth is faithful and
-    minimal (`may_stop_early`);
+    (of the last two, those whose loss is trained) and, when the strict loss trains the circuit,
+    whose LL ground truth is faithful and minimal (`may_stop_early`);
     `max_seconds` ends it at the first epoch end past that much training time (None: no limit).
     The learning rate 3e-3 is measured: 1e-2 trains case 3 faster but oscillates on case 18.
     """
@@ -268,14 +268,19 @@ class _Loop:
         if not self.settings.early_stop or not history:
             return False
         self._check_at_bar(history[-1])
-        return may_stop_early(history[-1], self._watched(), self.settings.target)
+        return may_stop_early(history[-1], self._watched(), self.settings.target, self._circuit_trained())
+
+    def _circuit_trained(self) -> bool:
+        """Whether the strict loss trains the circuit, so that stopping waits for its check: an IIT
+        or behaviour-only model (`eval realism`'s comparisons) is not trained to keep it faithful."""
+        return self.settings.strict_weight > 0
 
     def _check_at_bar(self, record: dict[str, Any]) -> None:
         """Adds the ground-truth check to an evaluation record whose watched metrics reached the
         target (with early stopping on, and once): the only records the stopping rule reads it from,
         so runs below the bar never pay for it."""
         at_bar = metrics_at_bar(record, self._watched(), self.settings.target)
-        if not self.settings.early_stop or not at_bar or GROUND_TRUTH_KEY in record:
+        if not (self.settings.early_stop and self._circuit_trained() and at_bar) or GROUND_TRUTH_KEY in record:
             return
         self.model.eval()
         check = check_ground_truth_of(self.check_model, (STOPPING_ABLATION,), seed=self.settings.seed, device=self.device)
@@ -368,12 +373,15 @@ def metrics_at_bar(record: dict[str, Any], watched: list[str], target: float) ->
     return all(record[m] >= target for m in watched)
 
 
-def may_stop_early(record: dict[str, Any], watched: list[str], target: float) -> bool:
-    """The early-stopping rule on an evaluation record: every watched metric at `target`, and the
-    record's ground-truth check (`GROUND_TRUTH_KEY`, made at the bar) passed. A record at the bar
-    whose check failed keeps training; `training_on_reason` says why."""
+def may_stop_early(record: dict[str, Any], watched: list[str], target: float, circuit_trained: bool = True) -> bool:
+    """The early-stopping rule on an evaluation record: every watched metric at `target` and, for
+    a run whose strict loss trains the circuit, the record's ground-truth check (`GROUND_TRUTH_KEY`,
+    made at the bar) passed. A record at the bar whose check failed keeps training;
+    `training_on_reason` says why."""
+    if not metrics_at_bar(record, watched, target):
+        return False
     check = record.get(GROUND_TRUTH_KEY)
-    return metrics_at_bar(record, watched, target) and check is not None and not ground_truth_problems(check)
+    return not circuit_trained or (check is not None and not ground_truth_problems(check))
 
 
 def training_on_reason(record: dict[str, Any]) -> str:
