@@ -17,11 +17,11 @@ console = Console()
 def build(indices: Indices = "suite", output_dir: OutputDir = DEFAULT_OUTPUT_DIR) -> None:
     """Release each selected case's best trained run under OUTPUT_DIR that clears the bar
     (99.5% accuracy, IIA and strict IIA; ground truth faithful and minimal); list the rest."""
-    from circuits_benchmark.cases import parse_case_keys
+    from circuits_benchmark.training.task_families import parse_task_keys
     from circuits_benchmark.errors import BenchmarkError
     from circuits_benchmark.training.release import best_runs, build_release
 
-    runs = best_runs(output_dir, parse_case_keys(indices))
+    runs = best_runs(output_dir, parse_task_keys(indices))
     if not runs:
         raise BenchmarkError(f"no finished SIIT run under {output_dir / 'll_models'} for these cases")
     manifest = build_release(runs, output_dir)
