@@ -180,7 +180,7 @@ def test_ioi_is_a_case_key_on_the_command_line() -> None:
     assert parse_task_keys("ioi") == ["ioi"] and parse_task_keys("3,ioi") == [3, "ioi"]
     from circuits_benchmark.cases import parse_case_ids
 
-    with pytest.raises(BenchmarkError, match="malformed case selection 'ioi'"):
+    with pytest.raises(BenchmarkError, match="'ioi' is not a tracr case id"):
         parse_case_ids("ioi")
 
 

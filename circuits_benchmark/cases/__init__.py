@@ -60,6 +60,8 @@ def parse_case_ids(text: str | None) -> list[int]:
     ids: list[int] = []
     for part in text.split(","):
         part = part.strip()
+        if part.isidentifier():
+            raise CaseError(f"{part!r} is not a tracr case id: this command takes tracr cases (3, 3,4,21, 1-10, all or suite)")
         bounds = part.split("-")
         if len(bounds) > 2 or not all(b.strip().isdigit() for b in bounds):
             raise CaseError(f"malformed case selection {part!r}: use 3, 3,4,21 or 1-10")

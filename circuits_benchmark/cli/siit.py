@@ -88,7 +88,8 @@ def train_iit(
     if indices is None:
         raise BenchmarkError("train iit needs -i: which tasks to train (3, 3,4,21, 1-10, all, suite or a named task such as ioi)")
     check_number("--jobs", jobs, minimum=1)
-    check_number("--threads", threads or 1, minimum=1)
+    if threads is not None:
+        check_number("--threads", threads, minimum=1)
     given = {
         "behaviour_weight": behavior_weight, "iit_weight": iit_weight, "strict_weight": strict_weight, "epochs": epochs,
         "batch_size": batch_size, "lr": lr, "early_stop": early_stop, "target": target, "tolerance": atol,
