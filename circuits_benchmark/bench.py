@@ -64,6 +64,7 @@ class BenchRequest:
     "original" (InterpBench's original-release cases) or "full" (every case). kinds: model kinds (tracr always where asked; siit only for
     cases with a trained or released model; compressed only for cases whose compression is scored). labels: method variants (see VARIANTS).
     executor: "local" (here, in `jobs` processes) or "ray"; ray_address: an existing cluster (None: a local Ray).
+    model_ids: the models themselves (`bench --interp-bench`: the released ones), in place of case_ids, suite and kinds.
     """
 
     case_ids: Sequence[int | str] | None = None
@@ -77,6 +78,7 @@ class BenchRequest:
     executor: str = "local"
     ray_address: str | None = None
     jobs: int = 1
+    model_ids: Sequence[str] | None = None
 
 
 SUITES = ("original", "full")
@@ -156,7 +158,7 @@ def plan_jobs(request: BenchRequest, output_dir: Path) -> list[Job]:
         raise BenchmarkError(f"--seeds must be at least 1, not {request.seeds}")
     case_ids = list(request.case_ids or [*(ORIGINAL_RELEASE_IDS if request.suite == "original" else all_case_ids()), *default_named_tasks()])
     jobs = []
-    for model_id in model_ids(case_ids, list(request.kinds), output_dir):
+    for model_id in request.model_ids if request.model_ids is not None else model_ids(case_ids, list(request.kinds), output_dir):
         for label in labels:
             method, overrides = VARIANTS[label]
             for seed in _seeds(request, method):

@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
-from circuits_benchmark.cli.options import DEFAULT_OUTPUT_DIR, AblationOption, OutputDir, Seed
+from circuits_benchmark.cli.options import DEFAULT_OUTPUT_DIR, AblationOption, InterpBench, OutputDir, Seed
 from circuits_benchmark.discovery.methods import METHODS, method_variants
 
 console = Console(width=200) if not sys.stdout.isatty() else Console()
@@ -33,11 +33,16 @@ RayAddress = Annotated[
 ]
 
 
+DEFAULT_KINDS = "tracr,siit,compressed"
+DEFAULT_SUITE = "original"
+
+
 def bench(
     indices: Cases = None,
-    suite: Suite = "original",
+    suite: Suite = DEFAULT_SUITE,
     methods: Methods = None,
-    models: Kinds = "tracr,siit,compressed",
+    models: Kinds = DEFAULT_KINDS,
+    interp_bench: InterpBench = False,
     ablation: AblationOption = "resample",
     n_examples: Examples = 100,
     seed: Seed = 42,
@@ -55,11 +60,14 @@ def bench(
 
     if ray_address and executor != "ray":
         raise BenchmarkError("--ray-address needs --executor ray")
+    if interp_bench and (models != DEFAULT_KINDS or suite != DEFAULT_SUITE):
+        raise BenchmarkError("--interp-bench benches the released SIIT models: drop --models and --suite")
     from circuits_benchmark.bench import BenchRequest, run_bench
     from circuits_benchmark.training.task_families import parse_task_keys
     from circuits_benchmark.cli.leaderboard import show_rankings
     from circuits_benchmark.cli.progress import progress_bar
     from circuits_benchmark.leaderboard.report import write_leaderboard
+    from circuits_benchmark.training.release import released_model_ids
 
     request = BenchRequest(
         case_ids=parse_task_keys(indices) if indices else None,
@@ -73,6 +81,7 @@ def bench(
         executor=executor,
         ray_address=ray_address,
         jobs=jobs if jobs is not None else (1 if executor == "ray" else min(4, len(os.sched_getaffinity(0)))),
+        model_ids=released_model_ids(parse_task_keys(indices) if indices else None) if interp_bench else None,
     )
     report = run_bench(request, output_dir, progress_bar)
     console.print(

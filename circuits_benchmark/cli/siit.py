@@ -346,27 +346,3 @@ def eval_ioi(
     ]
     console.print(titled_table("each node ablated: accuracy / logit difference left", "node", "circuit", "resample", "mean", rows=effects))
     console.print(f"written to {report['result_dir']}")
-
-
-def eval_ioi_acdc(
-    weights: Weights = None,
-    threshold: Annotated[float, typer.Option("--threshold", help="ACDC's tau.")] = 0.025,
-    n_examples: Annotated[int, typer.Option("--n-examples", help="Input pairs ACDC patches with.")] = 100,
-    seed: Seed = 42,
-    output_dir: OutputDir = DEFAULT_OUTPUT_DIR,
-) -> None:
-    """ACDC on the IOI model: its circuit against the ground truth, edge by edge, drawn side by side."""
-    from circuits_benchmark.formatting import format_number
-    from circuits_benchmark.ioi.evaluation import ioi_acdc_report
-
-    check_number("--threshold", threshold, minimum=0)
-    check_number("--n-examples", n_examples, minimum=2)
-    report = ioi_acdc_report(case_model_id("ioi", weights, False), output_dir, threshold, n_examples, seed)
-    found, missed, extra = (report[k] for k in ("edges_found", "edges_missed", "edges_extra"))
-    console.print(
-        f"[bold]{report['model_id']}[/bold], ACDC at {threshold:g}: {len(found)} of {len(found) + len(missed)} ground-truth edges found, "
-        f"{len(extra)} extra; edge AUROC {format_number(report['edge_auroc'], 3)}, node AUROC {format_number(report['node_auroc'], 3)}"
-    )
-    rows = [[f"{s} -> {d}", kind] for kind, edges in (("found", found), ("missed", missed), ("extra", extra)) for s, d in edges]
-    console.print(titled_table("ACDC's edges against the ground truth", "edge", "", rows=rows))
-    console.print(f"written to {report['result_dir']} (comparison.png)")

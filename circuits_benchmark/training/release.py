@@ -19,7 +19,7 @@ import dataclasses
 import hashlib
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from circuits_benchmark.errors import BenchmarkError
 from circuits_benchmark.models.model_id import ModelId
@@ -65,6 +65,18 @@ def read_manifest(release_dir: Path = SIIT_RELEASE_DIR) -> dict[str, Any]:
 def released_case_ids(release_dir: Path = SIIT_RELEASE_DIR) -> list[int]:
     """Tracr cases with a released SIIT model, ascending (named tasks are released under their names)."""
     return sorted(int(key) for key in read_manifest(release_dir)["models"] if key.isdigit())
+
+
+def released_model_ids(cases: Sequence[CaseKey] | None = None, release_dir: Path = SIIT_RELEASE_DIR) -> list[str]:
+    """`siit:<case>:release` for each of `cases`, or for every released case (tracr cases by id,
+    then named tasks) when None: what InterpBench's `--interp-bench` selects. Raises BenchmarkError naming
+    the cases given that have no released model."""
+    released = sorted(read_manifest(release_dir)["models"], key=_case_order)
+    keys = released if cases is None else [str(case) for case in cases]
+    missing = [key for key in keys if key not in released]
+    if missing:
+        raise BenchmarkError(f"no released SIIT model of case {', '.join(missing)}: `./main.py release list` shows the released ones")
+    return [str(ModelId.siit(key, RELEASE_RUN_ID)) for key in keys]
 
 
 def _case_order(key: str) -> tuple[bool, int, str]:

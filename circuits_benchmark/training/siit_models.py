@@ -86,14 +86,69 @@ def default_run_id(output_dir: Path, case_id: CaseKey) -> str:
     )
 
 
+def weights_id(weights: dict[str, float]) -> int:
+    """InterpBench's name for a run's loss weights: 1000 * strict + 100 * behaviour + 10 * iit
+    (510 is `-s 0.4 -b 1 -iit 1`, its defaults and ours). Rounded, where InterpBench truncates:
+    in floating point 0.29 * 100 is 28.999..., which truncation would turn into 28."""
+    return round(1000 * weights["strict"] + 100 * weights["behaviour"] + 10 * weights["iit"])
+
+
+def _run_folder(output_dir: Path, case_id: CaseKey, run_id: str) -> Path:
+    return release_case_dir(case_id, task_family(case_id).release_dir) if run_id == RELEASE_RUN_ID else run_dir(output_dir, case_id, run_id)
+
+
+def run_weights_ids(output_dir: Path, case_id: CaseKey) -> dict[str, int | None]:
+    """Run id -> weights id of every finished local run of a case, then of its released model
+    (None for a run whose meta.json cannot be read)."""
+    run_ids = finished_run_ids(output_dir, case_id)
+    if (_run_folder(output_dir, case_id, RELEASE_RUN_ID) / META_FILE).exists():
+        run_ids.append(RELEASE_RUN_ID)
+    ids: dict[str, int | None] = {}
+    for run_id in run_ids:
+        try:
+            ids[run_id] = weights_id(TrainingMeta.read(_run_folder(output_dir, case_id, run_id)).weights)
+        except (StorageError, KeyError, TypeError):
+            ids[run_id] = None
+    return ids
+
+
+def resolve_run_id(output_dir: Path, case_id: CaseKey, requested: str | None) -> str:
+    """The run a `-w` / `--siit-weights` value names, for one case:
+
+    - None: `default_run_id`;
+    - a run id ("release" included) of a finished run: that run;
+    - a number: InterpBench's weights id (`weights_id`). It names the case's one finished local run
+      trained with those weights; when no local run has them, the released model if it does
+      (so `--siit-weights 510` works on a fresh clone). Run ids are never all digits, so a number
+      can be nothing else.
+
+    Raises BenchmarkError, listing the case's runs with their weights ids, when the value names no
+    run, or a number names two or more local runs (pass the run id instead).
+    """
+    if requested is None:
+        return default_run_id(output_dir, case_id)
+    if (_run_folder(output_dir, case_id, requested) / META_FILE).exists():
+        return requested
+    ids = run_weights_ids(output_dir, case_id)
+    listing = ", ".join(f"{run_id} (weights id {number})" for run_id, number in ids.items()) or "none"
+    if not requested.isdigit():
+        raise BenchmarkError(f"no finished run {requested!r} of case {case_id} (runs: {listing})")
+    local = [run_id for run_id, number in ids.items() if number == int(requested) and run_id != RELEASE_RUN_ID]
+    if len(local) > 1:
+        raise BenchmarkError(f"weights id {requested} names {len(local)} runs of case {case_id}: pass one run id with -w (runs: {listing})")
+    if local:
+        return local[0]
+    if ids.get(RELEASE_RUN_ID) == int(requested):
+        return RELEASE_RUN_ID
+    raise BenchmarkError(f"no run of case {case_id} has weights id {requested} (runs: {listing})")
+
+
 def load_run(output_dir: Path, case_id: CaseKey, run_id: str | None = None) -> TrainedRun:
-    """Reads a finished run (`default_run_id` when `run_id` is None; "release" is the released
-    model); raises BenchmarkError if absent or broken."""
-    run_id = run_id or default_run_id(output_dir, case_id)
-    directory = release_case_dir(case_id, task_family(case_id).release_dir) if run_id == RELEASE_RUN_ID else run_dir(output_dir, case_id, run_id)
-    if not (directory / META_FILE).exists():
-        known = ", ".join(finished_run_ids(output_dir, case_id)) or "none"
-        raise BenchmarkError(f"no finished run {run_id!r} of case {case_id} (finished runs: {known})")
+    """Reads a finished run (`run_id` as `resolve_run_id` reads it: None is the default run,
+    "release" the released model, a number InterpBench's weights id); raises BenchmarkError if
+    absent or broken."""
+    run_id = resolve_run_id(output_dir, case_id, run_id)
+    directory = _run_folder(output_dir, case_id, run_id)
     try:
         meta = TrainingMeta.read(directory)
         model = CircuitTransformer(TransformerConfig.from_dict(read_json(directory / CONFIG_FILE)))
