@@ -3,8 +3,9 @@
 For a batch of base inputs, each paired with a source input (another input of the batch):
 
 - behaviour: the LL output on the base input must match the HL (tracr) output;
-- IIT: one HL node per row is patched with its value on the source input, and its LL nodes with
-  theirs; the LL output must match the HL counterfactual output;
+- IIT: one HL intervention per row (a node, or a set of nodes the HL model names in its
+  `interventions`, see `training.high_level`) is patched with its values on the source input, and
+  the LL nodes of those HL nodes with theirs; the LL output must match the HL counterfactual output;
 - strict: LL components outside the circuit are resample-ablated with their values on the source
   input, and the output must not change (it must match the HL output on the base input). The
   ablated units are every LL node outside the LL ground truth and every edge between circuit nodes
@@ -38,7 +39,7 @@ from circuits_benchmark.models.transformer import CircuitTransformer
 from circuits_benchmark.patching.engine import PatchableModel
 from circuits_benchmark.patching.output_change import NUMERICAL_MATCH_TOLERANCE
 from circuits_benchmark.training.correspondence import Correspondence
-from circuits_benchmark.training.high_level import HighLevelModel
+from circuits_benchmark.training.high_level import HighLevelModel, interventions_of
 
 def output_loss(ll_logits: torch.Tensor, hl_logits: torch.Tensor, targeted: torch.Tensor, categorical: bool) -> torch.Tensor:
     """Mean cross-entropy (categorical) or squared error (numerical) of LL against HL at the
@@ -100,13 +101,16 @@ class SiitObjective:
         device = next(ll_model.parameters()).device
         self.targeted = targeted.to(device)
         sources = self.ll.layout.sources
-        ll_cuts = [torch.tensor([s in correspondence.ll_nodes_of(node) for s in sources]) for node in hl.node_names]
-        # Row i: the LL masks of the interchange intervention on HL node i.
+        self.interventions = interventions_of(hl)
+        ll_nodes = [{ll for node in nodes for ll in correspondence.ll_nodes_of(node)} for nodes in self.interventions]
+        ll_cuts = [torch.tensor([s in cut for s in sources]) for cut in ll_nodes]
+        # Row i: the LL masks of HL intervention i (every LL node of its HL nodes cut at once).
         self.ll_node_masks = self.ll.layout.cut_sources_mask(torch.stack(ll_cuts)).to(device)
         self.strict_units = strict_units(self.ll, ll_circuit).to(device)
 
     @property
-    def n_hl_nodes(self) -> int:
+    def n_interventions(self) -> int:
+        """How many HL interventions there are (the HL nodes, one by one, unless it names sets)."""
         return self.ll_node_masks.shape[0]
 
     def strict_masks(self, rows: int, generator: torch.Generator) -> torch.Tensor:
@@ -128,8 +132,8 @@ class SiitObjective:
     ) -> InterventionOutputs:
         """Clean, IIT and strict outputs of both models for base rows `tokens`.
 
-        Row r's source input is `tokens[source_index[r]]`; `node_index[r]` is the HL node patched
-        in row r (None skips IIT); `strict_masks` None skips the strict pass. LL outputs carry
+        Row r's source input is `tokens[source_index[r]]`; `node_index[r]` is the HL intervention
+        made in row r (an index into `interventions`; None skips IIT); `strict_masks` None skips the strict pass. LL outputs carry
         gradients, HL outputs do not.
         """
         with torch.no_grad():
@@ -206,7 +210,7 @@ def strict_units(ll: PatchableModel, ll_circuit: Circuit) -> torch.Tensor:
 def heldout_metrics(objective: SiitObjective, tokens: torch.Tensor, seed: int) -> dict[str, float]:
     """Accuracy, IIA and strict IIA on held-out inputs, as fractions of targeted positions.
 
-    Every HL node is patched in every input, with the next input of `tokens` as the source; each
+    Every HL intervention is made in every input, with the next input of `tokens` as the source; each
     of those passes also draws strict ablations (from a generator seeded with `seed`, so that
     repeated evaluations of one run see the same interventions).
     """
@@ -214,7 +218,7 @@ def heldout_metrics(objective: SiitObjective, tokens: torch.Tensor, seed: int) -
     source_index = torch.arange(len(tokens), device=tokens.device).roll(-1)
     totals: dict[str, list[int]] = {}
     with torch.no_grad():
-        for node in range(objective.n_hl_nodes):
+        for node in range(objective.n_interventions):
             node_index = torch.full((len(tokens),), node, device=tokens.device)
             strict = objective.strict_masks(len(tokens), generator)
             outputs = objective.run(tokens, source_index, node_index, strict)
