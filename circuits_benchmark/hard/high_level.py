@@ -6,7 +6,8 @@ Nodes (each holds one value per input) and what they compute from the tokens:
   most copies hold: with an odd number of copies, all patched from one source input, a majority
   always exists);
 - `rare`: 1 when the rare token occurs, else 0; when 1 the copy answer is the class `rare`;
-- `locate`: the position of the marker; the locate answer is that position;
+- `follows_marker`: the position right after the marker (a head of layer 0 flags it from the
+  previous token); `locate`: the token there, which is the locate answer;
 - `lookup`: the lookup table applied to the token at `LOOKUP_AT`;
 - `backup`: silent (-1) when `lookup` holds the table's value of the token at `LOOKUP_AT`, else
   that value; the lookup answer is `backup` when it speaks, else `lookup`. On a clean input the
@@ -16,11 +17,13 @@ An intervention sets a set of nodes to their values on a source input and recomp
 (`backup` reads `lookup`). The model is trained on every node alone, on every set of two or more
 copies, and on `lookup` and `backup` together (`interventions`).
 
-LL correspondence (`ll_node`): copies, rare and locate are heads of layer 0 in that order,
-lookup is MLP 0 and backup MLP 1. The ground truth (`ll_ground_truth`) enters each head through
-the one input it needs under resample ablation: a copy's value (the token), the rare and locate
-heads' keys (where the rare token or the marker is; what they write is a position, the same in
-every input); each MLP reads the embeddings, the backup also the lookup MLP.
+LL correspondence (`ll_node`): copies, rare and follows_marker are heads of layer 0 in that
+order, locate is head 0 of layer 1, lookup is MLP 0 and backup MLP 1. The ground truth
+(`ll_ground_truth`) enters each head through the inputs it needs under resample ablation: a
+copy's value (the token), the rare head's key (where the rare token is; what it writes depends on
+the position only), the follows_marker head's value (whether the previous token is the marker;
+it attends by position), the locate head's key (from follows_marker) and value (the token); each
+MLP reads the embeddings, the backup also the lookup MLP.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ import torch.nn.functional as F
 from circuits_benchmark.circuits.circuit import Circuit
 from circuits_benchmark.circuits.components import EMBED, OUTPUT, head_name
 from circuits_benchmark.hard.program import (
-    COPY_AT, COPY_SOURCE, LENGTH, LOCATE_AT, LOOKUP_AT, MARKER_ID, OUTPUT_CLASSES, POSITION_CLASS, RARE_CLASS, RARE_ID,
+    COPY_AT, COPY_SOURCE, LENGTH, LOCATE_AT, LOOKUP_AT, MARKER_ID, OUTPUT_CLASSES, RARE_CLASS, RARE_ID,
     HardSpec,
 )
 from circuits_benchmark.training.high_level import Intervention
@@ -44,7 +47,8 @@ SILENT = -1
 def node_names(spec: HardSpec) -> tuple[str, ...]:
     """The HL nodes of a task, in forward order."""
     nodes = [f"copy{i}" for i in range(spec.copies)]
-    nodes += ["rare"] * spec.rare + ["locate"] * spec.locate + ["lookup"] + ["backup"] * spec.backup
+    nodes += ["rare"] * spec.rare + ["follows_marker"] * spec.locate + ["locate"] * spec.locate
+    nodes += ["lookup"] + ["backup"] * spec.backup
     return tuple(nodes)
 
 
@@ -65,10 +69,10 @@ def interventions(spec: HardSpec) -> tuple[Intervention, ...]:
 
 def ll_node(spec: HardSpec, node: str) -> str:
     """The LL node realising an HL node."""
-    heads = [n for n in node_names(spec) if n.startswith("copy") or n in ("rare", "locate")]
+    heads = [n for n in node_names(spec) if n.startswith("copy") or n in ("rare", "follows_marker")]
     if node in heads:
         return head_name(0, heads.index(node))
-    return {"lookup": "m0", "backup": "m1"}[node]
+    return {"locate": head_name(1, 0), "lookup": "m0", "backup": "m1"}[node]
 
 
 def correspondence(spec: HardSpec) -> dict[str, tuple[str, ...]]:
@@ -81,13 +85,16 @@ def ll_ground_truth(spec: HardSpec) -> Circuit:
     edges = []
     for node in node_names(spec):
         ll = ll_node(spec, node)
-        if node.startswith("copy"):
+        if node.startswith("copy") or node == "follows_marker":
             edges.append((EMBED, f"{ll}.v"))
-        elif node in ("rare", "locate"):
+        elif node == "rare":
             edges.append((EMBED, f"{ll}.k"))
+        elif node == "locate":
+            edges += [(ll_node(spec, "follows_marker"), f"{ll}.k"), (EMBED, f"{ll}.v")]
         else:
             edges.append((EMBED, ll))
-        edges.append((ll, OUTPUT))
+        if node != "follows_marker":
+            edges.append((ll, OUTPUT))
     if spec.backup:
         edges.append((ll_node(spec, "lookup"), ll_node(spec, "backup")))
     return Circuit(edges, granularity="qkv")
@@ -100,6 +107,8 @@ class HardCausalModel:
         self.spec = spec
         self.node_names = node_names(spec)
         self.interventions = interventions(spec)
+        # The ground-truth checks judge the vote and the backup with only the circuit kept.
+        self.strict_interventions = True
         self.table = spec.lookup_table()
         # bool [interventions, nodes]: which nodes each intervention sets.
         self._sets = torch.tensor([[node in chosen for node in self.node_names] for chosen in self.interventions])
@@ -132,9 +141,9 @@ class HardCausalModel:
             copy_answer = torch.where(rare == 1, RARE_CLASS, copy_answer)
         answers = {COPY_AT: copy_answer}
         if self.spec.locate:
-            located = settle("locate", (tokens == MARKER_ID).long().argmax(dim=1))
-            classes = torch.tensor([POSITION_CLASS.get(p, RARE_CLASS) for p in range(LENGTH + 1)], device=tokens.device)
-            answers[LOCATE_AT] = classes[located]
+            follower = settle("follows_marker", (tokens == MARKER_ID).long().argmax(dim=1) + 1)
+            located = settle("locate", tokens.gather(1, follower.clamp(max=LENGTH).unsqueeze(1)).squeeze(1) - 1)
+            answers[LOCATE_AT] = located
         table = self.table.to(tokens.device)
         truth = table[(tokens[:, LOOKUP_AT] - 1).clamp(min=0)]
         lookup = settle("lookup", truth)

@@ -9,7 +9,7 @@ the inputs the benchmark draws). Answers are read at the last positions only:
   rare token occurs;
 - `LOOKUP_AT`: the program's table (a permutation of the content tokens, drawn from `program`)
   applied to the token there;
-- `LOCATE_AT` (tasks that locate): the position of the marker.
+- `LOCATE_AT` (tasks that locate): the token right after the marker.
 """
 
 from __future__ import annotations
@@ -32,10 +32,9 @@ COPY_SOURCE = 1
 SPECIAL_REGION = (2, 3, 4, 5)
 LOCATE_AT, LOOKUP_AT, COPY_AT = 6, 7, 8
 INPUT_TOKENS = (BOS, *CONTENT, MARKER, RARE)
-OUTPUT_CLASSES = (*CONTENT, *(f"pos{p}" for p in SPECIAL_REGION), "rare")
+OUTPUT_CLASSES = (*CONTENT, "rare")
 # Token ids: BOS is 0, content token i is i + 1; content class i is i.
 MARKER_ID, RARE_ID = INPUT_TOKENS.index(MARKER), INPUT_TOKENS.index(RARE)
-POSITION_CLASS = {p: OUTPUT_CLASSES.index(f"pos{p}") for p in SPECIAL_REGION}
 RARE_CLASS = OUTPUT_CLASSES.index("rare")
 # The share of training and held-out inputs that hold the rare token, whatever its share in the
 # benchmark's inputs: at a few percent the model would see too few of them to learn the part.
@@ -48,8 +47,9 @@ class HardSpec:
 
     copies: odd number of heads that each copy the `COPY_AT` answer, combined by a vote (1: no
         redundancy); `backup`: an MLP that repairs the lookup MLP when it is ablated (self-repair);
-    locate: whether the task has the marker and its answer (the part saturation acts on);
-    saturation: factor on the locate head's attention logits after training (1: none);
+    locate: whether the task has the marker and its answer, the token after it (the part saturation acts on);
+    saturation: factor on the attention logits of the head that finds the token after the marker,
+        after training (1: none);
     rare_share: share of benchmark inputs that hold the rare token, whose detector then overrides
         the copy answer (0: no rare part);
     distractor: a head outside the circuit that shifts the answers' logits by this fraction of
@@ -114,5 +114,8 @@ def sample_tokens(spec: HardSpec, rng: np.random.Generator, count: int, rare_sha
         tokens[rows, places[:, 0]] = MARKER_ID
     if spec.rare:
         with_rare = rng.random(count) < share
-        tokens[rows[with_rare], places[with_rare, 1]] = RARE_ID
+        # The token after the marker is always a content token: the rare one goes elsewhere.
+        follower = places[:, :1] + 1 if spec.locate else np.full((count, 1), -1)
+        rare_place = np.where(places[:, 1] == follower[:, 0], places[:, 2], places[:, 1])
+        tokens[rows[with_rare], rare_place[with_rare]] = RARE_ID
     return torch.tensor(tokens, dtype=torch.long)

@@ -10,7 +10,9 @@ An interchange intervention sets a set of nodes at once, all to their values on 
 A model names the sets it is trained on in `interventions`; one without that attribute is
 intervened on one node at a time (`interventions_of`). Node sets are what redundancy needs: a
 group of copies, each of which changes nothing when patched alone, must be trained and checked
-with its copies patched together too (`hard`).
+with its copies patched together too (`hard`). A model whose `strict_interventions` is true is
+also intervened on under the strict loss's ablations (`training.objectives`): its circuit alone
+must then compute every counterfactual, as the ground-truth checks of redundancy demand.
 """
 
 from __future__ import annotations
@@ -56,6 +58,11 @@ def interventions_of(model: HighLevelModel) -> tuple[Intervention, ...]:
     if unknown or not all(interventions):
         raise ValueError(f"interventions must be non-empty sets of the model's nodes; unknown: {sorted(unknown)}")
     return interventions
+
+
+def intervenes_under_strict(model: HighLevelModel) -> bool:
+    """Whether `model` asks for interventions under the strict ablations (`strict_interventions`)."""
+    return bool(getattr(model, "strict_interventions", False))
 
 
 class CompiledHighLevel:

@@ -11,7 +11,11 @@ For a batch of base inputs, each paired with a source input (another input of th
   ablated units are every LL node outside the LL ground truth and every edge between circuit nodes
   that the ground truth does not hold, so that the edge-level ground truth is faithful too. Half
   the rows ablate all units at once (what the faithfulness check does), the other half a random
-  half of them (so that no two ablations merely cancel).
+  half of them (so that no two ablations merely cancel). For an HL model that asks for it
+  (`strict_interventions`), every other strict row also makes that row's IIT intervention, and
+  its output must match the HL counterfactual: the circuit alone must then behave like the HL
+  model under interventions (a vote of redundant copies must outvote a patched copy with
+  everything outside it ablated, not only with everything intact).
 
 Matching means cross-entropy against the HL's argmax class for categorical outputs and squared
 error against the HL's value for numerical ones, at the task's targeted positions: every non-BOS
@@ -39,7 +43,7 @@ from circuits_benchmark.models.transformer import CircuitTransformer
 from circuits_benchmark.patching.engine import PatchableModel
 from circuits_benchmark.patching.output_change import NUMERICAL_MATCH_TOLERANCE
 from circuits_benchmark.training.correspondence import Correspondence
-from circuits_benchmark.training.high_level import HighLevelModel, interventions_of
+from circuits_benchmark.training.high_level import HighLevelModel, intervenes_under_strict, interventions_of
 
 def output_loss(ll_logits: torch.Tensor, hl_logits: torch.Tensor, targeted: torch.Tensor, categorical: bool) -> torch.Tensor:
     """Mean cross-entropy (categorical) or squared error (numerical) of LL against HL at the
@@ -75,6 +79,7 @@ class InterventionOutputs:
     hl_iit: torch.Tensor | None
     ll_iit: torch.Tensor | None
     ll_strict: torch.Tensor | None
+    hl_strict: torch.Tensor | None = None  # the strict rows' targets, where not all are hl_base
 
 
 class SiitObjective:
@@ -107,6 +112,7 @@ class SiitObjective:
         # Row i: the LL masks of HL intervention i (every LL node of its HL nodes cut at once).
         self.ll_node_masks = self.ll.layout.cut_sources_mask(torch.stack(ll_cuts)).to(device)
         self.strict_units = strict_units(self.ll, ll_circuit).to(device)
+        self.strict_interventions = intervenes_under_strict(hl)
 
     @property
     def n_interventions(self) -> int:
@@ -139,13 +145,17 @@ class SiitObjective:
         with torch.no_grad():
             hl_base, hl_values = self.hl.run(tokens)
         ll_base, ll_sources = self.ll.run_with_sources(tokens)
-        hl_iit = None
+        hl_iit = hl_strict = None
         ll_masks = []
         if node_index is not None:
             with torch.no_grad():
                 hl_iit = self.hl.interchange(tokens, node_index, hl_values[:, source_index])
             ll_masks.append(self.ll_node_masks[node_index])
         if strict_masks is not None:
+            if node_index is not None and self.strict_interventions:
+                intervened = (torch.arange(len(tokens), device=tokens.device) % 2 == 0).view(-1, 1)
+                strict_masks = torch.where(intervened, strict_masks * self.ll_node_masks[node_index], strict_masks)
+                hl_strict = torch.where(intervened.unsqueeze(-1), hl_iit, hl_base)
             ll_masks.append(strict_masks)
         if not ll_masks:
             return InterventionOutputs(hl_base, ll_base, None, None, None)
@@ -156,7 +166,12 @@ class SiitObjective:
         ).split(len(tokens))
         ll_iit = patched[0] if node_index is not None else None
         ll_strict = patched[-1] if strict_masks is not None else None
-        return InterventionOutputs(hl_base, ll_base, hl_iit, ll_iit, ll_strict)
+        return InterventionOutputs(hl_base, ll_base, hl_iit, ll_iit, ll_strict, hl_strict)
+
+    @staticmethod
+    def strict_target(outputs: InterventionOutputs) -> torch.Tensor:
+        """What the strict rows must output: the HL output, counterfactual where intervened."""
+        return outputs.hl_base if outputs.hl_strict is None else outputs.hl_strict
 
     def losses(self, outputs: InterventionOutputs) -> dict[str, torch.Tensor]:
         """behaviour, iit and strict losses of a batch (only those that were computed)."""
@@ -167,7 +182,7 @@ class SiitObjective:
         if outputs.ll_iit is not None:
             terms["iit"] = loss(outputs.ll_iit, outputs.hl_iit)
         if outputs.ll_strict is not None:
-            terms["strict"] = loss(outputs.ll_strict, outputs.hl_base)
+            terms["strict"] = loss(outputs.ll_strict, self.strict_target(outputs))
         return terms
 
     def match_counts(self, outputs: InterventionOutputs) -> dict[str, tuple[int, int]]:
@@ -179,7 +194,7 @@ class SiitObjective:
         if outputs.ll_iit is not None:
             counts["iia"] = count(outputs.ll_iit, outputs.hl_iit)
         if outputs.ll_strict is not None:
-            counts["strict_iia"] = count(outputs.ll_strict, outputs.hl_base)
+            counts["strict_iia"] = count(outputs.ll_strict, self.strict_target(outputs))
         return counts
 
 
