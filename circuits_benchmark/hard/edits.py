@@ -27,6 +27,9 @@ from circuits_benchmark.hard.program import CONTENT, HardSpec
 from circuits_benchmark.models.transformer import CircuitTransformer
 from circuits_benchmark.patching.engine import PatchableModel
 
+# How many training inputs calibrate the distractor (its value map and its size).
+CALIBRATION_INPUTS = 2000
+
 
 def distractor_head(model: CircuitTransformer) -> tuple[int, int]:
     """(layer, head) of the distractor: the last head of the last layer."""
