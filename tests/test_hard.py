@@ -139,3 +139,14 @@ def test_distractor_moves_logits_but_no_answer():
     with torch.no_grad():
         patched = batch.patchable.run(batch.clean, masks, batch.ablated("resample"))
     assert (patched - batch.reference)[batch.weights].norm(dim=-1).mean() > 0.2
+
+
+def test_patching_ranks_redundant_parts_below_an_edge_outside_the_circuit():
+    spec, model = prototypes.load_prototype("hard-redundant")
+    patching = _edge_scores(_problem(spec, model), activation_patching)
+    truth = set(high_level.ll_ground_truth(spec).edges)
+    outside = max(score for edge, score in patching.items() if edge not in truth)
+    hidden = [("embed", f"{high_level.ll_node(spec, f'copy{i}')}.v") for i in range(spec.copies)]
+    hidden += [("m1", "output"), ("embed", "m0")]  # the backup's output; the repaired MLP's input
+    assert all(patching[edge] < outside for edge in hidden), {edge: patching[edge] for edge in hidden}
+    assert patching[("m0", "output")] > 100 * outside  # a part without a stand-in stands out

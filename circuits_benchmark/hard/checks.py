@@ -143,9 +143,13 @@ def check_hard_model(model: CircuitTransformer, spec: HardSpec, held_out: torch.
     truth = high_level.ll_ground_truth(spec)
     batch = _batch(model, held_out, weights)
 
+    outputs: dict[tuple[Part, ...], torch.Tensor] = {}
+
     def output(removed: tuple[Part, ...]) -> torch.Tensor:
-        with torch.no_grad():
-            return batch.patchable.run(batch.clean, kept_mask(batch, truth, removed), batch.ablated("resample"))
+        if removed not in outputs:  # each context's output serves every part judged after it
+            with torch.no_grad():
+                outputs[removed] = batch.patchable.run(batch.clean, kept_mask(batch, truth, removed), batch.ablated("resample"))
+        return outputs[removed]
 
     def share(before: torch.Tensor, after: torch.Tensor) -> float:
         return float(changed_inputs(batch, before, after).float().mean())
@@ -157,16 +161,14 @@ def check_hard_model(model: CircuitTransformer, spec: HardSpec, held_out: torch.
     }
     necessity = {}
     for part in parts(truth):
-        row: dict[str, Any] = {"context": None, "share_changed": 0.0}
-        for context in contexts(spec):
-            if part in context:
-                continue
-            changed = share(output(context), output((*context, part)))
-            row["share_changed"] = max(row["share_changed"], changed)
-            if changed >= NECESSITY_SHARE:
-                row["context"] = [part_name(p) for p in context]
-                break
-        necessity[part_name(part)] = row
+        changes = {context: share(output(context), output((*context, part))) for context in contexts(spec) if part not in context}
+        strongest = max(changes, key=changes.get)
+        necessary = changes[strongest] >= NECESSITY_SHARE
+        necessity[part_name(part)] = {
+            "context": [part_name(p) for p in strongest] if necessary else None,
+            "share_changed": changes[strongest],
+            "alone": changes[()],
+        }
     return HardChecks(share(clean, output(())), tolerance, necessity, _rare_checks(model, spec, truth, held_out, weights))
 
 

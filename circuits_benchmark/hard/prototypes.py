@@ -2,7 +2,9 @@
 mechanism tests run on (`tests/test_hard.py`), and the first hard tasks.
 
 Each is a SIIT run of its task's trained program (the knobs that act after training, saturation
-and the distractor, set to off), seed 0, stopped at 99.5% held-out accuracy, IIA and strict IIA;
+and the distractor, set to off), seed 0, stopped at 99.5% held-out accuracy, IIA and strict IIA
+(hard-redundant at 99.9%: at 99.5% its vote was still wrong, with only the circuit kept, on 11%
+of the inputs missing one copy, see EXPERIMENTS.md);
 its weights are `models/<trained>.safetensors`. Saturation and the distractor share one trained
 model and differ by their edit (`hard.edits`).
 """
