@@ -35,6 +35,8 @@ a held-out input is another held-out input.
    - Ground truth: the standard checks (every part necessary alone), re-run after the edit.
    - Intended effect: EAP's gradient on the locate head's key input at the clean input is near
      zero while patching that input moves the answer on most inputs; EAP-IG recovers it.
+     Measured (EXPERIMENTS.md): SIIT training alone already saturates it (factor 1), and factors
+     above 3 break sufficiency; the knob's "off" end must soften instead (to be built).
 3. Rare but necessary parts.
    - HL: `rare` is 1 when the rare token occurs; the copy answer is then the class `rare`.
    - LL: one more head of layer 0. Training and held-out inputs hold the rare token in 30% of
@@ -58,7 +60,8 @@ a held-out input is another held-out input.
    - Ground truth: unchanged, with its checks re-run after the edit. The distractor must change
      the outputs measurably (KL, the answer's probability) and no answer.
    - Intended effect: output-distance metrics (KL) and the methods that use them see an effect
-     from a node outside the circuit.
+     from a node outside the circuit. Measured: with the answers' probabilities near 1 the shift
+     is invisible in KL; the distractor still needs a trained target of its own (to be built).
 
 `task` builds the SIIT task and the benchmark model, `checks` runs the mechanism-aware checks,
 `edits` makes the post-training edits.
