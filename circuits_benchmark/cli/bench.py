@@ -15,7 +15,7 @@ from circuits_benchmark.discovery.methods import METHODS, method_variants
 
 console = Console(width=200) if not sys.stdout.isatty() else Console()
 
-Cases = Annotated[Optional[str], typer.Option("-i", "--indices", help="Cases: 3, 3,4,21, 1-10 or ioi (default: those of --suite, and ioi).")]
+Cases = Annotated[Optional[str], typer.Option("-i", "--indices", help="Cases: 3, 3,4,21, 1-10 or a named SIIT task such as ioi (default: those of --suite, and the named tasks).")]
 Methods = Annotated[
     Optional[str],
     typer.Option("--methods", help=f"Comma-separated: {', '.join(method_variants())} (default: all)."),
@@ -26,7 +26,7 @@ Kinds = Annotated[
 ]
 Examples = Annotated[int, typer.Option("--n-examples", help="Clean (and as many corrupted) inputs per run.")]
 Executor = Annotated[str, typer.Option("--executor", help="local (this machine) or ray.")]
-Suite = Annotated[str, typer.Option("--suite", help="original (the original-release cases) or full (every case: all compiled models, every released SIIT model); both include the IOI model.")]
+Suite = Annotated[str, typer.Option("--suite", help="original (the original-release cases) or full (every case: all compiled models, every released SIIT model); both include the named SIIT tasks (the IOI model).")]
 Jobs = Annotated[Optional[int], typer.Option("--jobs", "-j", help="Worker processes of the local executor (default: one per CPU core, at most 4).")]
 RayAddress = Annotated[
     Optional[str], typer.Option("--ray-address", help="With --executor ray: a running cluster (e.g. auto, HEAD:6379); default: start a local Ray.")
@@ -56,13 +56,13 @@ def bench(
     if ray_address and executor != "ray":
         raise BenchmarkError("--ray-address needs --executor ray")
     from circuits_benchmark.bench import BenchRequest, run_bench
-    from circuits_benchmark.cases import parse_case_keys
+    from circuits_benchmark.training.task_families import parse_task_keys
     from circuits_benchmark.cli.leaderboard import show_rankings
     from circuits_benchmark.cli.progress import progress_bar
     from circuits_benchmark.leaderboard.report import write_leaderboard
 
     request = BenchRequest(
-        case_ids=parse_case_keys(indices) if indices else None,
+        case_ids=parse_task_keys(indices) if indices else None,
         suite=suite,
         kinds=[k.strip() for k in models.split(",")],
         labels=[m.strip() for m in methods.split(",")] if methods else None,

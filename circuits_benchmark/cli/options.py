@@ -12,7 +12,7 @@ from circuits_benchmark.paths import DEFAULT_RESULTS_DIR
 
 Indices = Annotated[
     Optional[str],
-    typer.Option("-i", "--indices", help="Cases: 3, 3,4,21, 1-10, all, suite (the non-trivial ones), or ioi (default: all cases)."),
+    typer.Option("-i", "--indices", help="Cases: 3, 3,4,21, 1-10, all, suite (the non-trivial ones), or a named task such as ioi (default: all cases)."),
 ]
 OutputDir = Annotated[
     Path, typer.Option("-o", "--output-dir", help="Where results and caches are written.")
@@ -68,21 +68,22 @@ def cache_dir(output_dir: Path) -> Path:
 
 def selected_model_ids(indices: str | None, weights: str | None, tracr: bool, model: str | None) -> list[str]:
     """The models a command covers: --model, else each case of -i (its trained model: run `-w`, or
-    the default; the compiled one with --tracr; `-i ioi` is the IOI model)."""
-    from circuits_benchmark.cases import parse_case_keys
+    the default; the compiled one with --tracr; a named task, `-i ioi`, has only its trained model)."""
+    from circuits_benchmark.training.task_families import parse_task_keys
     from circuits_benchmark.models.model_id import ModelId
 
     if model:
         return [str(ModelId.parse(model))]
-    return [case_model_id(case, weights, tracr) for case in parse_case_keys(indices)]
+    return [case_model_id(case, weights, tracr) for case in parse_task_keys(indices)]
 
 
 def case_model_id(case: int | str, weights: str | None, tracr: bool) -> str:
     """The model `-i N` names: the compiled one with --tracr, else the trained one (run `-w`, or the
-    default); `-i ioi` names the trained IOI model, which has no compiled one."""
+    default); a named task (`-i ioi`) has no compiled model."""
     from circuits_benchmark.errors import BenchmarkError
-    from circuits_benchmark.models.model_id import IOI, ModelId
+    from circuits_benchmark.models.model_id import ModelId
+    from circuits_benchmark.training.task_families import task_family
 
-    if case == IOI and tracr:
-        raise BenchmarkError("ioi has no compiled model (its high-level model is a Python program): drop --tracr")
+    if tracr and not task_family(case).compiled:
+        raise BenchmarkError(f"{case} has no compiled model (its high-level model is not a tracr program): drop --tracr")
     return str(ModelId.tracr(case) if tracr else ModelId.siit(case, weights))

@@ -21,8 +21,9 @@ from circuits_benchmark.models.registry import load_benchmark_model
 from circuits_benchmark.patching.output_change import PatchingBatch
 from circuits_benchmark.storage.files import read_json
 from circuits_benchmark.training.objectives import heldout_metrics
-from circuits_benchmark.training.siit_models import TrainedRun, load_run
-from circuits_benchmark.training.task import build_task
+from circuits_benchmark.training.artifacts import TrainedRun
+from circuits_benchmark.training.siit_models import load_run
+from circuits_benchmark.training.task_families import build_task
 
 # The ablations a SIIT model's ground truth is trained to hold under (the strict loss resamples;
 # mean ablation comes along). Zero ablation is reported by `eval iit` but not trained for.
@@ -30,11 +31,10 @@ TRAINED_ABLATIONS = (Ablation.RESAMPLE, Ablation.MEAN)
 
 
 def check_trained_ground_truth(
-    model_id: str, output_dir: Path, n_examples: int = DEFAULT_EXAMPLES, seed: int = 0
+    model: BenchmarkModel, n_examples: int = DEFAULT_EXAMPLES, seed: int = 0
 ) -> dict[str, dict[str, Any]]:
     """Ground-truth checks of a trained model under the ablations its strict loss trains for
     (resample, and mean beside it), as stored in meta.json and the release manifest."""
-    model = load_benchmark_model(model_id, output_dir)
     batch = PatchingBatch.sample(model, n_examples, seed)
     return {a: ground_truth_check(batch, model, a).to_dict() for a in TRAINED_ABLATIONS}
 
