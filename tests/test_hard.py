@@ -150,3 +150,14 @@ def test_patching_ranks_redundant_parts_below_an_edge_outside_the_circuit():
     hidden += [("m1", "output"), ("embed", "m0")]  # the backup's output; the repaired MLP's input
     assert all(patching[edge] < outside for edge in hidden), {edge: patching[edge] for edge in hidden}
     assert patching[("m0", "output")] > 100 * outside  # a part without a stand-in stands out
+
+
+def test_hard_family_is_registered_and_trains_the_program_without_its_edits():
+    from circuits_benchmark.training.task_families import task_family
+
+    family = task_family("hard-saturated")
+    assert family.name == "hard" and set(family.keys()) == set(prototypes.PROTOTYPES)
+    built = family.build_task("hard-saturated", output_dir=None, seed=0)
+    assert built.hl_model["spec"] == prototypes.trained_spec(prototypes.PROTOTYPES["hard-saturated"]).to_dict()
+    assert built.hl_model["spec"]["saturation"] == 1.0
+    assert family.settings().target == 0.999
