@@ -100,7 +100,7 @@ def test_behaviour_iit_and_strict_losses_by_hand(compiled, tmp_path: Path) -> No
     tokens = task.split.test[:32]
     rows = len(tokens)
     source_index = torch.arange(rows).roll(-1)
-    node_index = torch.arange(rows) % objective.n_hl_nodes
+    node_index = torch.arange(rows) % objective.n_interventions
     generator = torch.Generator().manual_seed(0)
     outputs = objective.run(tokens, source_index, node_index, objective.strict_masks(rows, generator))
     losses = objective.losses(outputs)

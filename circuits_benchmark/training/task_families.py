@@ -43,7 +43,9 @@ if TYPE_CHECKING:
 DEFAULT_RELEASE_BAR = 0.995
 
 # Modules whose import registers a built-in family (the tracr cases, IOI).
-BUILT_IN_FAMILIES = ("circuits_benchmark.training.tracr_tasks", "circuits_benchmark.ioi.siit_task")
+BUILT_IN_FAMILIES = (
+    "circuits_benchmark.training.tracr_tasks", "circuits_benchmark.ioi.siit_task", "circuits_benchmark.hard.siit_task",
+)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -250,7 +250,7 @@ class _Loop:
         source_index = torch.arange(rows, device=tokens.device).roll(-1)
         node_index = None
         if settings.iit_weight > 0:
-            node_index = torch.randint(objective.n_hl_nodes, (rows,), generator=self.generator).to(tokens.device)
+            node_index = torch.randint(objective.n_interventions, (rows,), generator=self.generator).to(tokens.device)
         strict = objective.strict_masks(rows, self.generator) if settings.strict_weight > 0 else None
         terms = objective.losses(objective.run(tokens, source_index, node_index, strict))
         total = total_loss(terms, settings)
