@@ -24,9 +24,10 @@ from circuits_benchmark.discovery.methods import register_method
 from circuits_benchmark.discovery.metric_registry import register_metric
 from circuits_benchmark.errors import BenchmarkError
 from circuits_benchmark.models.benchmark_model import BenchmarkModel
-from circuits_benchmark.models.model_id import IOI, ModelId
+from circuits_benchmark.models.model_id import ModelId
 from circuits_benchmark.models.registry import load_benchmark_model, register_loader
 from circuits_benchmark.paths import DEFAULT_RESULTS_DIR
+from circuits_benchmark.training.task_families import Recipe, TaskFamily, register_task_family
 
 if TYPE_CHECKING:
     from transformer_lens import HookedTransformer
@@ -34,10 +35,11 @@ if TYPE_CHECKING:
     from circuits_benchmark.models.tokenizer import CaseTokenizer
     from circuits_benchmark.runs import RunResult
     from circuits_benchmark.storage.results_db import RunRecord
+    from circuits_benchmark.training.artifacts import TrainingMeta
 
 __all__ = [
-    "BenchmarkModel", "hooked_model", "load_model", "register_case", "register_loader", "register_method",
-    "register_metric", "run_method", "score_edges", "tokenizer",
+    "BenchmarkModel", "Recipe", "TaskFamily", "hooked_model", "load_model", "register_case", "register_loader",
+    "register_method", "register_metric", "register_task_family", "run_method", "score_edges", "tokenizer", "train",
 ]
 
 
@@ -47,19 +49,14 @@ def load_model(model_id: str, models_dir: Path = DEFAULT_RESULTS_DIR) -> Benchma
 
 
 def tokenizer(model_id: str, models_dir: Path = DEFAULT_RESULTS_DIR) -> "CaseTokenizer":
-    """The tokenizer of a case model (tracr or siit: both read their case's tokens; siit:ioi reads
-    words); raises BenchmarkError for other kinds."""
-    from circuits_benchmark.models.compiled import load_compiled_case
+    """The tokenizer of a case model (tracr, compressed or siit: each reads its task's tokens);
+    raises BenchmarkError for other kinds."""
+    from circuits_benchmark.training.task_families import task_family
 
-    parsed = ModelId.parse(model_id)
-    if parsed.case == IOI:
-        from circuits_benchmark.ioi.sentences import tokenizer as ioi_tokenizer
-
-        return ioi_tokenizer()
-    case_id = parsed.case_id
-    if case_id is None:
-        raise BenchmarkError(f"{model_id} is not a case model: only tracr:<case> and siit:<case> have a tokenizer")
-    return load_compiled_case(case_id, models_dir / "cache").tokenizer
+    case = ModelId.parse(model_id).case
+    if case is None:
+        raise BenchmarkError(f"{model_id} is not a case model: only tracr:<case> and siit:<task> have a tokenizer")
+    return task_family(case).tokenizer(case, models_dir)
 
 
 def hooked_model(model_id: str, models_dir: Path = DEFAULT_RESULTS_DIR) -> tuple["HookedTransformer", "CaseTokenizer"]:
@@ -113,3 +110,14 @@ def score_edges(
         with ResultsStore(results_dir) as results:
             results.save_run(record)
     return record
+
+
+def train(task: int | str, *, resume: bool = False, models_dir: Path = DEFAULT_RESULTS_DIR, **settings: Any) -> "TrainingMeta":
+    """`./main.py train iit -i <task>`: trains a fresh model to implement a task's circuit (SIIT)
+    with its family's recipe, `settings` (SiitSettings fields: lr, strict_weight, seed, epochs,
+    ...) overriding it; the model is `siit:<task>:<run id>` under `models_dir`. Raises BenchmarkError."""
+    from circuits_benchmark.training.task_families import task_family
+    from circuits_benchmark.training.trainer import train_siit
+
+    return train_siit(task, task_family(task).settings(**settings), models_dir, resume=resume)
+

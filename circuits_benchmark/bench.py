@@ -4,7 +4,8 @@
 
 1. plan: one job per (model x method variant x seed x sweep point). A model is the compiled model of each
    case, plus its SIIT-trained model where one has been trained (and its compression where scored);
-   IOI (`ioi` among the cases, and in both suites) has only its trained model. A variant is a registry method at
+   a named SIIT task (`ioi` among the cases; both suites hold every family's that `in_default_bench`)
+   has only its trained model. A variant is a registry method at
    its default settings (subnetwork probing twice: on nodes and, as `sp-edge`, on edges). ACDC,
    subnetwork probing and edge pruning are swept over their grids; each grid value is its own job, so a
    cluster can spread a sweep and an interrupted sweep keeps its finished points. Stochastic
@@ -31,9 +32,10 @@ from typing import Callable, ContextManager, Iterator, Sequence
 from circuits_benchmark.discovery.methods import METHODS, method_variants
 from circuits_benchmark.discovery.settings import MethodSettings
 from circuits_benchmark.errors import BenchmarkError
-from circuits_benchmark.models.model_id import IOI, ModelId
+from circuits_benchmark.models.model_id import ModelId
 from circuits_benchmark.runs import RunConfig, RunPlace, result_dir, to_record
 from circuits_benchmark.storage.results_db import ResultsStore, RunRecord
+from circuits_benchmark.training.task_families import task_families, task_family
 from circuits_benchmark.workers import map_in_workers
 
 # The method variants the leaderboard compares.
@@ -57,10 +59,12 @@ class Job:
 class BenchRequest:
     """What `./main.py bench` covers and how it runs.
 
-    case_ids: cases, "ioi" among them for the IOI model (default: those of `suite`, and IOI). suite:
+    case_ids: cases, named SIIT tasks among them (`ioi`; default: those of `suite`, and every named task
+    of a family in the default bench). suite:
     "original" (InterpBench's original-release cases) or "full" (every case). kinds: model kinds (tracr always where asked; siit only for
     cases with a trained or released model; compressed only for cases whose compression is scored). labels: method variants (see VARIANTS).
     executor: "local" (here, in `jobs` processes) or "ray"; ray_address: an existing cluster (None: a local Ray).
+    model_ids: the models themselves (`bench --interp-bench`: the released ones), in place of case_ids, suite and kinds.
     """
 
     case_ids: Sequence[int | str] | None = None
@@ -74,6 +78,7 @@ class BenchRequest:
     executor: str = "local"
     ray_address: str | None = None
     jobs: int = 1
+    model_ids: Sequence[str] | None = None
 
 
 SUITES = ("original", "full")
@@ -114,7 +119,7 @@ def trained_model_id(case_id: int | str, output_dir: Path) -> str | None:
 
 def model_ids(case_ids: Sequence[int | str], kinds: Sequence[str], output_dir: Path) -> list[str]:
     """The models a bench covers, case by case: compiled, then trained and compressed where present
-    (IOI: trained only)."""
+    (a task without a compiled model, such as IOI: trained only)."""
     unknown = [k for k in kinds if k not in MODEL_KINDS]
     if unknown or not kinds:
         raise BenchmarkError(f"unknown model kind {','.join(unknown) or '(none)'}: use {' and/or '.join(MODEL_KINDS)}")
@@ -123,13 +128,20 @@ def model_ids(case_ids: Sequence[int | str], kinds: Sequence[str], output_dir: P
     trained = {i: trained_model_id(i, output_dir) for i in case_ids} if "siit" in kinds else {}
     if set(kinds) == {"siit"} and not any(trained.values()):
         raise BenchmarkError(f"no trained model under {output_dir / 'll_models'} for these cases: train one with ./main.py train iit")
-    compressed = {i: scored_compressed_id(i, output_dir) for i in case_ids if i != IOI} if "compressed" in kinds else {}
+    compiled = [i for i in case_ids if task_family(i).compiled]
+    compressed = {i: scored_compressed_id(i, output_dir) for i in compiled} if "compressed" in kinds else {}
     ids = []
     for case_id in case_ids:
-        ids += [str(ModelId.tracr(case_id))] if "tracr" in kinds and case_id != IOI else []
+        ids += [str(ModelId.tracr(case_id))] if "tracr" in kinds and case_id in compiled else []
         ids += [trained[case_id]] if trained.get(case_id) else []
         ids += [compressed[case_id]] if compressed.get(case_id) else []
     return ids
+
+
+def default_named_tasks() -> list[int | str]:
+    """The named SIIT tasks a bench covers when no case is given: those of every family in the
+    default bench (IOI's, a plug-in's)."""
+    return [key for family in task_families() if family.in_default_bench for key in family.keys()]
 
 
 def plan_jobs(request: BenchRequest, output_dir: Path) -> list[Job]:
@@ -144,9 +156,9 @@ def plan_jobs(request: BenchRequest, output_dir: Path) -> list[Job]:
         raise BenchmarkError(f"unknown suite {request.suite!r}: use {' or '.join(SUITES)}")
     if request.seeds < 1:
         raise BenchmarkError(f"--seeds must be at least 1, not {request.seeds}")
-    case_ids = list(request.case_ids or [*(ORIGINAL_RELEASE_IDS if request.suite == "original" else all_case_ids()), IOI])
+    case_ids = list(request.case_ids or [*(ORIGINAL_RELEASE_IDS if request.suite == "original" else all_case_ids()), *default_named_tasks()])
     jobs = []
-    for model_id in model_ids(case_ids, list(request.kinds), output_dir):
+    for model_id in request.model_ids if request.model_ids is not None else model_ids(case_ids, list(request.kinds), output_dir):
         for label in labels:
             method, overrides = VARIANTS[label]
             for seed in _seeds(request, method):

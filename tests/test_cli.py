@@ -53,10 +53,10 @@ def test_help_imports_no_heavy_library() -> None:
         (["train", "algzoo", "--task", "2nd_argmax", "--hidden", "0"], "--hidden must be a finite number >= 1"),
         (["eval", "estimation", "--noise", "-1"], "--noise must be a finite number >= 0"),
         (["run", "acdc", "-i", "ioi", "--tracr"], "ioi has no compiled model"),
-        (["cases", "show", "-i", "ioi"], "ioi is the IOI model, not a tracr case"),
+        (["cases", "show", "-i", "ioi"], "'ioi' is not a tracr case id"),
         (["train", "ioi", "--epochs", "0"], "need --epochs >= 1"),
         (["eval", "ioi_acdc", "--threshold", "-1"], "--threshold must be a finite number >= 0"),
-        (["run", "acdc", "--model", "siit:iox"], "malformed model id"),
+        (["run", "acdc", "--model", "siit:iox"], "no SIIT task 'iox'"),
     ],
 )
 def test_bad_input_is_one_line_and_nonzero(args: list[str], message: str, tmp_path: Path) -> None:

@@ -6,15 +6,18 @@ from __future__ import annotations
 import collections
 import itertools
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 
-from circuits_benchmark.cases import parse_case_keys
+from circuits_benchmark.training.task_families import parse_task_keys
 from circuits_benchmark.errors import BenchmarkError
 from circuits_benchmark.ioi import high_level, sentences
 from circuits_benchmark.ioi.high_level import IoiCausalModel
-from circuits_benchmark.training.task import SiitTask, fresh_ll_model
+from circuits_benchmark.training.task import fresh_ll_model
+from circuits_benchmark.training.task_families import build_task
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +90,7 @@ def test_scrambled_sentences_move_the_names_and_keep_their_answer(hl: IoiCausalM
 
 
 def test_scrambling_training_sentences_leaves_the_held_out_ones_as_drawn() -> None:
-    task = SiitTask.ioi(0)
+    task = build_task("ioi", Path("results"), 0)
     rng = np.random.default_rng(0)
     sentences.sample_sentences(rng, sentences.TRAIN_SENTENCES, held_out=False)
     held_out = sentences.encode(sentences.sample_sentences(rng, sentences.TEST_SENTENCES, held_out=True))
@@ -157,7 +160,7 @@ def test_the_ground_truth_is_the_reference_graph_through_the_correspondence() ->
 
 
 def test_siit_objectives_run_on_the_causal_model() -> None:
-    task = SiitTask.ioi(seed=0)
+    task = build_task("ioi", Path("results"), 0)
     assert task.split.train.shape[1] == task.split.test.shape[1] == sentences.SENTENCE_LENGTH + 1
     assert task.targeted.tolist() == [False] * sentences.SENTENCE_LENGTH + [True]
     model = fresh_ll_model(task.ll_config, seed=0, std=task.init_std)
@@ -174,15 +177,15 @@ def test_siit_objectives_run_on_the_causal_model() -> None:
 
 
 def test_ioi_is_a_case_key_on_the_command_line() -> None:
-    assert parse_case_keys("ioi") == ["ioi"] and parse_case_keys("3,ioi") == [3, "ioi"]
+    assert parse_task_keys("ioi") == ["ioi"] and parse_task_keys("3,ioi") == [3, "ioi"]
     from circuits_benchmark.cases import parse_case_ids
 
-    with pytest.raises(BenchmarkError, match="not a tracr case"):
+    with pytest.raises(BenchmarkError, match="'ioi' is not a tracr case id"):
         parse_case_ids("ioi")
 
 
 def test_subject_pairing_makes_same_subject_iit_pairs_and_keeps_every_sentence() -> None:
-    task = SiitTask.ioi(seed=0)
+    task = build_task("ioi", Path("results"), 0)
     generator = torch.Generator().manual_seed(1)
     order = torch.randperm(len(task.split.train), generator=generator)
     paired = task.pair_order(order, generator)
@@ -203,9 +206,10 @@ def test_two_threaded_training_runs_from_one_seed_learn_the_same_weights(tmp_pat
     from circuits_benchmark.training import trainer
     from circuits_benchmark.training.data_split import InputSplit
     from circuits_benchmark.training.siit_models import load_run
-    from circuits_benchmark.training.trainer import SiitSettings, train_siit
+    from circuits_benchmark.training.settings import SiitSettings
+    from circuits_benchmark.training.trainer import train_siit
 
-    task = SiitTask.ioi(0)
+    task = build_task("ioi", Path("results"), 0)
     train = task.split.train[:512]
     small = dataclasses.replace(
         task, split=InputSplit(train=train, test=task.split.test[:64]),

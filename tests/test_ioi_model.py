@@ -15,8 +15,10 @@ import torch
 from circuits_benchmark.ioi import sentences
 from circuits_benchmark.models.registry import load_benchmark_model
 from circuits_benchmark.training.artifacts import TrainingProgress, release_case_dir, run_dir, write_run
-from circuits_benchmark.training.task import SiitTask, fresh_ll_model
-from circuits_benchmark.training.trainer import SiitSettings, _meta
+from circuits_benchmark.training.task import fresh_ll_model
+from circuits_benchmark.training.task_families import build_task
+from circuits_benchmark.training.settings import SiitSettings
+from circuits_benchmark.training.trainer import _meta
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +26,7 @@ def output_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An output folder holding one finished IOI run: fresh weights, IOI's ground truth and meta."""
     directory = tmp_path_factory.mktemp("ioi-output")
     settings = SiitSettings(epochs=1)
-    task = SiitTask.ioi(settings.seed)
+    task = build_task("ioi", Path("results"), settings.seed)
     model = fresh_ll_model(task.ll_config, settings.seed, task.init_std)
     progress = TrainingProgress(history=[{"epoch": 0, "step": 0, "seconds": 0.0, "accuracy": 0.0, "iia": 0.0, "strict_iia": 0.0}])
     write_run(run_dir(directory, "ioi", settings.run_id()), model, task.ll_ground_truths, _meta(task, settings, progress, "epoch limit", "cpu"))

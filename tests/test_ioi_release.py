@@ -48,15 +48,14 @@ def test_release_matches_its_manifest_entry(output_dir: Path) -> None:
     assert min(ENTRY["metrics"][m] for m in ("accuracy", "iia", "strict_iia")) >= ioi.BAR
 
 
-def test_release_was_trained_by_train_ioi_as_it_stands() -> None:
-    """`./main.py train ioi` with no flags reproduces the release: the release's settings are its defaults."""
-    import inspect
+def test_release_was_trained_by_the_ioi_recipe_as_it_stands() -> None:
+    """`./main.py train ioi` (and `train_siit("ioi", None)`) with no flags reproduces the release:
+    the release's settings are IOI's recipe."""
+    import dataclasses
 
-    from circuits_benchmark.cli.siit import train_ioi
+    from circuits_benchmark.training.task_families import task_family
 
-    defaults = {name: p.default for name, p in inspect.signature(train_ioi).parameters.items()}
-    flags = {"behaviour_weight": "behavior_weight", "tolerance": "atol"}
-    assert {key: defaults[flags.get(key, key)] for key in ENTRY["settings"]} == ENTRY["settings"]
+    assert dataclasses.asdict(task_family(ioi.IOI).settings()) == ENTRY["settings"]
 
 
 def test_release_clears_the_bar_on_held_out_sentences(output_dir: Path) -> None:

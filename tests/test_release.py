@@ -87,11 +87,12 @@ def test_a_released_model_with_a_flipped_byte_is_refused(tmp_path: Path, cache_d
 
     from circuits_benchmark.errors import BenchmarkError
     from circuits_benchmark.training import artifacts
+    from circuits_benchmark.training.task_families import task_family
 
     release = tmp_path / "release"
     shutil.copytree(release_case_dir(3), release / "case-003")
-    shutil.copyfile(artifacts.RELEASE_DIR / artifacts.MANIFEST_FILE, release / artifacts.MANIFEST_FILE)
-    monkeypatch.setattr(artifacts, "RELEASE_DIR", release)
+    shutil.copyfile(release_case_dir(3).parent / artifacts.MANIFEST_FILE, release / artifacts.MANIFEST_FILE)
+    monkeypatch.setattr(task_family(3), "release_dir", release)
     output_dir = tmp_path / "results"
     output_dir.mkdir()
     (output_dir / "cache").symlink_to(cache_dir, target_is_directory=True)

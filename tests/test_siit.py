@@ -29,8 +29,10 @@ from circuits_benchmark.patching.output_change import PatchingBatch
 from circuits_benchmark.training.objectives import SiitObjective, output_loss, output_matches
 from circuits_benchmark.training.siit_models import best_run_id, load_run
 from circuits_benchmark.training.high_level import CompiledHighLevel
-from circuits_benchmark.training.task import SiitTask, fresh_ll_model
-from circuits_benchmark.training.trainer import SiitSettings, total_loss, train_siit
+from circuits_benchmark.training.task import fresh_ll_model
+from circuits_benchmark.training.task_families import build_task
+from circuits_benchmark.training.settings import SiitSettings
+from circuits_benchmark.training.trainer import total_loss, train_siit
 
 SHORT = SiitSettings(epochs=12, early_stop=False)  # case 3: 4 steps an epoch, evaluated at epochs 8 and 12
 
@@ -86,10 +88,10 @@ def test_output_loss_by_hand() -> None:
     assert output_matches(ll_num, hl_num, targeted, categorical=False, tolerance=0.15) == (1, 2)
 
 
-def test_behaviour_iit_and_strict_losses_by_hand(compiled) -> None:
+def test_behaviour_iit_and_strict_losses_by_hand(compiled, tmp_path: Path) -> None:
     """LL = the tracr model with its unembedding doubled: every LL output is twice what the HL gives
     under the same intervention, so each loss is the mean square of the HL output it is compared with."""
-    task = SiitTask.build(compiled, seed=0)
+    task = build_task(compiled.case.case_id, tmp_path, seed=0)
     identity = Correspondence({node: (node,) for node in task.correspondence.hl_nodes})
     ll = copy.deepcopy(compiled.model)
     ll.unembed.W_U.data *= 2
@@ -98,7 +100,7 @@ def test_behaviour_iit_and_strict_losses_by_hand(compiled) -> None:
     tokens = task.split.test[:32]
     rows = len(tokens)
     source_index = torch.arange(rows).roll(-1)
-    node_index = torch.arange(rows) % objective.n_hl_nodes
+    node_index = torch.arange(rows) % objective.n_interventions
     generator = torch.Generator().manual_seed(0)
     outputs = objective.run(tokens, source_index, node_index, objective.strict_masks(rows, generator))
     losses = objective.losses(outputs)
@@ -116,8 +118,8 @@ def test_strict_weight_is_applied_once() -> None:
     assert total_loss(terms, settings).item() == pytest.approx(1.0 + 1.0 + 1.2)
 
 
-def test_ll_ground_truth_is_the_image_of_the_tracr_ground_truth(compiled) -> None:
-    task = SiitTask.build(compiled, seed=0)
+def test_ll_ground_truth_is_the_image_of_the_tracr_ground_truth(compiled, tmp_path: Path) -> None:
+    task = build_task(compiled.case.case_id, tmp_path, seed=0)
     config = ll_config(compiled.model.cfg)
     assert config.n_layers >= 2 and config.n_heads >= 4 and config.d_model < compiled.model.cfg.d_model
     assert task.correspondence.to_dict() == {"m0": ["m0"], "a1.h0": ["a1.h0"]}

@@ -1,6 +1,6 @@
 """The case library: InterpBench's tracr cases as this project's own RASP programs.
 
-`get_case(3)` returns a Case; `select_cases("1-10,21")` parses the CLI's `-i` syntax.
+`get_case(3)` returns a Case; `parse_case_ids("1-10,21")` parses the CLI's `-i` syntax.
 Importing this package registers every case but builds no program and imports no tracr.
 """
 
@@ -60,8 +60,8 @@ def parse_case_ids(text: str | None) -> list[int]:
     ids: list[int] = []
     for part in text.split(","):
         part = part.strip()
-        if part == "ioi":
-            raise CaseError("ioi is the IOI model, not a tracr case: this command takes tracr case ids")
+        if part.isidentifier():
+            raise CaseError(f"{part!r} is not a tracr case id: this command takes tracr cases (3, 3,4,21, 1-10, all or suite)")
         bounds = part.split("-")
         if len(bounds) > 2 or not all(b.strip().isdigit() for b in bounds):
             raise CaseError(f"malformed case selection {part!r}: use 3, 3,4,21 or 1-10")
@@ -79,19 +79,7 @@ def parse_case_ids(text: str | None) -> list[int]:
     return sorted(dict.fromkeys(ids))
 
 
-def parse_case_keys(text: str | None) -> list[int | str]:
-    """`parse_case_ids`, where "ioi" may stand among the parts for the IOI model (`-i ioi`, `-i 3,ioi`);
-    it comes after the tracr cases."""
-    from circuits_benchmark.models.model_id import IOI
-
-    parts = [part.strip() for part in (text or "").split(",")]
-    rest = ",".join(part for part in parts if part != IOI)
-    keys: list[int | str] = parse_case_ids(rest) if rest or IOI not in parts else []
-    return keys + ([IOI] if IOI in parts else [])
-
-
 __all__ = [
-    "parse_case_keys",
     "BOS",
     "PAD",
     "ORIGINAL_RELEASE_IDS",

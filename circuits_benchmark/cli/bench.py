@@ -10,12 +10,12 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
-from circuits_benchmark.cli.options import DEFAULT_OUTPUT_DIR, AblationOption, OutputDir, Seed
+from circuits_benchmark.cli.options import DEFAULT_OUTPUT_DIR, AblationOption, InterpBench, OutputDir, Seed
 from circuits_benchmark.discovery.methods import METHODS, method_variants
 
 console = Console(width=200) if not sys.stdout.isatty() else Console()
 
-Cases = Annotated[Optional[str], typer.Option("-i", "--indices", help="Cases: 3, 3,4,21, 1-10 or ioi (default: those of --suite, and ioi).")]
+Cases = Annotated[Optional[str], typer.Option("-i", "--indices", help="Cases: 3, 3,4,21, 1-10 or a named SIIT task such as ioi (default: those of --suite, and the named tasks).")]
 Methods = Annotated[
     Optional[str],
     typer.Option("--methods", help=f"Comma-separated: {', '.join(method_variants())} (default: all)."),
@@ -26,18 +26,23 @@ Kinds = Annotated[
 ]
 Examples = Annotated[int, typer.Option("--n-examples", help="Clean (and as many corrupted) inputs per run.")]
 Executor = Annotated[str, typer.Option("--executor", help="local (this machine) or ray.")]
-Suite = Annotated[str, typer.Option("--suite", help="original (the original-release cases) or full (every case: all compiled models, every released SIIT model); both include the IOI model.")]
+Suite = Annotated[str, typer.Option("--suite", help="original (the original-release cases) or full (every case: all compiled models, every released SIIT model); both include the named SIIT tasks (the IOI model).")]
 Jobs = Annotated[Optional[int], typer.Option("--jobs", "-j", help="Worker processes of the local executor (default: one per CPU core, at most 4).")]
 RayAddress = Annotated[
     Optional[str], typer.Option("--ray-address", help="With --executor ray: a running cluster (e.g. auto, HEAD:6379); default: start a local Ray.")
 ]
 
 
+DEFAULT_KINDS = "tracr,siit,compressed"
+DEFAULT_SUITE = "original"
+
+
 def bench(
     indices: Cases = None,
-    suite: Suite = "original",
+    suite: Suite = DEFAULT_SUITE,
     methods: Methods = None,
-    models: Kinds = "tracr,siit,compressed",
+    models: Kinds = DEFAULT_KINDS,
+    interp_bench: InterpBench = False,
     ablation: AblationOption = "resample",
     n_examples: Examples = 100,
     seed: Seed = 42,
@@ -55,14 +60,17 @@ def bench(
 
     if ray_address and executor != "ray":
         raise BenchmarkError("--ray-address needs --executor ray")
+    if interp_bench and (models != DEFAULT_KINDS or suite != DEFAULT_SUITE):
+        raise BenchmarkError("--interp-bench benches the released SIIT models: drop --models and --suite")
     from circuits_benchmark.bench import BenchRequest, run_bench
-    from circuits_benchmark.cases import parse_case_keys
+    from circuits_benchmark.training.task_families import parse_task_keys
     from circuits_benchmark.cli.leaderboard import show_rankings
     from circuits_benchmark.cli.progress import progress_bar
     from circuits_benchmark.leaderboard.report import write_leaderboard
+    from circuits_benchmark.training.release import released_model_ids
 
     request = BenchRequest(
-        case_ids=parse_case_keys(indices) if indices else None,
+        case_ids=parse_task_keys(indices) if indices else None,
         suite=suite,
         kinds=[k.strip() for k in models.split(",")],
         labels=[m.strip() for m in methods.split(",")] if methods else None,
@@ -73,6 +81,7 @@ def bench(
         executor=executor,
         ray_address=ray_address,
         jobs=jobs if jobs is not None else (1 if executor == "ray" else min(4, len(os.sched_getaffinity(0)))),
+        model_ids=released_model_ids(parse_task_keys(indices) if indices else None) if interp_bench else None,
     )
     report = run_bench(request, output_dir, progress_bar)
     console.print(

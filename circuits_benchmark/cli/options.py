@@ -12,14 +12,25 @@ from circuits_benchmark.paths import DEFAULT_RESULTS_DIR
 
 Indices = Annotated[
     Optional[str],
-    typer.Option("-i", "--indices", help="Cases: 3, 3,4,21, 1-10, all, suite (the non-trivial ones), or ioi (default: all cases)."),
+    typer.Option("-i", "--indices", help="Cases: 3, 3,4,21, 1-10, all, suite (the non-trivial ones), or a named task such as ioi (default: all cases)."),
 ]
 OutputDir = Annotated[
     Path, typer.Option("-o", "--output-dir", help="Where results and caches are written.")
 ]
 Device = Annotated[str, typer.Option("-d", "--device", help="cpu, or cuda when present.")]
 Seed = Annotated[int, typer.Option("--seed", help="Random seed.")]
-Weights = Annotated[Optional[str], typer.Option("-w", "--weights", help="Trained run id (default: the case's best run, else the release).")]
+Weights = Annotated[
+    Optional[str],
+    typer.Option(
+        "-w", "--weights", "--siit-weights", "--run-id",
+        help="Trained run: a run id, release, or InterpBench's weights id (510: the one run trained with -s 0.4 -b 1 -iit 1, "
+        "else the release if it was); default: the case's best run, else the release.",
+    ),
+]
+InterpBench = Annotated[
+    bool,
+    typer.Option("--interp-bench", help="The released SIIT models (siit:N:release): of the cases of -i, or of every released case."),
+]
 Tracr = Annotated[bool, typer.Option("--tracr", help="Use the tracr-compiled model instead of a trained one.")]
 AblationOption = Annotated[str, typer.Option("--ablation", help=f"What ablated edges carry: {', '.join(Ablation)}.")]
 
@@ -66,23 +77,40 @@ def cache_dir(output_dir: Path) -> Path:
     return output_dir / "cache"
 
 
-def selected_model_ids(indices: str | None, weights: str | None, tracr: bool, model: str | None) -> list[str]:
+def selected_model_ids(indices: str | None, weights: str | None, tracr: bool, model: str | None, interp_bench: bool = False) -> list[str]:
     """The models a command covers: --model, else each case of -i (its trained model: run `-w`, or
-    the default; the compiled one with --tracr; `-i ioi` is the IOI model)."""
-    from circuits_benchmark.cases import parse_case_keys
+    the default; the compiled one with --tracr; a named task, `-i ioi`, has only its trained model);
+    with --interp-bench the released models of -i's cases, or of every released case."""
+    from circuits_benchmark.training.task_families import parse_task_keys
     from circuits_benchmark.models.model_id import ModelId
 
+    if interp_bench:
+        return interp_bench_model_ids(indices, weights, tracr, model)
     if model:
         return [str(ModelId.parse(model))]
-    return [case_model_id(case, weights, tracr) for case in parse_case_keys(indices)]
+    return [case_model_id(case, weights, tracr) for case in parse_task_keys(indices)]
+
+
+def interp_bench_model_ids(indices: str | None, weights: str | None, tracr: bool, model: str | None) -> list[str]:
+    """--interp-bench's models (`training.release.released_model_ids`); raises BenchmarkError when
+    another model choice is given beside it."""
+    from circuits_benchmark.errors import BenchmarkError
+    from circuits_benchmark.training.release import released_model_ids
+    from circuits_benchmark.training.task_families import parse_task_keys
+
+    clash = [flag for flag, given in (("--tracr", tracr), ("-w/--siit-weights", weights), ("--model", model)) if given]
+    if clash:
+        raise BenchmarkError(f"--interp-bench picks the released models: drop {', '.join(clash)}")
+    return released_model_ids(parse_task_keys(indices) if indices else None)
 
 
 def case_model_id(case: int | str, weights: str | None, tracr: bool) -> str:
     """The model `-i N` names: the compiled one with --tracr, else the trained one (run `-w`, or the
-    default); `-i ioi` names the trained IOI model, which has no compiled one."""
+    default); a named task (`-i ioi`) has no compiled model."""
     from circuits_benchmark.errors import BenchmarkError
-    from circuits_benchmark.models.model_id import IOI, ModelId
+    from circuits_benchmark.models.model_id import ModelId
+    from circuits_benchmark.training.task_families import task_family
 
-    if case == IOI and tracr:
-        raise BenchmarkError("ioi has no compiled model (its high-level model is a Python program): drop --tracr")
+    if tracr and not task_family(case).compiled:
+        raise BenchmarkError(f"{case} has no compiled model (its high-level model is not a tracr program): drop --tracr")
     return str(ModelId.tracr(case) if tracr else ModelId.siit(case, weights))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated, Optional
+
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -32,17 +35,21 @@ def manifest_table(manifest: dict) -> Table:
 
 
 @app.command("build")
-def build(indices: Indices = "suite", output_dir: OutputDir = DEFAULT_OUTPUT_DIR) -> None:
-    """Release each selected case's best trained run under OUTPUT_DIR that clears the bar
-    (99.5% accuracy, IIA and strict IIA; ground truth faithful and minimal); list the rest."""
-    from circuits_benchmark.cases import parse_case_keys
+def build(
+    indices: Indices = "suite",
+    output_dir: OutputDir = DEFAULT_OUTPUT_DIR,
+    release_dir: Annotated[Optional[Path], typer.Option("--release-dir", help="Where to release (default: the tasks' own release, the project's for built-in tasks).")] = None,
+) -> None:
+    """Release each selected task's best trained run under OUTPUT_DIR that clears its bar (tracr
+    cases: 99.5% accuracy, IIA and strict IIA; ground truth faithful and minimal); list the rest."""
+    from circuits_benchmark.training.task_families import parse_task_keys
     from circuits_benchmark.errors import BenchmarkError
     from circuits_benchmark.training.release import best_runs, build_release
 
-    runs = best_runs(output_dir, parse_case_keys(indices))
+    runs = best_runs(output_dir, parse_task_keys(indices))
     if not runs:
         raise BenchmarkError(f"no finished SIIT run under {output_dir / 'll_models'} for these cases")
-    manifest = build_release(runs, output_dir)
+    manifest = build_release(runs, output_dir, release_dir)
     _print_manifest(manifest)
 
 

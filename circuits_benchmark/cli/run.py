@@ -12,7 +12,18 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 from rich.console import Console
 
-from circuits_benchmark.cli.options import DEFAULT_OUTPUT_DIR, AblationOption, Device, Indices, OutputDir, Seed, resolve_device, selected_model_ids
+from circuits_benchmark.cli.options import (
+    DEFAULT_OUTPUT_DIR,
+    AblationOption,
+    Device,
+    Indices,
+    InterpBench,
+    OutputDir,
+    Seed,
+    Weights,
+    resolve_device,
+    selected_model_ids,
+)
 from circuits_benchmark.cli.progress import progress_bar
 from circuits_benchmark.discovery.methods import METHODS
 from circuits_benchmark.discovery.metric_registry import METRICS
@@ -26,7 +37,6 @@ app = typer.Typer(help="Run circuit-discovery methods on models with known circu
 console = Console(width=200) if not sys.stdout.isatty() else Console()
 
 Tracr = Annotated[bool, typer.Option("--tracr", help="Use the tracr-compiled models (default: SIIT-trained ones).")]
-RunId = Annotated[Optional[str], typer.Option("-w", "--run-id", help="Which SIIT-trained model (default: the best run).")]
 Model = Annotated[Optional[str], typer.Option("--model", help="Any model id, e.g. algzoo:longest_cycle:transformer:h4:n4 (overrides -i).")]
 Threshold = Annotated[float, typer.Option("--threshold", help=setting_help("threshold"))]
 Metric = Annotated[Optional[str], typer.Option("--metric", help=f"{', '.join(METRICS)} or a plug-in's (default: kl for categorical, l2 for numerical outputs).")]
@@ -84,7 +94,8 @@ def _make_command(method_names: list[str]):  # noqa: ANN202 - Typer reads the si
     def command(
         indices: Indices = None,
         tracr: Tracr = False,
-        run_id: RunId = None,
+        weights: Weights = None,
+        interp_bench: InterpBench = False,
         model: Model = None,
         threshold: Threshold = DEFAULT_SETTINGS.threshold,
         ablation: AblationOption = "resample",
@@ -112,7 +123,7 @@ def _make_command(method_names: list[str]):  # noqa: ANN202 - Typer reads the si
             threshold=threshold, lambda_reg=lambda_reg, edgewise=edgewise, integrated_grad_steps=steps,
             epochs=epochs, sparsity=sparsity, samples=samples, budget=budget, sweep=sweep, ablation=ablation, metric=metric, n_examples=n_examples,
         )
-        _run(method_names, selected_model_ids(indices, run_id, tracr, model), options, output_dir, models_dir or output_dir, seed, device)
+        _run(method_names, selected_model_ids(indices, weights, tracr, model, interp_bench), options, output_dir, models_dir or output_dir, seed, device)
 
     return command
 

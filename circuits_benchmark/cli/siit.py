@@ -15,7 +15,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from circuits_benchmark import ioi
 from circuits_benchmark.cli.options import (
     DEFAULT_OUTPUT_DIR,
     AblationOption,
@@ -37,84 +36,86 @@ console = Console()
 Examples = Annotated[int, typer.Option("--n-examples", help="Input pairs evaluated.")]
 
 
-IitWeight = Annotated[float, typer.Option("-iit", "--iit-weight", "--iit_weight", help="IIT loss weight.")]
-StrictWeight = Annotated[float, typer.Option("-s", "--strict-weight", "--strict_weight", help="Strict loss weight.")]
-BehaviorWeight = Annotated[float, typer.Option("-b", "--behavior-weight", "--behavior_weight", help="Behaviour loss weight.")]
-Epochs = Annotated[int, typer.Option("--epochs", help="Most passes over the training inputs.")]
-BatchSize = Annotated[int, typer.Option("--batch-size", help="Inputs per step.")]
-LearningRate = Annotated[float, typer.Option("--lr", help="Adam learning rate.")]
-EarlyStop = Annotated[bool, typer.Option("--early-stop/--no-early-stop", help="Stop once accuracy, IIA and strict IIA reach --target and the ground truth is faithful and minimal (resample).")]
-Target = Annotated[float, typer.Option("--target", help="Early-stop bar for all three held-out metrics.")]
-Atol = Annotated[float, typer.Option("--atol", help="Numerical outputs match within this absolute tolerance.")]
+IitWeight = Annotated[Optional[float], typer.Option("-iit", "--iit-weight", "--iit_weight", help="IIT loss weight (default: the task's recipe; tracr cases 1).")]
+StrictWeight = Annotated[Optional[float], typer.Option("-s", "--strict-weight", "--strict_weight", help="Strict loss weight (default: the task's recipe; tracr cases 0.4, IOI 1).")]
+BehaviorWeight = Annotated[Optional[float], typer.Option("-b", "--behavior-weight", "--behavior_weight", help="Behaviour loss weight (default: the task's recipe; tracr cases 1).")]
+Epochs = Annotated[Optional[int], typer.Option("--epochs", help="Most passes over the training inputs (default: the task's recipe; tracr cases 500).")]
+BatchSize = Annotated[Optional[int], typer.Option("--batch-size", help="Inputs per step (default: the task's recipe; tracr cases 64).")]
+LearningRate = Annotated[Optional[float], typer.Option("--lr", help="Adam learning rate (default: the task's recipe; tracr cases 3e-3, IOI 2e-3).")]
+EarlyStop = Annotated[Optional[bool], typer.Option("--early-stop/--no-early-stop", help="Stop once accuracy, IIA and strict IIA reach --target and the ground truth is faithful and minimal (resample) (default: on).")]
+Target = Annotated[Optional[float], typer.Option("--target", help="Early-stop bar for all three held-out metrics (default: the task's release bar; tracr cases 0.995, IOI 0.99).")]
+Atol = Annotated[Optional[float], typer.Option("--atol", help="Numerical outputs match within this absolute tolerance (default: 0.05).")]
 MaxSeconds = Annotated[Optional[float], typer.Option("--max-seconds", help="Stop at the first epoch end past this much training time.")]
 Resume = Annotated[bool, typer.Option("--resume", help="Continue the run with these settings from its last checkpoint.")]
 Wandb = Annotated[bool, typer.Option("--wandb", "--use-wandb", help="Log to Weights & Biases (offline unless WANDB_MODE=online).")]
 WandbProject = Annotated[str, typer.Option("--wandb-project", help="wandb project name.")]
-Threads = Annotated[int, typer.Option("--threads", help="CPU threads for torch (1 is fastest for the tracr cases' small models).")]
+Threads = Annotated[Optional[int], typer.Option("--threads", help="CPU threads for torch (default: the task's recipe; tracr cases 1 (fastest for their small models), IOI 2).")]
 
 
 def train_iit(
     indices: Indices = None,
-    iit_weight: IitWeight = 1.0,
-    strict_weight: StrictWeight = 0.4,
-    behavior_weight: BehaviorWeight = 1.0,
-    epochs: Epochs = 500,
-    batch_size: BatchSize = 64,
-    lr: LearningRate = 3e-3,
-    early_stop: EarlyStop = True,
-    target: Target = 0.995,
-    atol: Atol = 0.05,
+    iit_weight: IitWeight = None,
+    strict_weight: StrictWeight = None,
+    behavior_weight: BehaviorWeight = None,
+    epochs: Epochs = None,
+    batch_size: BatchSize = None,
+    lr: LearningRate = None,
+    early_stop: EarlyStop = None,
+    target: Target = None,
+    atol: Atol = None,
     max_seconds: MaxSeconds = None,
     resume: Resume = False,
     wandb: Wandb = False,
     wandb_project: WandbProject = "circuits-benchmark-siit",
-    threads: Threads = 1,
+    threads: Threads = None,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Cases trained at once, one process each (CPU).")] = 1,
     seed: Seed = 0,
     output_dir: OutputDir = DEFAULT_OUTPUT_DIR,
     device: Device = "cpu",
 ) -> None:
-    """Train a fresh transformer to implement each selected case's circuit (SIIT).
+    """Train a fresh transformer to implement each selected task's circuit (SIIT).
 
-    `-i suite --jobs 2 --resume` trains the realistic suite on both cores and, run again after a
-    kill, continues where it stopped.
+    A flag left out takes the task's recipe (its family's: see each flag).
+
+    `-i suite --jobs 2 --resume` trains the realistic suite on both cores and, run again after a kill, continues where it stopped.
     """
     import torch
 
-    from circuits_benchmark.cases import parse_case_keys
     from circuits_benchmark.errors import BenchmarkError
     from circuits_benchmark.training.suite import train_case, train_in_workers
-    from circuits_benchmark.training.trainer import SiitSettings
+    from circuits_benchmark.training.task_families import parse_task_keys, task_family
 
     if indices is None:
-        raise BenchmarkError("train iit needs -i: which cases to train (3, 3,4,21, 1-10, all, suite or ioi)")
+        raise BenchmarkError("train iit needs -i: which tasks to train (3, 3,4,21, 1-10, all, suite or a named task such as ioi)")
     check_number("--jobs", jobs, minimum=1)
-    check_number("--threads", threads, minimum=1)
-    settings = SiitSettings(
-        behaviour_weight=behavior_weight, iit_weight=iit_weight, strict_weight=strict_weight, epochs=epochs,
-        batch_size=batch_size, lr=lr, seed=seed, early_stop=early_stop, target=target, tolerance=atol,
-        max_seconds=max_seconds,
-    )
-    settings.validate()
+    if threads is not None:
+        check_number("--threads", threads, minimum=1)
+    given = {
+        "behaviour_weight": behavior_weight, "iit_weight": iit_weight, "strict_weight": strict_weight, "epochs": epochs,
+        "batch_size": batch_size, "lr": lr, "early_stop": early_stop, "target": target, "tolerance": atol,
+        "max_seconds": max_seconds,
+    }
+    overrides = {name: value for name, value in given.items() if value is not None} | {"seed": seed}
+    case_ids = parse_task_keys(indices)
+    settings = {case_id: task_family(case_id).settings(**overrides) for case_id in case_ids}
     device = resolve_device(device)
     if jobs > 1 and (device != "cpu" or wandb):
         raise BenchmarkError("--jobs above 1 trains on the CPU without wandb: use --jobs 1 for -d cuda or --wandb")
-    case_ids = parse_case_keys(indices)
     if jobs == 1:
-        torch.set_num_threads(threads)
         outcomes = []
         for case_id in case_ids:
-            tracker = _tracker(wandb, wandb_project, case_id, settings, output_dir)
-            with progress_bar(f"case {case_id}", settings.epochs) as advance:
+            torch.set_num_threads(threads or task_family(case_id).recipe.threads)
+            tracker = _tracker(wandb, wandb_project, case_id, settings[case_id], output_dir)
+            with progress_bar(f"case {case_id}", settings[case_id].epochs) as advance:
                 try:
-                    outcomes.append(train_case(case_id, settings, output_dir, resume, device, _epoch_reporter(advance), tracker))
+                    outcomes.append(train_case(case_id, settings[case_id], output_dir, resume, device, _epoch_reporter(advance), tracker))
                 finally:
                     if tracker is not None:
                         tracker.finish()
     else:
         with progress_bar(f"{len(case_ids)} cases, {jobs} jobs", len(case_ids)) as advance:
             outcomes = train_in_workers(
-                case_ids, settings, output_dir, resume, jobs,
+                settings, output_dir, resume, jobs,
                 lambda outcome: advance(status=f"case {outcome.case_id} {outcome.status}"),
             )
     _print_outcomes(outcomes, output_dir)
@@ -122,30 +123,21 @@ def train_iit(
 
 def _train_ioi(**options: Any) -> None:
     """Train a fresh 6-layer transformer to implement the simplified IOI circuit (SIIT); the model is
-    `siit:ioi`. `train iit -i ioi` with IOI's defaults: lr 2e-3 (3e-3 diverged after 10 epochs), strict
-    weight 1 (at 0.4 strict IIA stalled at 98-99% for a run's last 10 epochs), two torch threads (this model is
-    large enough for them to pay) and the issue's bar, 99%, as target."""
+    `siit:ioi`. The same as `train iit -i ioi`: IOI's recipe for every flag left out."""
     train_iit(indices="ioi", jobs=1, **options)
 
 
-def _with_parameters_of(
-    wrapper: Callable[..., None], function: Callable[..., None], dropped: tuple[str, ...], defaults: dict[str, Any]
-) -> Callable[..., None]:
-    """`wrapper`, showing Typer the parameters (and resolved annotations) of `function` but
-    `dropped`, with some `defaults` changed."""
+def _with_parameters_of(wrapper: Callable[..., None], function: Callable[..., None], dropped: tuple[str, ...]) -> Callable[..., None]:
+    """`wrapper`, showing Typer the parameters (and resolved annotations) of `function` but `dropped`."""
     hints = typing.get_type_hints(function, include_extras=True)
-    kept = [
-        p.replace(annotation=hints[p.name], default=defaults.get(p.name, p.default))
-        for p in inspect.signature(function).parameters.values()
-        if p.name not in dropped
-    ]
+    kept = [p.replace(annotation=hints[p.name]) for p in inspect.signature(function).parameters.values() if p.name not in dropped]
     wrapper.__signature__ = inspect.Signature(kept, return_annotation=None)  # type: ignore[attr-defined]
     wrapper.__annotations__ = {p.name: p.annotation for p in kept}
     return wrapper
 
 
 # `train ioi` shows and takes exactly the flags of `train iit`, but -i and --jobs.
-train_ioi = _with_parameters_of(_train_ioi, train_iit, ("indices", "jobs"), {"lr": 2e-3, "strict_weight": 1.0, "threads": 2, "target": ioi.BAR})
+train_ioi = _with_parameters_of(_train_ioi, train_iit, ("indices", "jobs"))
 
 
 def _print_outcomes(outcomes: list[Any], output_dir: Path) -> None:
@@ -189,11 +181,11 @@ def eval_iit(
     output_dir: OutputDir = DEFAULT_OUTPUT_DIR,
 ) -> None:
     """Held-out accuracy, IIA, strict IIA; per-node ablation effects; the ground truth's faithfulness and minimality."""
-    from circuits_benchmark.cases import parse_case_keys
+    from circuits_benchmark.training.task_families import parse_task_keys
     from circuits_benchmark.training.reports import evaluate_trained_run
 
     check_number("--n-examples", n_examples, minimum=2)
-    for case_id in parse_case_keys(indices):
+    for case_id in parse_task_keys(indices):
         report = evaluate_trained_run(case_id, weights, output_dir, n_examples, seed)
         console.print(f"[bold]{report['model_id']}[/bold]: " + _metrics_text(report["metrics"]))
         effects = titled_table("node ablation effects (output positions changed)", "node", "circuit", "resample", "zero", "mean")
@@ -219,7 +211,7 @@ def eval_node_realism(
 ) -> None:
     """Output change when every node outside a circuit is ablated: a discovered one (--result, one
     case), else each selected model's ground truth (`gt_node_realism` is this without --result)."""
-    from circuits_benchmark.cases import parse_case_keys
+    from circuits_benchmark.training.task_families import parse_task_keys
     from circuits_benchmark.training.reports import realism_of_ground_truth, realism_of_result
 
     check_number("--n-examples", n_examples, minimum=2)
@@ -227,15 +219,15 @@ def eval_node_realism(
         report = realism_of_result(result, _one_model_id(indices, weights, tracr), output_dir, ablation, n_examples, seed)
         _print_realism(report)
         return
-    for case_id in parse_case_keys(indices):
+    for case_id in parse_task_keys(indices):
         _print_realism(realism_of_ground_truth(case_model_id(case_id, weights, tracr), output_dir, ablation, n_examples, seed))
 
 
 def _one_model_id(indices: str | None, weights: str | None, tracr: bool) -> str:
-    from circuits_benchmark.cases import parse_case_keys
+    from circuits_benchmark.training.task_families import parse_task_keys
     from circuits_benchmark.errors import BenchmarkError
 
-    case_ids = parse_case_keys(indices) if indices else []
+    case_ids = parse_task_keys(indices) if indices else []
     if len(case_ids) != 1:
         raise BenchmarkError("node_realism scores one circuit on one model: pass exactly one case with -i")
     return case_model_id(case_ids[0], weights, tracr)
@@ -377,27 +369,3 @@ def eval_ioi(
     ]
     console.print(titled_table("each node ablated: accuracy / logit difference left", "node", "circuit", "resample", "mean", rows=effects))
     console.print(f"written to {report['result_dir']}")
-
-
-def eval_ioi_acdc(
-    weights: Weights = None,
-    threshold: Annotated[float, typer.Option("--threshold", help="ACDC's tau.")] = 0.025,
-    n_examples: Annotated[int, typer.Option("--n-examples", help="Input pairs ACDC patches with.")] = 100,
-    seed: Seed = 42,
-    output_dir: OutputDir = DEFAULT_OUTPUT_DIR,
-) -> None:
-    """ACDC on the IOI model: its circuit against the ground truth, edge by edge, drawn side by side."""
-    from circuits_benchmark.formatting import format_number
-    from circuits_benchmark.ioi.evaluation import ioi_acdc_report
-
-    check_number("--threshold", threshold, minimum=0)
-    check_number("--n-examples", n_examples, minimum=2)
-    report = ioi_acdc_report(case_model_id("ioi", weights, False), output_dir, threshold, n_examples, seed)
-    found, missed, extra = (report[k] for k in ("edges_found", "edges_missed", "edges_extra"))
-    console.print(
-        f"[bold]{report['model_id']}[/bold], ACDC at {threshold:g}: {len(found)} of {len(found) + len(missed)} ground-truth edges found, "
-        f"{len(extra)} extra; edge AUROC {format_number(report['edge_auroc'], 3)}, node AUROC {format_number(report['node_auroc'], 3)}"
-    )
-    rows = [[f"{s} -> {d}", kind] for kind, edges in (("found", found), ("missed", missed), ("extra", extra)) for s, d in edges]
-    console.print(titled_table("ACDC's edges against the ground truth", "edge", "", rows=rows))
-    console.print(f"written to {report['result_dir']} (comparison.png)")

@@ -1,12 +1,11 @@
-"""`eval ioi` and `eval ioi_acdc`: the IOI model judged as IOI circuits in GPT-2 are.
+"""`eval ioi`: the IOI model judged as IOI circuits in GPT-2 are.
 
 `ioi_report`: on held-out sentences (templates and name pairs never trained on), the accuracy of
 the IO prediction, the logit difference logit(IO) - logit(S), the same per held-out template and
 order, and each head's and MLP's ablation effect on both (resample: the node's output on another
 held-out sentence; mean: its mean output), drawn as a heatmap with the circuit's heads outlined.
 
-`ioi_acdc_report`: ACDC run on the model, its circuit compared edge by edge with the ground truth,
-and both drawn side by side.
+`eval ioi_acdc` is `evaluation.acdc_comparison`, which serves `eval iit_acdc` too.
 """
 
 from __future__ import annotations
@@ -19,7 +18,6 @@ import torch
 
 from circuits_benchmark.choices import Ablation
 from circuits_benchmark.circuits import components
-from circuits_benchmark.circuits.circuit import Circuit
 from circuits_benchmark.evaluation.figures import pyplot, save_png
 from circuits_benchmark.evaluation.report_files import DEFAULT_EXAMPLES, eval_dir, write_report
 from circuits_benchmark.circuits.components import OUTPUT
@@ -129,59 +127,4 @@ def draw_head_effects(report: dict[str, Any], n_layers: int, n_heads: int, path:
         axis.set_title(f"{ablation} ablation", fontsize=10)
         figure.colorbar(image, ax=axis, shrink=0.8, label="logit difference left")
     figure.suptitle(f"{report['model_id']}: IO - S logit difference {clean:.2f} clean; outlined: ground truth", fontsize=10)
-    save_png(figure, path)
-
-
-def ioi_acdc_report(
-    model_id: str, output_dir: Path, threshold: float, n_examples: int = 100, seed: int = 42
-) -> dict[str, Any]:
-    """`eval ioi_acdc`: ACDC at `threshold` on the IOI model; its circuit against the ground truth
-    (edges found, missed and extra, AUROC) and both drawn side by side (comparison.png)."""
-    from circuits_benchmark.circuits.drawing import draw_circuit
-    from circuits_benchmark.discovery.settings import MethodSettings
-    from circuits_benchmark.runs import RunConfig, run_discovery
-
-    config = RunConfig("acdc", model_id, MethodSettings(threshold=threshold), n_examples=n_examples, seed=seed)
-    result = run_discovery(config, output_dir)
-    truth = result.ground_truth.canonical()
-    found = result.circuit.canonical()
-    evaluation = result.evaluation
-    report = {
-        "model_id": result.model_id,
-        "threshold": threshold,
-        "edges_found": [list(e) for e in truth.edges if e in set(found.edges)],
-        "edges_missed": [list(e) for e in truth.edges if e not in set(found.edges)],
-        "edges_extra": [list(e) for e in found.edges if e not in set(truth.edges)],
-        "nodes_found": [n for n in truth.nodes if n in found.nodes],
-        "nodes_extra": [n for n in found.nodes if n not in truth.nodes],
-        "edge_auroc": evaluation.edge_auroc,
-        "node_auroc": evaluation.node_auroc,
-        "at_threshold": {kind: confusion.to_dict() for kind, confusion in evaluation.at_threshold.items()},
-        "acdc_result_dir": str(result.result_dir),
-        "n_examples": n_examples,
-        "seed": seed,
-    }
-    target = eval_dir(output_dir, "ioi_acdc", result.model_id)
-
-    def draw() -> None:
-        draw_circuit(truth, target / "ground_truth.png", "ground truth")
-        draw_circuit(found, target / "acdc.png", f"ACDC, threshold {threshold:g} (faint: ground truth it missed)", background=_union(found, truth))
-        draw_side_by_side([target / "ground_truth.png", target / "acdc.png"], target / "comparison.png", f"{result.model_id}: ground truth and ACDC")
-
-    return write_report(report, target, draw)
-
-
-def _union(first: Circuit, second: Circuit) -> Circuit:
-    return Circuit([*first.edges, *second.edges], [*first.nodes, *second.nodes])
-
-
-def draw_side_by_side(images: list[Path], path: Path, title: str) -> None:
-    """The PNG images in one row, under one title."""
-    plt = pyplot()
-    pictures = [plt.imread(str(image)) for image in images]
-    figure, axes = plt.subplots(1, len(pictures), figsize=(5 * len(pictures), 6))
-    for axis, picture in zip(axes, pictures):
-        axis.imshow(picture)
-        axis.axis("off")
-    figure.suptitle(title, fontsize=11)
     save_png(figure, path)

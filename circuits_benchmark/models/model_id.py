@@ -1,8 +1,8 @@
 """Model identifiers, parsed and formatted here and nowhere else.
 
   `tracr:<case>`                       the tracr-compiled model of a case (e.g. `tracr:3`)
-  `siit:<case>[:<run-id>]`             a SIIT-trained model of a case (no run id: its default run)
-  `siit:ioi[:<run-id>]`                the SIIT-trained IOI model
+  `siit:<task>[:<run-id>]`             a SIIT-trained model of a task (no run id: its default run):
+                                       a tracr case id, or a named task (`siit:ioi`)
   `compressed:<case>[:d<width>]`       a compiled model with a compressed residual stream
                                        (no width: the case's chosen one)
   `algzoo:<task>:<arch>:h<hidden>:n<len>[:s<seed>]`  an AlgZoo-style tiny model
@@ -19,10 +19,8 @@ from pathlib import Path
 
 from circuits_benchmark.errors import BenchmarkError
 
-# Kinds whose first part is a case id of the case library.
+# Kinds whose first part is a case id of the case library (for siit, where it is a number).
 CASE_KINDS = ("tracr", "siit", "compressed")
-# The one case that is not a tracr case: indirect-object identification (`circuits_benchmark.ioi`).
-IOI = "ioi"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,8 +43,8 @@ class ModelId:
         model_id = cls(kind, tuple(rest.split(":")) if rest else ())
         if kind == "tracr" and (len(model_id.parts) != 1 or not model_id.parts[0].isdigit()):
             raise BenchmarkError(f"malformed tracr model id {text!r}: use tracr:<case id>")
-        if kind == "siit" and (not 1 <= len(model_id.parts) <= 2 or not (model_id.parts[0].isdigit() or model_id.parts[0] == IOI)):
-            raise BenchmarkError(f"malformed model id {text!r}: use siit:<case>[:<run-id>] or siit:ioi[:<run-id>]")
+        if kind == "siit" and (not 1 <= len(model_id.parts) <= 2 or not all(model_id.parts)):
+            raise BenchmarkError(f"malformed model id {text!r}: use siit:<task>[:<run-id>], the task a case id or a name (siit:ioi)")
         parts = model_id.parts
         if kind == "compressed" and not (
             1 <= len(parts) <= 2 and parts[0].isdigit() and (len(parts) == 1 or (parts[1][:1] == "d" and parts[1][1:].isdigit()))
@@ -60,6 +58,7 @@ class ModelId:
 
     @classmethod
     def siit(cls, case: int | str, run_id: str | None = None) -> "ModelId":
+        """`siit:<task>[:<run-id>]`: a tracr case id or a named task."""
         return cls("siit", (str(case),) + ((run_id,) if run_id else ()))
 
     @classmethod
@@ -71,13 +70,14 @@ class ModelId:
 
     @property
     def case_id(self) -> int | None:
-        """The tracr case of a tracr, siit or compressed model; None for other kinds and for IOI."""
-        return int(self.parts[0]) if self.kind in CASE_KINDS and self.parts[0] != IOI else None
+        """The tracr case of a tracr, siit or compressed model; None for other kinds and for a
+        named SIIT task."""
+        return int(self.parts[0]) if self.kind in CASE_KINDS and self.parts[0].isdigit() else None
 
     @property
     def case(self) -> int | str | None:
-        """`case_id`, or "ioi" for the IOI model."""
-        return IOI if self.kind == "siit" and self.parts[0] == IOI else self.case_id
+        """A siit model's task: `case_id`, or the task's name (`siit:ioi` -> "ioi")."""
+        return self.parts[0] if self.kind == "siit" and self.case_id is None else self.case_id
 
     @property
     def run_id(self) -> str | None:

@@ -1,6 +1,6 @@
 """The files of a SIIT run, all written atomically through `storage.files`.
 
-`<output_dir>/ll_models/case-003/<run-id>/` (`ll_models/ioi/<run-id>/` for IOI) holds, once training has finished:
+`<output_dir>/ll_models/case-003/<run-id>/` (`ll_models/<task>/<run-id>/` for a named task) holds, once training has finished:
   model.safetensors   the LL weights (CircuitTransformer / TransformerLens names)
   config.json         the LL TransformerConfig
   ground_truth.json   the LL ground truth per ablation, from the training correspondence
@@ -21,7 +21,10 @@ from typing import Any
 import torch
 
 from circuits_benchmark.circuits.circuit import Circuit
+from circuits_benchmark.models.model_id import ModelId
 from circuits_benchmark.models.transformer import CircuitTransformer
+from circuits_benchmark.training.correspondence import Correspondence
+from circuits_benchmark.training.task_keys import SIIT_RELEASE_DIR, CaseKey, case_folder
 from circuits_benchmark.storage.files import atomic_save_tensors, atomic_write_json, load_tensors, read_json, sha256_of
 
 LL_MODELS_DIR = "ll_models"
@@ -32,32 +35,25 @@ META_FILE = "meta.json"
 CHECKPOINT_FILE = "checkpoint.safetensors"
 # The files whose sha256 a run's meta.json records, checked whenever the run is loaded.
 CHECKSUMMED_FILES = (MODEL_FILE, CONFIG_FILE, GROUND_TRUTH_FILE)
-# The release's manifest (see `training.release`), beside the released case folders.
+# A release's manifest (see `training.release`), beside its released task folders.
 MANIFEST_FILE = "manifest.json"
 
 
-# The model release that ships with the project (see `training.release`): one folder per case,
-# laid out like a run, read by the `siit:` loader under the run id "release".
-RELEASE_DIR = Path(__file__).resolve().parents[1] / "releases" / "siit"
+# A released model (see `training.release`) is read by the `siit:` loader under this run id.
 RELEASE_RUN_ID = "release"
 
 
-def case_folder(case: int | str) -> str:
-    """`case-003` for a tracr case, the name itself for IOI."""
-    return f"case-{case:03d}" if isinstance(case, int) else case
+def release_case_dir(case: CaseKey, release_dir: Path = SIIT_RELEASE_DIR) -> Path:
+    """The folder of one released model in a release (the project's, or a family's own: `TaskFamily.release_dir`)."""
+    return release_dir / case_folder(case)
 
 
-def release_case_dir(case: int | str, release_dir: Path | None = None) -> Path:
-    """The folder of one released model, in `release_dir` (default: the shipped release)."""
-    return (release_dir or RELEASE_DIR) / case_folder(case)
-
-
-def case_runs_dir(output_dir: Path, case: int | str) -> Path:
+def case_runs_dir(output_dir: Path, case: CaseKey) -> Path:
     """The folder holding every SIIT run of a case."""
     return output_dir / LL_MODELS_DIR / case_folder(case)
 
 
-def run_dir(output_dir: Path, case: int | str, run_id: str) -> Path:
+def run_dir(output_dir: Path, case: CaseKey, run_id: str) -> Path:
     """The folder of one SIIT run."""
     return case_runs_dir(output_dir, case) / run_id
 
@@ -108,7 +104,7 @@ class TrainingMeta:
             load; None in runs made before it was recorded.
     """
 
-    case_id: int | str
+    case_id: CaseKey
     run_id: str
     model_id: str
     weights: dict[str, float]
@@ -145,6 +141,23 @@ class TrainingMeta:
     def read(cls, directory: Path) -> "TrainingMeta":
         """The meta.json in a run folder; raises StorageError, KeyError or TypeError when unreadable."""
         return cls.from_dict(read_json(directory / META_FILE))
+
+
+@dataclasses.dataclass
+class TrainedRun:
+    """A finished SIIT run: read back from disk (`siit_models.load_run`), or held by the trainer."""
+
+    case_id: CaseKey
+    run_id: str
+    directory: Path
+    model: CircuitTransformer
+    ground_truths: dict[str, Circuit]
+    correspondence: Correspondence
+    meta: TrainingMeta
+
+    @property
+    def model_id(self) -> str:
+        return str(ModelId.siit(self.case_id, self.run_id))
 
 
 @dataclasses.dataclass

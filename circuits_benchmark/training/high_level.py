@@ -3,7 +3,16 @@ from token ids and can set one of its nodes to the value it takes on another inp
 
 Two kinds implement it: a tracr-compiled model (`CompiledHighLevel`: nodes are its heads and MLPs,
 interventions are masks of the patching engine) and a causal model written in Python
-(`ioi.high_level.IoiCausalModel`). The objectives see only this interface.
+(`ioi.high_level.IoiCausalModel`, `hard.high_level.HardCausalModel`). The objectives see only
+this interface.
+
+An interchange intervention sets a set of nodes at once, all to their values on one source input.
+A model names the sets it is trained on in `interventions`; one without that attribute is
+intervened on one node at a time (`interventions_of`). Node sets are what redundancy needs: a
+group of copies, each of which changes nothing when patched alone, must be trained and checked
+with its copies patched together too (`hard`). A model whose `strict_interventions` is true is
+also intervened on under the strict loss's ablations (`training.objectives`): its circuit alone
+must then compute every counterfactual, as the ground-truth checks of redundancy demand.
 """
 
 from __future__ import annotations
@@ -16,8 +25,16 @@ from circuits_benchmark.models.transformer import CircuitTransformer
 from circuits_benchmark.patching.engine import PatchableModel
 
 
+# A set of HL node names intervened on together.
+Intervention = tuple[str, ...]
+
+
 class HighLevelModel(Protocol):
-    """An HL model whose nodes can be interchanged one per input row."""
+    """An HL model whose node sets can be interchanged one per input row.
+
+    `interchange`'s `node_index[r]` indexes `interventions_of(model)`: the model's own
+    `interventions` attribute when it has one, else its nodes one by one.
+    """
 
     node_names: Sequence[str]
 
@@ -26,8 +43,26 @@ class HighLevelModel(Protocol):
         ...
 
     def interchange(self, tokens: torch.Tensor, node_index: torch.Tensor, source_values: torch.Tensor) -> torch.Tensor:
-        """Logits when, in row r, node `node_names[node_index[r]]` takes its values `source_values[:, r]`."""
+        """Logits when, in row r, the nodes of intervention `node_index[r]` take their values `source_values[:, r]`."""
         ...
+
+
+def interventions_of(model: HighLevelModel) -> tuple[Intervention, ...]:
+    """The node sets `model` is intervened on: its `interventions`, else each node alone.
+
+    Raises ValueError for an intervention naming no node or a node the model lacks.
+    """
+    declared = getattr(model, "interventions", None)
+    interventions = tuple(tuple(nodes) for nodes in declared) if declared else tuple((node,) for node in model.node_names)
+    unknown = {node for nodes in interventions for node in nodes} - set(model.node_names)
+    if unknown or not all(interventions):
+        raise ValueError(f"interventions must be non-empty sets of the model's nodes; unknown: {sorted(unknown)}")
+    return interventions
+
+
+def intervenes_under_strict(model: HighLevelModel) -> bool:
+    """Whether `model` asks for interventions under the strict ablations (`strict_interventions`)."""
+    return bool(getattr(model, "strict_interventions", False))
 
 
 class CompiledHighLevel:

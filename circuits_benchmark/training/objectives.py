@@ -3,14 +3,19 @@
 For a batch of base inputs, each paired with a source input (another input of the batch):
 
 - behaviour: the LL output on the base input must match the HL (tracr) output;
-- IIT: one HL node per row is patched with its value on the source input, and its LL nodes with
-  theirs; the LL output must match the HL counterfactual output;
+- IIT: one HL intervention per row (a node, or a set of nodes the HL model names in its
+  `interventions`, see `training.high_level`) is patched with its values on the source input, and
+  the LL nodes of those HL nodes with theirs; the LL output must match the HL counterfactual output;
 - strict: LL components outside the circuit are resample-ablated with their values on the source
   input, and the output must not change (it must match the HL output on the base input). The
   ablated units are every LL node outside the LL ground truth and every edge between circuit nodes
   that the ground truth does not hold, so that the edge-level ground truth is faithful too. Half
   the rows ablate all units at once (what the faithfulness check does), the other half a random
-  half of them (so that no two ablations merely cancel).
+  half of them (so that no two ablations merely cancel). For an HL model that asks for it
+  (`strict_interventions`), every other strict row also makes that row's IIT intervention, and
+  its output must match the HL counterfactual: the circuit alone must then behave like the HL
+  model under interventions (a vote of redundant copies must outvote a patched copy with
+  everything outside it ablated, not only with everything intact).
 
 Matching means cross-entropy against the HL's argmax class for categorical outputs and squared
 error against the HL's value for numerical ones, at the task's targeted positions: every non-BOS
@@ -38,7 +43,7 @@ from circuits_benchmark.models.transformer import CircuitTransformer
 from circuits_benchmark.patching.engine import PatchableModel
 from circuits_benchmark.patching.output_change import NUMERICAL_MATCH_TOLERANCE
 from circuits_benchmark.training.correspondence import Correspondence
-from circuits_benchmark.training.high_level import HighLevelModel
+from circuits_benchmark.training.high_level import HighLevelModel, intervenes_under_strict, interventions_of
 
 def output_loss(ll_logits: torch.Tensor, hl_logits: torch.Tensor, targeted: torch.Tensor, categorical: bool) -> torch.Tensor:
     """Mean cross-entropy (categorical) or squared error (numerical) of LL against HL at the
@@ -74,6 +79,7 @@ class InterventionOutputs:
     hl_iit: torch.Tensor | None
     ll_iit: torch.Tensor | None
     ll_strict: torch.Tensor | None
+    hl_strict: torch.Tensor | None = None  # the strict rows' targets, where not all are hl_base
 
 
 class SiitObjective:
@@ -100,13 +106,17 @@ class SiitObjective:
         device = next(ll_model.parameters()).device
         self.targeted = targeted.to(device)
         sources = self.ll.layout.sources
-        ll_cuts = [torch.tensor([s in correspondence.ll_nodes_of(node) for s in sources]) for node in hl.node_names]
-        # Row i: the LL masks of the interchange intervention on HL node i.
+        self.interventions = interventions_of(hl)
+        ll_nodes = [{ll for node in nodes for ll in correspondence.ll_nodes_of(node)} for nodes in self.interventions]
+        ll_cuts = [torch.tensor([s in cut for s in sources]) for cut in ll_nodes]
+        # Row i: the LL masks of HL intervention i (every LL node of its HL nodes cut at once).
         self.ll_node_masks = self.ll.layout.cut_sources_mask(torch.stack(ll_cuts)).to(device)
         self.strict_units = strict_units(self.ll, ll_circuit).to(device)
+        self.strict_interventions = intervenes_under_strict(hl)
 
     @property
-    def n_hl_nodes(self) -> int:
+    def n_interventions(self) -> int:
+        """How many HL interventions there are (the HL nodes, one by one, unless it names sets)."""
         return self.ll_node_masks.shape[0]
 
     def strict_masks(self, rows: int, generator: torch.Generator) -> torch.Tensor:
@@ -128,20 +138,24 @@ class SiitObjective:
     ) -> InterventionOutputs:
         """Clean, IIT and strict outputs of both models for base rows `tokens`.
 
-        Row r's source input is `tokens[source_index[r]]`; `node_index[r]` is the HL node patched
-        in row r (None skips IIT); `strict_masks` None skips the strict pass. LL outputs carry
+        Row r's source input is `tokens[source_index[r]]`; `node_index[r]` is the HL intervention
+        made in row r (an index into `interventions`; None skips IIT); `strict_masks` None skips the strict pass. LL outputs carry
         gradients, HL outputs do not.
         """
         with torch.no_grad():
             hl_base, hl_values = self.hl.run(tokens)
         ll_base, ll_sources = self.ll.run_with_sources(tokens)
-        hl_iit = None
+        hl_iit = hl_strict = None
         ll_masks = []
         if node_index is not None:
             with torch.no_grad():
                 hl_iit = self.hl.interchange(tokens, node_index, hl_values[:, source_index])
             ll_masks.append(self.ll_node_masks[node_index])
         if strict_masks is not None:
+            if node_index is not None and self.strict_interventions:
+                intervened = (torch.arange(len(tokens), device=tokens.device) % 2 == 0).view(-1, 1)
+                strict_masks = torch.where(intervened, strict_masks * self.ll_node_masks[node_index], strict_masks)
+                hl_strict = torch.where(intervened.unsqueeze(-1), hl_iit, hl_base)
             ll_masks.append(strict_masks)
         if not ll_masks:
             return InterventionOutputs(hl_base, ll_base, None, None, None)
@@ -152,7 +166,12 @@ class SiitObjective:
         ).split(len(tokens))
         ll_iit = patched[0] if node_index is not None else None
         ll_strict = patched[-1] if strict_masks is not None else None
-        return InterventionOutputs(hl_base, ll_base, hl_iit, ll_iit, ll_strict)
+        return InterventionOutputs(hl_base, ll_base, hl_iit, ll_iit, ll_strict, hl_strict)
+
+    @staticmethod
+    def strict_target(outputs: InterventionOutputs) -> torch.Tensor:
+        """What the strict rows must output: the HL output, counterfactual where intervened."""
+        return outputs.hl_base if outputs.hl_strict is None else outputs.hl_strict
 
     def losses(self, outputs: InterventionOutputs) -> dict[str, torch.Tensor]:
         """behaviour, iit and strict losses of a batch (only those that were computed)."""
@@ -163,7 +182,7 @@ class SiitObjective:
         if outputs.ll_iit is not None:
             terms["iit"] = loss(outputs.ll_iit, outputs.hl_iit)
         if outputs.ll_strict is not None:
-            terms["strict"] = loss(outputs.ll_strict, outputs.hl_base)
+            terms["strict"] = loss(outputs.ll_strict, self.strict_target(outputs))
         return terms
 
     def match_counts(self, outputs: InterventionOutputs) -> dict[str, tuple[int, int]]:
@@ -175,7 +194,7 @@ class SiitObjective:
         if outputs.ll_iit is not None:
             counts["iia"] = count(outputs.ll_iit, outputs.hl_iit)
         if outputs.ll_strict is not None:
-            counts["strict_iia"] = count(outputs.ll_strict, outputs.hl_base)
+            counts["strict_iia"] = count(outputs.ll_strict, self.strict_target(outputs))
         return counts
 
 
@@ -206,7 +225,7 @@ def strict_units(ll: PatchableModel, ll_circuit: Circuit) -> torch.Tensor:
 def heldout_metrics(objective: SiitObjective, tokens: torch.Tensor, seed: int) -> dict[str, float]:
     """Accuracy, IIA and strict IIA on held-out inputs, as fractions of targeted positions.
 
-    Every HL node is patched in every input, with the next input of `tokens` as the source; each
+    Every HL intervention is made in every input, with the next input of `tokens` as the source; each
     of those passes also draws strict ablations (from a generator seeded with `seed`, so that
     repeated evaluations of one run see the same interventions).
     """
@@ -214,7 +233,7 @@ def heldout_metrics(objective: SiitObjective, tokens: torch.Tensor, seed: int) -
     source_index = torch.arange(len(tokens), device=tokens.device).roll(-1)
     totals: dict[str, list[int]] = {}
     with torch.no_grad():
-        for node in range(objective.n_hl_nodes):
+        for node in range(objective.n_interventions):
             node_index = torch.full((len(tokens),), node, device=tokens.device)
             strict = objective.strict_masks(len(tokens), generator)
             outputs = objective.run(tokens, source_index, node_index, strict)

@@ -18,7 +18,7 @@ from circuits_benchmark.models.registry import load_benchmark_model
 from circuits_benchmark.runs import RunConfig, apply_method, build_problem
 from circuits_benchmark.training.siit_models import default_run_id
 from circuits_benchmark.training.suite import finished_meta, train_case
-from circuits_benchmark.training.trainer import SiitSettings
+from circuits_benchmark.training.settings import SiitSettings
 
 
 # The recipes `eval realism` compares beside the compiled model: SIIT, IIT (no strict loss) and

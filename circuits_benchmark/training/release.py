@@ -18,12 +18,11 @@ from __future__ import annotations
 import dataclasses
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
-from circuits_benchmark import ioi
 from circuits_benchmark.errors import BenchmarkError
-from circuits_benchmark.models.compiled import load_compiled_case
-from circuits_benchmark.models.model_id import IOI, ModelId
+from circuits_benchmark.models.model_id import ModelId
+from circuits_benchmark.models.registry import load_benchmark_model
 from circuits_benchmark.storage.files import StorageError, atomic_write_json, load_tensors, read_json, sha256_of
 from circuits_benchmark.training.artifacts import (
     CONFIG_FILE,
@@ -31,7 +30,6 @@ from circuits_benchmark.training.artifacts import (
     MANIFEST_FILE,
     META_FILE,
     MODEL_FILE,
-    RELEASE_DIR,
     RELEASE_RUN_ID,
     TrainingMeta,
     release_case_dir,
@@ -41,17 +39,18 @@ from circuits_benchmark.training.reports import check_trained_ground_truth, grou
 from circuits_benchmark.training.siit_models import (
     RUN_METRICS,
     finished_run_ids,
-    ground_truth_is_current,
     load_run,
     run_rank,
 )
+from circuits_benchmark.training.task_families import DEFAULT_RELEASE_BAR, task_family
+from circuits_benchmark.training.task_keys import SIIT_RELEASE_DIR, CaseKey
 from circuits_benchmark.versions import library_versions
 
-RELEASE_TARGET = 0.995
+RELEASE_TARGET = DEFAULT_RELEASE_BAR
 RELEASED_FILES = (MODEL_FILE, CONFIG_FILE, GROUND_TRUTH_FILE, META_FILE)
 
 
-def read_manifest(release_dir: Path = RELEASE_DIR) -> dict[str, Any]:
+def read_manifest(release_dir: Path = SIIT_RELEASE_DIR) -> dict[str, Any]:
     """The release manifest ({"models": {}} when nothing is released); raises BenchmarkError if unreadable."""
     path = release_dir / MANIFEST_FILE
     if not path.exists():
@@ -62,19 +61,31 @@ def read_manifest(release_dir: Path = RELEASE_DIR) -> dict[str, Any]:
         raise BenchmarkError(f"the model release is damaged: {error}") from None
 
 
-def released_case_ids(release_dir: Path = RELEASE_DIR) -> list[int]:
-    """Tracr cases with a released SIIT model, ascending (IOI, released too, is no tracr case)."""
+def released_case_ids(release_dir: Path = SIIT_RELEASE_DIR) -> list[int]:
+    """Tracr cases with a released SIIT model, ascending (named tasks are released under their names)."""
     return sorted(int(key) for key in read_manifest(release_dir)["models"] if key.isdigit())
 
 
+def released_model_ids(cases: Sequence[CaseKey] | None = None, release_dir: Path = SIIT_RELEASE_DIR) -> list[str]:
+    """`siit:<case>:release` for each of `cases`, or for every released case (tracr cases by id,
+    then named tasks) when None: what InterpBench's `--interp-bench` selects. Raises BenchmarkError naming
+    the cases given that have no released model."""
+    released = sorted(read_manifest(release_dir)["models"], key=_case_order)
+    keys = released if cases is None else [str(case) for case in cases]
+    missing = [key for key in keys if key not in released]
+    if missing:
+        raise BenchmarkError(f"no released SIIT model of case {', '.join(missing)}: `./main.py release list` shows the released ones")
+    return [str(ModelId.siit(key, RELEASE_RUN_ID)) for key in keys]
+
+
 def _case_order(key: str) -> tuple[bool, int, str]:
-    """Manifest order: tracr cases by id, then IOI."""
+    """Manifest order: tracr cases by id, then named tasks by name."""
     return (not key.isdigit(), int(key) if key.isdigit() else 0, key)
 
 
-def release_target(case_id: int | str) -> float:
-    """The held-out bar of a case's release: RELEASE_TARGET, IOI's own for IOI (`ioi.BAR`)."""
-    return ioi.BAR if case_id == IOI else RELEASE_TARGET
+def release_target(case_id: CaseKey) -> float:
+    """The held-out bar of a task's release: its family's (`TaskFamily.release_bar`)."""
+    return task_family(case_id).release_bar
 
 
 def release_verdict(meta: TrainingMeta) -> str:
@@ -89,21 +100,25 @@ def release_verdict(meta: TrainingMeta) -> str:
     return "; ".join(problems)
 
 
-def build_release(
-    runs: dict[int | str, str], output_dir: Path, release_dir: Path = RELEASE_DIR
-) -> dict[str, Any]:
-    """Releases the given runs (case id -> run id under `output_dir`) that clear the bar.
+def build_release(runs: dict[CaseKey, str], output_dir: Path, release_dir: Path | None = None) -> dict[str, Any]:
+    """Releases the given runs (task key -> run id under `output_dir`) that clear the bar into
+    `release_dir` (default: their task family's release, which must be one folder).
 
     Cases already released and not in `runs` stay as they are; a case in `runs` that fails the
     bar is listed under "excluded" with its figures (and its earlier release, if any, removed).
     Runs trained before the ground-truth check existed are checked here. Returns the manifest.
     """
+    if release_dir is None:
+        folders = {task_family(case_id).release_dir for case_id in runs}
+        if len(folders) > 1:
+            raise BenchmarkError(f"these tasks ship in different release folders ({', '.join(map(str, sorted(folders)))}): release them one family at a time")
+        release_dir = folders.pop() if folders else SIIT_RELEASE_DIR
     manifest = read_manifest(release_dir)
     for case_id, run_id in sorted(runs.items(), key=lambda item: _case_order(str(item[0]))):
         source = run_dir(output_dir, case_id, run_id)
         meta = TrainingMeta.read(source)
         if meta.ground_truth_checks is None:
-            meta.ground_truth_checks = check_trained_ground_truth(meta.model_id, output_dir, seed=meta.seed)
+            meta.ground_truth_checks = check_trained_ground_truth(load_benchmark_model(meta.model_id, output_dir), seed=meta.seed)
         target = release_case_dir(case_id, release_dir)
         verdict = release_verdict(meta) if _ground_truth_current(output_dir, case_id, run_id) else (
             "trained against an earlier ground truth of its case: retrain it"
@@ -143,16 +158,11 @@ def _copy_run(source: Path, target: Path, meta: TrainingMeta) -> TrainingMeta:
     return released_meta
 
 
-def _ground_truth_current(output_dir: Path, case_id: int | str, run_id: str) -> bool:
-    run = load_run(output_dir, case_id, run_id)
-    if case_id == IOI:
-        from circuits_benchmark.ioi.high_level import ll_ground_truths
-
-        return run.ground_truths == ll_ground_truths()
-    return ground_truth_is_current(run, load_compiled_case(case_id, output_dir / "cache").ground_truths)
+def _ground_truth_current(output_dir: Path, case_id: CaseKey, run_id: str) -> bool:
+    return task_family(case_id).ground_truth_current(load_run(output_dir, case_id, run_id), output_dir)
 
 
-def _manifest_entry(case_id: int | str, meta: TrainingMeta, directory: Path) -> dict[str, Any]:
+def _manifest_entry(case_id: CaseKey, meta: TrainingMeta, directory: Path) -> dict[str, Any]:
     n_params = sum(int(t.numel()) for t in load_tensors(directory / MODEL_FILE).values())
     checks = {
         ablation: {key: check[key] for key in ("faithful", "minimal", "changed_fraction", "redundant")}
@@ -176,7 +186,7 @@ def _manifest_entry(case_id: int | str, meta: TrainingMeta, directory: Path) -> 
     }
 
 
-def best_runs(output_dir: Path, case_ids: list[int | str]) -> dict[int | str, str]:
+def best_runs(output_dir: Path, case_ids: list[CaseKey]) -> dict[CaseKey, str]:
     """For each case with finished local runs, the run to release: the best of those that clear
     the bar, else the best one (so that the manifest records why the case is left out)."""
     chosen = {}

@@ -23,8 +23,9 @@ from circuits_benchmark.models.registry import load_benchmark_model
 from circuits_benchmark.patching.output_change import PatchingBatch
 from circuits_benchmark.storage.files import read_json
 from circuits_benchmark.training.objectives import heldout_metrics
-from circuits_benchmark.training.siit_models import TrainedRun, load_run
-from circuits_benchmark.training.task import build_task
+from circuits_benchmark.training.artifacts import TrainedRun
+from circuits_benchmark.training.siit_models import load_run
+from circuits_benchmark.training.task_families import build_task
 
 # The ablations a SIIT model's ground truth is trained to hold under (the strict loss resamples;
 # mean ablation comes along). Zero ablation is reported by `eval iit` but not trained for.
@@ -32,19 +33,13 @@ TRAINED_ABLATIONS = (Ablation.RESAMPLE, Ablation.MEAN)
 
 
 def check_trained_ground_truth(
-    model_id: str, output_dir: Path, n_examples: int = DEFAULT_EXAMPLES, seed: int = 0
+    model: BenchmarkModel, n_examples: int = DEFAULT_EXAMPLES, seed: int = 0,
+    ablations: tuple[str, ...] = TRAINED_ABLATIONS, device: str = "cpu",
 ) -> dict[str, dict[str, Any]]:
-    """Ground-truth checks of a trained model under the ablations its strict loss trains for
-    (resample, and mean beside it), as stored in meta.json and the release manifest."""
-    return check_ground_truth_of(load_benchmark_model(model_id, output_dir), TRAINED_ABLATIONS, n_examples, seed)
-
-
-def check_ground_truth_of(
-    model: BenchmarkModel, ablations: tuple[str, ...], n_examples: int = DEFAULT_EXAMPLES, seed: int = 0, device: str = "cpu"
-) -> dict[str, dict[str, Any]]:
-    """Ablation -> the ground-truth check (`GroundTruthCheck.to_dict`) of a model as it is now,
-    on `n_examples` input pairs drawn with `seed`: the same pairs for the same model and seed, so a
-    check made during training agrees with the one made on the model it writes."""
+    """Ground-truth checks (`GroundTruthCheck.to_dict`) of a trained model, or of one in training,
+    under the ablations its strict loss trains for (resample, and mean beside it), as stored in
+    meta.json and the release manifest. The input pairs depend only on the task, `n_examples` and
+    `seed`, so a check made during training agrees with the one made on the model it writes."""
     batch = PatchingBatch.sample(model, n_examples, seed, device)
     with torch.no_grad():
         return {a: ground_truth_check(batch, model, a).to_dict() for a in ablations}

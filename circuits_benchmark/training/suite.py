@@ -17,7 +17,9 @@ import torch
 from circuits_benchmark.errors import BenchmarkError
 from circuits_benchmark.storage.files import StorageError
 from circuits_benchmark.training.artifacts import META_FILE, TrainingMeta, run_dir
-from circuits_benchmark.training.trainer import EpochCallback, SiitSettings, Tracker, train_siit
+from circuits_benchmark.training.task_families import CaseKey
+from circuits_benchmark.training.settings import SiitSettings
+from circuits_benchmark.training.trainer import EpochCallback, Tracker, train_siit
 from circuits_benchmark.workers import map_in_workers
 
 
@@ -25,13 +27,13 @@ from circuits_benchmark.workers import map_in_workers
 class CaseOutcome:
     """What became of one case: its meta dict when trained (or already trained), else why not."""
 
-    case_id: int | str
+    case_id: CaseKey
     status: str  # "trained", "already trained" or "not trained"
     meta: TrainingMeta | None = None
     reason: str = ""
 
 
-def finished_meta(output_dir: Path, case_id: int | str, settings: SiitSettings) -> TrainingMeta | None:
+def finished_meta(output_dir: Path, case_id: CaseKey, settings: SiitSettings) -> TrainingMeta | None:
     """The meta of the case's finished run with exactly these settings, or None."""
     directory = run_dir(output_dir, case_id, settings.run_id())
     try:
@@ -44,7 +46,7 @@ def finished_meta(output_dir: Path, case_id: int | str, settings: SiitSettings) 
 
 
 def train_case(
-    case_id: int | str,
+    case_id: CaseKey,
     settings: SiitSettings,
     output_dir: Path,
     resume: bool,
@@ -67,24 +69,24 @@ def train_case(
 
 
 def train_in_workers(
-    case_ids: list[int | str],
-    settings: SiitSettings,
+    settings: dict[CaseKey, SiitSettings],
     output_dir: Path,
     resume: bool,
     jobs: int,
     on_outcome: Callable[[CaseOutcome], None],
 ) -> list[CaseOutcome]:
-    """`train_case` for every case in `jobs` worker processes (CPU); `on_outcome` as each ends.
+    """`train_case` for every case of `settings` (case -> its settings) in `jobs` worker processes
+    (CPU); `on_outcome` as each ends.
 
     On Ctrl-C the workers stop at once; each run keeps its last checkpoint (at most 15 s old).
     """
     outcomes = []
-    for outcome in map_in_workers(_worker, [(case_id, settings, output_dir, resume) for case_id in case_ids], jobs):
+    for outcome in map_in_workers(_worker, [(case_id, case_settings, output_dir, resume) for case_id, case_settings in settings.items()], jobs):
         outcomes.append(outcome)
         on_outcome(outcome)
     return sorted(outcomes, key=lambda outcome: (isinstance(outcome.case_id, str), str(outcome.case_id).zfill(3)))
 
 
-def _worker(arguments: tuple[int | str, SiitSettings, Path, bool]) -> CaseOutcome:
+def _worker(arguments: tuple[CaseKey, SiitSettings, Path, bool]) -> CaseOutcome:
     torch.set_num_threads(1)  # `jobs` processes share the cores
     return train_case(*arguments)

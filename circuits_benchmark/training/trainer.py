@@ -1,6 +1,7 @@
 """The SIIT training loop: fresh LL model -> batches of interventions -> held-out metrics -> files.
 
-`train_siit(3, SiitSettings(), Path("results"))` is what `./main.py train iit -i 3` does. Every
+`train_siit(3, None, Path("results"))` is what `./main.py train iit -i 3` does (None: the task
+family's recipe, `training.task_families`). Every
 epoch is one pass over the training inputs in an order drawn from a generator seeded with
 (seed, epoch); the generator also draws the IIT nodes and strict ablations. Checkpoints hold the
 generator state, so a run resumed after Ctrl-C or a kill continues exactly as it would have run.
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import math
 import signal
 import threading
 import time
@@ -21,15 +21,16 @@ import numpy as np
 import torch
 
 from circuits_benchmark.errors import BenchmarkError
+from circuits_benchmark.models.benchmark_model import BenchmarkModel
 from circuits_benchmark.models.model_id import ModelId
 from circuits_benchmark.storage.files import StorageError, atomic_write_json
-from circuits_benchmark.training.artifacts import CHECKPOINT_FILE, META_FILE, Checkpoint, TrainingMeta, TrainingProgress, run_dir, write_run
-from circuits_benchmark.models.benchmark_model import BenchmarkModel
-from circuits_benchmark.training.reports import check_ground_truth_of, check_trained_ground_truth, ground_truth_problems
-from circuits_benchmark.training.siit_models import case_task_model
-from circuits_benchmark.patching.output_change import NUMERICAL_MATCH_TOLERANCE
+from circuits_benchmark.training.artifacts import CHECKPOINT_FILE, META_FILE, Checkpoint, TrainedRun, TrainingMeta, TrainingProgress, run_dir, write_run
+from circuits_benchmark.training.reports import check_trained_ground_truth, ground_truth_problems
+from circuits_benchmark.training.siit_models import trained_benchmark_model
 from circuits_benchmark.training.objectives import SiitObjective, heldout_metrics
-from circuits_benchmark.training.task import CaseKey, SiitTask, build_task, fresh_ll_model
+from circuits_benchmark.training.task import SiitTask, fresh_ll_model
+from circuits_benchmark.training.task_families import CaseKey, build_task, task_family
+from circuits_benchmark.training.settings import SiitSettings
 from circuits_benchmark.versions import library_versions
 
 METRICS = ("accuracy", "iia", "strict_iia")
@@ -40,60 +41,12 @@ CHECKPOINT_SECONDS = 15.0
 EVAL_STEPS = 32
 # Early stopping also asks for the check the release verdict makes (`release.release_verdict`):
 # the LL ground truth faithful and minimal under resample ablation. A run whose metrics reach the
-# bar while its circuit is untrue (case 3 at a low target; a user's plug-in case at 99.5% with a
-# 0.64% unfaithful ground truth) trains on instead of stopping where no release can take it.
+# bar while its circuit is untrue (case 3 at a 60% target, at epoch 40 with 18% of outputs changed;
+# a user's plug-in case at 99.5% with a 0.64% unfaithful ground truth) trains on instead of
+# stopping where no release can take it.
 STOPPING_ABLATION = "resample"
 # The key of an evaluation record that holds its ground-truth check (made only at the bar).
 GROUND_TRUTH_KEY = "ground_truth"
-
-
-@dataclasses.dataclass(frozen=True)
-class SiitSettings:
-    """A SIIT run's settings; the flags of `./main.py train iit` map one to one onto them.
-
-    The total loss is behaviour_weight * behaviour + iit_weight * IIT + strict_weight * strict
-    (each weight applied once; a zero weight skips that term's passes). Early stopping ends
-    training at the first evaluation whose held-out accuracy, IIA and strict IIA all reach `target`
-    (of the last two, those whose loss is trained) and, when the strict loss trains the circuit,
-    whose LL ground truth is faithful and minimal (`may_stop_early`);
-    `max_seconds` ends it at the first epoch end past that much training time (None: no limit).
-    The learning rate 3e-3 is measured: 1e-2 trains case 3 faster but oscillates on case 18.
-    """
-
-    behaviour_weight: float = 1.0
-    iit_weight: float = 1.0
-    strict_weight: float = 0.4
-    epochs: int = 500
-    batch_size: int = 64
-    lr: float = 3e-3
-    seed: int = 0
-    early_stop: bool = True
-    target: float = 0.995
-    tolerance: float = NUMERICAL_MATCH_TOLERANCE
-    max_seconds: float | None = None
-
-    def validate(self) -> None:
-        """Raises BenchmarkError naming the first bad value."""
-        weights = (self.behaviour_weight, self.iit_weight, self.strict_weight)
-        numbers = (*weights, self.lr, self.tolerance, self.target, self.max_seconds or 1.0)
-        if not all(math.isfinite(number) for number in numbers):
-            raise BenchmarkError(f"loss weights, --lr, --atol, --target and --max-seconds must be finite numbers, got {numbers}")
-        if min(weights) < 0 or max(weights) == 0:
-            raise BenchmarkError(f"loss weights must be >= 0 and not all 0, got b={weights[0]} iit={weights[1]} s={weights[2]}")
-        if self.epochs < 1 or self.batch_size < 2:
-            raise BenchmarkError(f"need --epochs >= 1 and --batch-size >= 2, got {self.epochs} and {self.batch_size}")
-        if self.lr <= 0 or self.tolerance <= 0 or not 0 < self.target <= 1:
-            raise BenchmarkError(f"need --lr > 0, --atol > 0 and 0 < --target <= 1, got {self.lr}, {self.tolerance}, {self.target}")
-        if self.max_seconds is not None and self.max_seconds <= 0:
-            raise BenchmarkError(f"--max-seconds must be > 0, got {self.max_seconds}")
-
-    def run_id(self) -> str:
-        """The run's folder name: every setting except those that only decide when to stop
-        (epochs, early_stop, target, max_seconds), so that resuming can never change what it learns."""
-        return (
-            f"b{self.behaviour_weight:g}-iit{self.iit_weight:g}-s{self.strict_weight:g}"
-            f"-lr{self.lr:g}-bs{self.batch_size}-atol{self.tolerance:g}-seed{self.seed}"
-        )
 
 
 def total_loss(terms: dict[str, torch.Tensor], settings: SiitSettings) -> torch.Tensor:
@@ -114,7 +67,7 @@ EpochCallback = Callable[[int, dict[str, Any]], None]
 
 def train_siit(
     case: CaseKey,
-    settings: SiitSettings,
+    settings: SiitSettings | None,
     output_dir: Path,
     resume: bool = False,
     device: str = "cpu",
@@ -124,13 +77,15 @@ def train_siit(
 ) -> TrainingMeta:
     """Trains (or, with `resume`, continues) one SIIT run; returns its meta.
 
-    `case` is a tracr case id or "ioi". Writes `<output_dir>/ll_models/case-NNN/<run-id>/` (or
-    `ll_models/ioi/<run-id>/`, see `training.artifacts`). `resume`
+    `case` is a task key (a tracr case id, "ioi", a plug-in's task); `settings` None means its
+    family's recipe (`TaskFamily.settings`). Writes `<output_dir>/ll_models/case-NNN/<run-id>/` (or
+    `ll_models/<task>/<run-id>/`, see `training.artifacts`). `resume`
     continues from the run's checkpoint (from scratch when it has none yet); it may raise the epoch
     limit or change early stopping. Raises BenchmarkError for bad settings, for an existing run
     without `resume`, or for an unreadable checkpoint. Ctrl-C saves a checkpoint, then raises
     KeyboardInterrupt.
     """
+    settings = settings or task_family(case).settings()
     settings.validate()
     task = build_task(case, output_dir, settings.seed)
     directory = run_dir(output_dir, case, settings.run_id())
@@ -143,14 +98,21 @@ def train_siit(
         model.load_state_dict(checkpoint.model_state)
         optimizer.load_state_dict(checkpoint.optimizer_state)
         progress, generator_state = checkpoint.progress, checkpoint.generator_state
-    check_model = case_task_model(case, str(ModelId.siit(case, settings.run_id())), model, task.ll_ground_truths, output_dir)
-    loop = _Loop(task, settings, model, optimizer, directory, device, progress, checkpoint_seconds, check_model)
+    def model_in_training() -> BenchmarkModel:
+        """The model being trained around its task, as the final check will see it written."""
+        meta = _meta(task, settings, progress, "training", device)
+        run = TrainedRun(case, meta.run_id, directory, model, task.ll_ground_truths, task.correspondence, meta)
+        return trained_benchmark_model(run, output_dir)
+
+    loop = _Loop(task, settings, model, optimizer, directory, device, progress, checkpoint_seconds, model_in_training)
     with deterministic_kernels():
         stopped = loop.run(generator_state, on_epoch, tracker)
     meta = _meta(task, settings, progress, stopped, device)
-    write_run(directory, model.cpu(), task.ll_ground_truths, meta)
-    # Sufficiency and necessity of the ground truth, judged on the finished model as written.
-    meta.ground_truth_checks = check_trained_ground_truth(meta.model_id, output_dir, seed=settings.seed)
+    model = model.cpu().eval().requires_grad_(False)
+    write_run(directory, model, task.ll_ground_truths, meta)
+    # Sufficiency and necessity of the ground truth, judged on the finished model (the one written).
+    run = TrainedRun(case, meta.run_id, directory, model, task.ll_ground_truths, task.correspondence, meta)
+    meta.ground_truth_checks = check_trained_ground_truth(trained_benchmark_model(run, output_dir), seed=settings.seed)
     atomic_write_json(directory / META_FILE, meta.to_dict())
     return meta
 
@@ -196,10 +158,11 @@ class _Loop:
         device: str,
         progress: TrainingProgress,
         checkpoint_seconds: float,
-        check_model: BenchmarkModel,
+        model_in_training: Callable[[], BenchmarkModel],
     ) -> None:
         self.task, self.settings, self.model, self.optimizer = task, settings, model, optimizer
-        self.check_model, self.device = check_model, device
+        self.device, self.model_in_training = device, model_in_training
+        self._checked_model: BenchmarkModel | None = None
         self.directory, self.progress, self.checkpoint_seconds = directory, progress, checkpoint_seconds
         self.objective: SiitObjective = task.objective(model, settings.tolerance, device)
         self.train = task.split.train.to(device)
@@ -276,14 +239,16 @@ class _Loop:
         return self.settings.strict_weight > 0
 
     def _check_at_bar(self, record: dict[str, Any]) -> None:
-        """Adds the ground-truth check to an evaluation record whose watched metrics reached the
-        target (with early stopping on, and once): the only records the stopping rule reads it from,
-        so runs below the bar never pay for it."""
+        """Adds the ground-truth check to the latest evaluation record when its watched metrics
+        reached the target (with early stopping on and the circuit trained, and once): the only
+        records the stopping rule reads it from, so runs below the bar never pay for it."""
         at_bar = metrics_at_bar(record, self._watched(), self.settings.target)
         if not (self.settings.early_stop and self._circuit_trained() and at_bar) or GROUND_TRUTH_KEY in record:
             return
+        if self._checked_model is None:
+            self._checked_model = self.model_in_training()
         self.model.eval()
-        check = check_ground_truth_of(self.check_model, (STOPPING_ABLATION,), seed=self.settings.seed, device=self.device)
+        check = check_trained_ground_truth(self._checked_model, seed=self.settings.seed, ablations=(STOPPING_ABLATION,), device=self.device)
         self.model.train()
         record[GROUND_TRUTH_KEY] = {key: check[STOPPING_ABLATION][key] for key in ("faithful", "minimal", "changed_fraction", "redundant")}
 
@@ -326,7 +291,7 @@ class _Loop:
         source_index = torch.arange(rows, device=tokens.device).roll(-1)
         node_index = None
         if settings.iit_weight > 0:
-            node_index = torch.randint(objective.n_hl_nodes, (rows,), generator=self.generator).to(tokens.device)
+            node_index = torch.randint(objective.n_interventions, (rows,), generator=self.generator).to(tokens.device)
         strict = objective.strict_masks(rows, self.generator) if settings.strict_weight > 0 else None
         terms = objective.losses(objective.run(tokens, source_index, node_index, strict))
         total = total_loss(terms, settings)
@@ -352,8 +317,8 @@ class _Loop:
         }
         progress.evaluated_step = progress.step
         progress.loss_sums, progress.loss_steps = {}, 0
-        self._check_at_bar(record)
         progress.history.append(record)
+        self._check_at_bar(record)
         self._decay_on_plateau()
         return record
 

@@ -1,0 +1,68 @@
+"""Hard known-circuit models: SIIT tasks in which circuit discovery meets what makes real
+circuits hard, with a ground truth that is still checked (issue 25).
+
+Every hard task is one small program (`program`: BOS and 8 tokens, answers read at the last two or
+three positions) whose high-level (HL) causal model (`high_level.HardCausalModel`) is trained into
+a two-layer transformer by SIIT. Each mechanism is a knob of `program.HardSpec`, off at its
+default, and they combine freely. Ablation is resample ablation throughout: the corrupted input of
+a held-out input is another held-out input.
+
+1. Redundancy and self-repair.
+   - HL: `copy0..copy{k-1}` each hold the token at position 1; the copy answer is their vote
+     (k odd). `backup` reads `lookup` and the token at the lookup position: silent while `lookup`
+     is right, else it speaks the right value, and the lookup answer is then its value.
+   - LL: copies are heads 0..k-1 of layer 0; lookup is MLP 0, backup MLP 1.
+   - Interventions trained: every node alone (a copy alone, or the backup alone, changes no
+     answer; lookup alone neither: the backup repairs it), every set of two or more copies, and
+     {lookup, backup}; each also made with everything outside the circuit ablated
+     (`strict_interventions`), because the checks judge the circuit alone.
+   - Knob: `copies` (1 = off; 3, 5, ...) and `backup` (off/on). Under zero or mean ablation one
+     copy alone is sufficient (an OR); under resample ablation no two-copy group can be (the
+     reader cannot tell which copy was patched), so a group of k tolerates (k - 1) / 2 removals.
+   - Ground truth: every copy, lookup, backup and their edges. Sufficient: keep only it, at most
+     0.5% of answers change. Minimal, group-aware (`checks`): removing any (k - 1) / 2 copies keeps
+     it sufficient and one more copy breaks it; removing lookup keeps it sufficient (the backup
+     repairs) and removing both breaks it; every part changes answers on >= 1% of inputs when
+     removed after one of its contexts (none, (k - 1) / 2 partner copies, lookup, backup, or
+     lookup's edge into the output).
+   - Intended effect: exact single-edge or single-node patching gives each copy and the backup
+     no effect, ranking them beside edges outside the circuit; ACDC keeps only part of a group.
+2. Saturation.
+   - HL: `follows_marker` (the position after the marker) and `locate` (the token there).
+   - LL: a layer-0 head flags the position after the marker, a layer-1 head attends to it.
+   - Interventions: each node alone. Knob: `saturation`, a factor >= 1 applied after training to
+     the locate head's query weights (`edits.saturate`): the same attention, made one-hot.
+   - Ground truth: the standard checks (every part necessary alone), re-run after the edit.
+   - Intended effect: EAP's gradient on the locate head's key input at the clean input is near
+     zero while patching that input moves the answer on most inputs; EAP-IG recovers it.
+     Measured (EXPERIMENTS.md): SIIT training alone already saturates it (factor 1), and factors
+     above 3 break sufficiency; the knob's "off" end must soften instead (to be built).
+3. Rare but necessary parts.
+   - HL: `rare` is 1 when the rare token occurs; the copy answer is then the class `rare`.
+   - LL: one more head of layer 0. Training and held-out inputs hold the rare token in 30% of
+     rows (so that it is learnt and checked); the benchmark's inputs in `rare_share` of rows.
+   - Interventions: each node alone. Knob: `rare_share` (0 = off).
+   - Ground truth: sufficient as above; each rare part (the head, its key input and its output
+     edge) is necessary on its own share: removing it changes the answer on >= 50% of the held-out
+     inputs holding the rare token. Its effect over the benchmark's inputs, about 2 x
+     `rare_share`, is reported beside it.
+   - Intended effect: a rare part's mean effect is a few percent while every common part's is
+     tens of percent; methods that rank by mean effect put it last among the true parts.
+4. Active distractors.
+   - The task's answer is defined as the argmax at the answer positions; the logits' other
+     values, and so the confidence, are not part of it.
+   - LL: the last head of the last layer, outside the circuit, is set after training
+     (`edits.add_distractor`) to attend uniformly and move the answer logits towards the content
+     classes it reads: a change of confidence that depends on the input, in the last layer, so
+     that no circuit component reads it.
+   - Knob: `distractor`, its size as a fraction of the smallest answer margin of the unedited
+     model (0 = off; below 1 no answer can change, clean or with the head resampled).
+   - Ground truth: unchanged, with its checks re-run after the edit. The distractor must change
+     the outputs measurably (KL, the answer's probability) and no answer.
+   - Intended effect: output-distance metrics (KL) and the methods that use them see an effect
+     from a node outside the circuit. Measured: with the answers' probabilities near 1 the shift
+     is invisible in KL; the distractor still needs a trained target of its own (to be built).
+
+`task` builds the SIIT task and the benchmark model, `checks` runs the mechanism-aware checks,
+`edits` makes the post-training edits.
+"""

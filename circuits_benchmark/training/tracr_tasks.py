@@ -1,0 +1,74 @@
+"""The tracr cases as a SIIT task family: a case's compiled model is its HL model.
+
+The LL model is sized from the compiled one and its nodes mapped onto it (`training.correspondence`);
+the inputs are the case's distinct inputs, split into training and held-out ones
+(`training.data_split`); every position but BOS is trained and scored. A trained model is scored
+on the case's own task (its `tracr:` benchmark model: inputs, positions, defined outputs).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from circuits_benchmark.errors import BenchmarkError
+from circuits_benchmark.models.benchmark_model import BenchmarkModel
+from circuits_benchmark.models.model_id import ModelId
+from circuits_benchmark.models.registry import load_benchmark_model
+from circuits_benchmark.models.tokenizer import CaseTokenizer
+from circuits_benchmark.training.correspondence import build_correspondence, ll_config, ll_ground_truths
+from circuits_benchmark.training.data_split import split_unique_inputs
+from circuits_benchmark.training.high_level import CompiledHighLevel
+from circuits_benchmark.training.artifacts import TrainedRun
+from circuits_benchmark.training.task import SiitTask
+from circuits_benchmark.training.task_families import CaseKey, TaskFamily, register_task_family
+
+
+class TracrTasks(TaskFamily):
+    """Every case of the case library (its own and plug-ins'), by integer id."""
+
+    name = "tracr"
+    compiled = True
+
+    def owns(self, key: CaseKey) -> bool:
+        return isinstance(key, int)  # an unknown id is refused by the case library, naming the known ones
+
+    def build_task(self, key: CaseKey, output_dir: Path, seed: int) -> SiitTask:
+        """Sizes the LL model, maps HL nodes onto it, derives the LL ground truth and splits the
+        inputs. Raises BenchmarkError for a case with no HL node to intervene on."""
+        compiled = _compiled(key, output_dir)
+        config = ll_config(compiled.model.cfg)
+        correspondence = build_correspondence(compiled.ground_truths, config)
+        if not correspondence.hl_nodes:
+            raise BenchmarkError(f"case {key} has no head or MLP in its circuit: nothing to train")
+        targeted = torch.ones(config.n_ctx, dtype=torch.bool)
+        targeted[0] = False  # BOS carries no output; "undefined" is a class of its own elsewhere
+        return SiitTask(
+            case=key,
+            high_level=lambda device: CompiledHighLevel(compiled.model.to(device), correspondence.hl_nodes),
+            ll_config=config,
+            correspondence=correspondence,
+            ll_ground_truths=ll_ground_truths(correspondence, compiled.ground_truths),
+            split=split_unique_inputs(compiled, seed),
+            targeted=targeted,
+            hl_model={"fingerprint": compiled.fingerprint, "config": compiled.model.cfg.to_dict()},
+        )
+
+    def benchmark_model(self, run: TrainedRun, output_dir: Path) -> BenchmarkModel:
+        return load_benchmark_model(ModelId.tracr(run.case_id), output_dir)
+
+    def ground_truth_current(self, run: TrainedRun, output_dir: Path) -> bool:
+        return ll_ground_truths(run.correspondence, _compiled(run.case_id, output_dir).ground_truths) == run.ground_truths
+
+    def tokenizer(self, key: CaseKey, output_dir: Path) -> CaseTokenizer:
+        return _compiled(key, output_dir).tokenizer
+
+
+def _compiled(case_id: int, output_dir: Path):  # noqa: ANN202 - a CompiledCase, imported lazily with tracr
+    from circuits_benchmark.models.compiled import load_compiled_case
+
+    return load_compiled_case(case_id, output_dir / "cache")
+
+
+register_task_family(TracrTasks())

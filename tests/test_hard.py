@@ -1,0 +1,163 @@
+"""Hard known-circuit models (issue 25): the generic SIIT extension they need (node sets,
+interventions under the strict ablations), their causal model, and on each shipped prototype the
+ground-truth checks and the effect its mechanism is built to have."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from circuits_benchmark.choices import Ablation
+from circuits_benchmark.discovery.activation_patching import activation_patching
+from circuits_benchmark.discovery.attribution import edge_attribution_patching
+from circuits_benchmark.discovery.problem import DiscoveryProblem
+from circuits_benchmark.discovery.settings import MethodSettings
+from circuits_benchmark.errors import BenchmarkError
+from circuits_benchmark.hard import checks, edits, high_level, prototypes, task
+from circuits_benchmark.hard.program import COPY_AT, LOOKUP_AT, RARE_ID, HardSpec, sample_tokens
+from circuits_benchmark.patching.output_change import PatchingBatch
+from circuits_benchmark.training.high_level import interventions_of
+from circuits_benchmark.training.task import fresh_ll_model
+
+REDUNDANT = HardSpec(copies=3, backup=True)
+
+
+def _answers(spec: HardSpec, tokens: torch.Tensor, intervention: tuple[str, ...] | None = None) -> torch.Tensor:
+    """HL answers [batch, pos]; with an intervention, each row's nodes take the next row's values."""
+    hl = high_level.HardCausalModel(spec)
+    logits, values = hl.run(tokens)
+    if intervention is None:
+        return logits.argmax(-1)
+    index = torch.full((len(tokens),), hl.interventions.index(intervention))
+    return hl.interchange(tokens, index, values[:, torch.arange(len(tokens)).roll(-1)]).argmax(-1)
+
+
+def test_causal_model_votes_and_repairs():
+    tokens = sample_tokens(REDUNDANT, np.random.default_rng(0), 400)
+    clean = _answers(REDUNDANT, tokens)
+    for alone in [("copy0",), ("copy1",), ("copy2",), ("lookup",), ("backup",)]:
+        assert torch.equal(_answers(REDUNDANT, tokens, alone), clean), alone
+    pair = _answers(REDUNDANT, tokens, ("copy0", "copy2"))
+    assert (pair[:, COPY_AT] != clean[:, COPY_AT]).float().mean() > 0.7
+    both = _answers(REDUNDANT, tokens, ("lookup", "backup"))
+    assert (both[:, LOOKUP_AT] != clean[:, LOOKUP_AT]).float().mean() > 0.7
+
+
+def test_spec_refuses_bad_knobs():
+    with pytest.raises(BenchmarkError, match="odd"):
+        HardSpec(copies=2)
+    with pytest.raises(BenchmarkError, match="saturation"):
+        HardSpec(saturation=5.0)
+    with pytest.raises(BenchmarkError, match="rare_share"):
+        HardSpec(rare_share=0.9)
+
+
+def test_objective_intervenes_on_node_sets_and_under_strict_ablation():
+    siit = task.siit_task("hard-redundant", REDUNDANT, seed=0)
+    objective = siit.objective(fresh_ll_model(siit.ll_config, seed=0))
+    sets = list(interventions_of(objective.hl))
+    single = {name: objective.ll_node_masks[sets.index((name,))] for name in ("copy0", "copy1")}
+    assert torch.equal(objective.ll_node_masks[sets.index(("copy0", "copy1"))], single["copy0"] * single["copy1"])
+    tokens = siit.split.train[:8]
+    node_index = torch.full((8,), sets.index(("copy0", "copy1")))
+    outputs = objective.run(tokens, torch.arange(8).roll(-1), node_index, objective.strict_masks(8, torch.Generator().manual_seed(0)))
+    # Even rows are intervened on under the strict ablation, odd ones only ablated.
+    assert torch.equal(outputs.hl_strict[0::2], outputs.hl_iit[0::2])
+    assert torch.equal(outputs.hl_strict[1::2], outputs.hl_base[1::2])
+    assert not torch.equal(outputs.hl_iit, outputs.hl_base)
+
+
+def _problem(spec: HardSpec, model, metric: str = "kl") -> DiscoveryProblem:
+    benchmark = task.benchmark_model("test", spec, model)
+    return DiscoveryProblem(benchmark, PatchingBatch.sample(benchmark, 200, seed=5), Ablation.parse("resample"), metric, 0)
+
+
+def _edge_scores(problem: DiscoveryProblem, method, **settings) -> dict[tuple[str, str], float]:
+    scores = method(problem, MethodSettings(**settings)).edge_scores.tolist()
+    return dict(zip(problem.batch.layout.edges(), scores))
+
+
+@pytest.fixture(scope="module", params=list(prototypes.PROTOTYPES))
+def prototype(request):
+    spec, model = prototypes.load_prototype(request.param)
+    return request.param, spec, model
+
+
+def test_every_prototype_passes_its_checks_on_held_out_inputs(prototype):
+    name, spec, model = prototype
+    held_out = prototypes.held_out_inputs(spec)
+    answers = model(held_out).argmax(-1)
+    expected = _answers(spec, held_out)
+    positions = task.metric_positions(spec)
+    assert (answers == expected)[:, positions].float().mean() >= 0.995, name
+    result = checks.check_hard_model(model, spec, held_out, positions)
+    assert result.passed, (name, result.to_dict())
+
+
+def test_saturated_key_input_is_invisible_to_eap_but_not_to_patching_or_eap_ig():
+    spec, model = prototypes.load_prototype("hard-saturated")
+    problem = _problem(spec, model)
+    edge = (high_level.ll_node(spec, "follows_marker"), f"{high_level.ll_node(spec, 'locate')}.k")
+    eap = _edge_scores(problem, edge_attribution_patching)
+    eap_ig = _edge_scores(problem, edge_attribution_patching, integrated_grad_steps=5)
+    patching = _edge_scores(problem, activation_patching)
+    truth = set(high_level.ll_ground_truth(spec).edges)
+    assert patching[edge] > 1.0  # patching the key input moves the answer (KL in nats)
+    assert eap[edge] < 1e-3 * patching[edge]
+    assert eap[edge] < max(score for e, score in eap.items() if e not in truth)  # below an edge outside the circuit
+    assert sorted(eap_ig.values(), reverse=True).index(eap_ig[edge]) < 10
+
+
+def test_rare_part_is_necessary_on_its_share_and_small_on_average():
+    spec, model = prototypes.load_prototype("hard-rare")
+    benchmark = task.benchmark_model("test", spec, model)
+    batch = PatchingBatch.sample(benchmark, 1000, seed=3)
+    truth = high_level.ll_ground_truth(spec)
+    kept = batch.layout.mask_for(truth)
+
+    def share(node: str) -> float:
+        change = batch.change(kept * batch.cut_nodes_mask({node}), "resample")
+        return change.changed_inputs / change.inputs
+
+    rare = high_level.ll_node(spec, "rare")
+    assert share(rare) < 0.1
+    assert min(share(high_level.ll_node(spec, node)) for node in ("copy0", "lookup")) > 0.5
+    held_out = prototypes.held_out_inputs(spec)
+    result = checks.check_hard_model(model, spec, held_out, task.metric_positions(spec))
+    assert result.rare[rare]["share_changed"] >= checks.RARE_NECESSITY_SHARE
+    assert (held_out == RARE_ID).any(dim=1).sum() > 100  # the share is judged on enough inputs
+
+
+def test_distractor_moves_logits_but_no_answer():
+    spec, model = prototypes.load_prototype("hard-distractor")
+    benchmark = task.benchmark_model("test", spec, model)
+    batch = PatchingBatch.sample(benchmark, 500, seed=3)
+    layer, head = edits.distractor_head(model)
+    masks = batch.cut_nodes_mask({f"a{layer}.h{head}"})
+    assert batch.change(masks, "resample").changed_fraction == 0.0
+    with torch.no_grad():
+        patched = batch.patchable.run(batch.clean, masks, batch.ablated("resample"))
+    assert (patched - batch.reference)[batch.weights].norm(dim=-1).mean() > 0.2
+
+
+def test_patching_ranks_redundant_parts_below_an_edge_outside_the_circuit():
+    spec, model = prototypes.load_prototype("hard-redundant")
+    patching = _edge_scores(_problem(spec, model), activation_patching)
+    truth = set(high_level.ll_ground_truth(spec).edges)
+    outside = max(score for edge, score in patching.items() if edge not in truth)
+    hidden = [("embed", f"{high_level.ll_node(spec, f'copy{i}')}.v") for i in range(spec.copies)]
+    hidden += [("m1", "output"), ("embed", "m0")]  # the backup's output; the repaired MLP's input
+    assert all(patching[edge] < outside for edge in hidden), {edge: patching[edge] for edge in hidden}
+    assert patching[("m0", "output")] > 100 * outside  # a part without a stand-in stands out
+
+
+def test_hard_family_is_registered_and_trains_the_program_without_its_edits():
+    from circuits_benchmark.training.task_families import task_family
+
+    family = task_family("hard-saturated")
+    assert family.name == "hard" and set(family.keys()) == set(prototypes.PROTOTYPES)
+    built = family.build_task("hard-saturated", output_dir=None, seed=0)
+    assert built.hl_model["spec"] == prototypes.trained_spec(prototypes.PROTOTYPES["hard-saturated"]).to_dict()
+    assert built.hl_model["spec"]["saturation"] == 1.0
+    assert family.settings().target == 0.999
