@@ -314,7 +314,7 @@ def test_the_learning_rate_halves_only_on_a_plateau_at_one_rate() -> None:
 def test_training_goes_on_past_the_metric_bar_until_the_ground_truth_check_passes(tmp_path: Path, cache_dir: Path) -> None:
     """Case 3 with a 60% target reaches it in all three metrics around epoch 40 with a ground truth
     that changes about 18% of outputs: the run trains on (each evaluation at the bar records its
-    check) and stops at the first evaluation whose ground truth is faithful and minimal (about 7 s)."""
+    check) and stops at the first evaluation whose ground truth is faithful and minimal (epoch 136)."""
     from circuits_benchmark.training.trainer import may_stop_early, metrics_at_bar, training_on_reason
 
     output_dir = output_dir_with_cache(tmp_path, cache_dir)
