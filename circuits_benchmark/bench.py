@@ -14,7 +14,7 @@
 2. skip every job whose run key (built from its RunConfig) is already in the store;
 3. run the rest in this process or on Ray, storing each run the moment it finishes.
 
-The leaderboard is read from the store afterwards (`leaderboard.report.write_leaderboard`, which
+The leaderboard is read from the store afterwards (`leaderboard.pages.write_leaderboard`, which
 `./main.py bench` calls when the bench ends).
 
 A sweep's points are the runs sharing a `series_key`; the leaderboard builds the sweep's ROC from
@@ -33,7 +33,7 @@ from circuits_benchmark.discovery.methods import METHODS, method_variants
 from circuits_benchmark.discovery.settings import MethodSettings
 from circuits_benchmark.errors import BenchmarkError
 from circuits_benchmark.models.model_id import ModelId
-from circuits_benchmark.runs import RunConfig, RunPlace, result_dir, to_record
+from circuits_benchmark.runs import RunConfig, RunPlace, compute_run, result_dir, to_record
 from circuits_benchmark.storage.results_db import ResultsStore, RunRecord
 from circuits_benchmark.training.task_families import task_families, task_family
 from circuits_benchmark.workers import map_in_workers
@@ -123,7 +123,7 @@ def model_ids(case_ids: Sequence[int | str], kinds: Sequence[str], output_dir: P
     unknown = [k for k in kinds if k not in MODEL_KINDS]
     if unknown or not kinds:
         raise BenchmarkError(f"unknown model kind {','.join(unknown) or '(none)'}: use {' and/or '.join(MODEL_KINDS)}")
-    from circuits_benchmark.models.compressed_models import scored_compressed_id
+    from circuits_benchmark.compiler.compressed_models import scored_compressed_id
 
     trained = {i: trained_model_id(i, output_dir) for i in case_ids} if "siit" in kinds else {}
     if set(kinds) == {"siit"} and not any(trained.values()):
@@ -191,15 +191,9 @@ def _sweep_jobs(reference: RunConfig, label: str) -> list[Job]:
 
 
 def run_job(job: Job, output_dir: Path) -> RunRecord:
-    """Computes one job (load the model, build the problem, run the method, evaluate) into a record."""
-    from circuits_benchmark.models.registry import load_benchmark_model
-    from circuits_benchmark.runs import apply_method, build_problem, evaluate_output
-
-    start = time.perf_counter()
-    problem = build_problem(load_benchmark_model(job.config.model_id, output_dir), job.config)
-    output, cost = apply_method(problem, job.config)
-    result = evaluate_output(problem, output, job.config, cost)
-    return to_record(result, job.place, time.perf_counter() - start)
+    """Computes one job (`runs.compute_run`) into a record."""
+    _, result = compute_run(job.config, output_dir)
+    return to_record(result, job.place, result.wall_time_s)
 
 
 def _attempt(job: Job, output_dir: Path) -> RunRecord | str:

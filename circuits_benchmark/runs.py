@@ -209,14 +209,9 @@ def run_discovery(config: RunConfig, output_dir: Path, draw: bool = True, models
     submissions only); returns the result. The model is read from `models_dir` (its compile cache
     and trained models), by default `output_dir`."""
     config.validate()
-    start = time.perf_counter()
-    benchmark_model = load_benchmark_model(config.model_id, models_dir or output_dir)
-    problem = build_problem(benchmark_model, config)
-    output, cost = apply_method(problem, config)
-    result = evaluate_output(problem, output, config, cost)
-    result.wall_time_s = time.perf_counter() - start
+    problem, result = compute_run(config, models_dir or output_dir)
     # The resolved id names the folder: `siit:3` means the best run today, another one tomorrow.
-    result.result_dir = result_dir(dataclasses.replace(config, model_id=benchmark_model.model_id), output_dir)
+    result.result_dir = result_dir(dataclasses.replace(config, model_id=problem.benchmark_model.model_id), output_dir)
     atomic_write_json(result.result_dir / "result.json", result.to_dict())
     key = "run/" + result.result_dir.relative_to(output_dir).as_posix()
     with ResultsStore(output_dir) as store:
@@ -225,6 +220,17 @@ def run_discovery(config: RunConfig, output_dir: Path, draw: bool = True, models
     if draw:
         _draw(result, problem, result.result_dir)
     return result
+
+
+def compute_run(config: RunConfig, models_dir: Path) -> tuple[DiscoveryProblem, RunResult]:
+    """The core of every run (`run_discovery`, a bench job): load the model from `models_dir`,
+    build the problem, run the method, score it; the result's wall time covers all of it."""
+    start = time.perf_counter()
+    problem = build_problem(load_benchmark_model(config.model_id, models_dir), config)
+    output, cost = apply_method(problem, config)
+    result = evaluate_output(problem, output, config, cost)
+    result.wall_time_s = time.perf_counter() - start
+    return problem, result
 
 
 def apply_method(problem: DiscoveryProblem, config: RunConfig) -> tuple[MethodOutput, PassCounter]:

@@ -26,7 +26,7 @@ def one_torch_thread() -> None:
 def bench_with_leaderboard(tmp_path_factory: pytest.TempPathFactory):
     """request, name -> a fresh output folder holding that bench and its leaderboard."""
     from circuits_benchmark.bench import run_bench
-    from circuits_benchmark.leaderboard.report import write_leaderboard
+    from circuits_benchmark.leaderboard.pages import write_leaderboard
 
     def bench(request, name: str) -> Path:
         output_dir = tmp_path_factory.mktemp(name)

@@ -176,7 +176,7 @@ def test_registry_loads_algzoo_transformers(tmp_path: Path) -> None:
         result = evaluate_output(problem, output, config, cost)
         assert result.evaluation is None and output.edge_scores.shape == (problem.n_edges,) and cost.forward_pass_equivalents > 0
     # The everyday analyses run on it too, unscored: only the embedding's variables are known.
-    from circuits_benchmark.evaluation.model_analyses import attention_report, layers_report, probe_report
+    from circuits_benchmark.analyses.model_analyses import attention_report, layers_report, probe_report
 
     probes = probe_report(spec.model_id, tmp_path, n_examples=40)
     assert not probes["scored"] and [v["variable"] for v in probes["variables"]] == ["tokens", "indices"]

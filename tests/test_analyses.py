@@ -1,5 +1,5 @@
 """Probing, attention roles and the per-model report, scored against known computations
-(`evaluation.probing`, `evaluation.attention_roles`, `evaluation.model_report`)."""
+(`analyses.probing`, `analyses.attention_roles`, `analyses.model_report`)."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ import pytest
 import torch
 
 from circuits_benchmark.errors import BenchmarkError
-from circuits_benchmark.evaluation.attention_roles import head_roles, label, role_scores
-from circuits_benchmark.evaluation.known_computation import known_computation
-from circuits_benchmark.evaluation.probing import _probe, probe_model
+from circuits_benchmark.analyses.attention_roles import head_roles, label, role_scores
+from circuits_benchmark.analyses.known_computation import known_computation
+from circuits_benchmark.analyses.probing import _probe, probe_model
 from circuits_benchmark.models.model_id import ModelId
 from circuits_benchmark.models.registry import load_benchmark_model
 

@@ -20,7 +20,7 @@ from circuits_benchmark.bench import VARIANTS, BenchRequest, Job, plan_jobs, run
 from circuits_benchmark.cases import ORIGINAL_RELEASE_IDS, all_case_ids
 from circuits_benchmark.discovery.settings import ACDC_SWEEP, EDGE_PRUNING_SWEEP, SP_SWEEP, MethodSettings
 from circuits_benchmark.errors import BenchmarkError
-from circuits_benchmark.models.compressed_models import COMPRESSED_RELEASE_DIR, scored_compressed_id
+from circuits_benchmark.compiler.compressed_models import COMPRESSED_RELEASE_DIR, scored_compressed_id
 from circuits_benchmark.models.model_id import ModelId
 from circuits_benchmark.runs import RunConfig, RunPlace, run_discovery
 from circuits_benchmark.storage.results_db import DATABASE_FILE, ResultsStore

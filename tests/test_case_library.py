@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from circuits_benchmark.cases import ORIGINAL_RELEASE_IDS, all_case_ids, get_case, suite_case_ids
-from circuits_benchmark.models.verification import verify_case
-from circuits_benchmark.models.compiled import load_compiled_case
+from circuits_benchmark.compiler.verification import verify_case
+from circuits_benchmark.compiler.cache import load_compiled_case
 
 GAPS_FILE = Path(__file__).parent / "data" / "ground_truth_gaps.json"
 # case id -> ablation -> edges whose single removal changes no output (see EXPERIMENTS.md for why).

@@ -59,7 +59,7 @@ def test_eval_ioi_measures_every_node_on_held_out_sentences(output_dir: Path) ->
 
 
 def test_iit_metrics_rebuild_the_held_out_split(output_dir: Path) -> None:
-    from circuits_benchmark.training.reports import iit_metrics
+    from circuits_benchmark.analyses.iit_evaluation import iit_metrics
     from circuits_benchmark.training.siit_models import load_run
 
     metrics = iit_metrics(load_run(output_dir, "ioi"), output_dir)  # checks the split's fingerprint

@@ -20,7 +20,7 @@ from circuits_benchmark.models.registry import load_benchmark_model
 from circuits_benchmark.patching.output_change import PatchingBatch
 from circuits_benchmark.training.artifacts import release_case_dir
 from circuits_benchmark.training.release import RELEASED_FILES, read_manifest, sha256_of
-from circuits_benchmark.training.reports import DEFAULT_EXAMPLES
+from circuits_benchmark.training.ground_truth_checks import CHECK_EXAMPLES as DEFAULT_EXAMPLES
 from circuits_benchmark.training.siit_models import load_run
 
 ENTRY = read_manifest()["models"][ioi.IOI]
@@ -59,7 +59,7 @@ def test_release_was_trained_by_the_ioi_recipe_as_it_stands() -> None:
 
 
 def test_release_clears_the_bar_on_held_out_sentences(output_dir: Path) -> None:
-    from circuits_benchmark.training.reports import iit_metrics
+    from circuits_benchmark.analyses.iit_evaluation import iit_metrics
 
     metrics = iit_metrics(load_run(output_dir, ioi.IOI), output_dir)  # rebuilds the held-out split
     assert min(metrics.values()) >= ioi.BAR, metrics

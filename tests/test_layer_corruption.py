@@ -1,4 +1,4 @@
-"""Layer corruption scored against the known circuit (`evaluation.layer_corruption`, `eval layers`)."""
+"""Layer corruption scored against the known circuit (`analyses.layer_corruption`, `eval layers`)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 
 from circuits_benchmark.circuits.circuit import Circuit
-from circuits_benchmark.evaluation.layer_corruption import agreement, circuit_layers, corrupt_layers, corruptions
+from circuits_benchmark.analyses.layer_corruption import agreement, circuit_layers, corrupt_layers, corruptions
 from circuits_benchmark.models.registry import load_benchmark_model
 from circuits_benchmark.patching.output_change import PatchingBatch
 

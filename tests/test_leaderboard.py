@@ -20,7 +20,7 @@ from circuits_benchmark.bench import BenchRequest
 from circuits_benchmark.errors import BenchmarkError
 from circuits_benchmark.evaluation.roc import auroc
 from circuits_benchmark.evaluation.statistics import a12_magnitude, mann_whitney_u, vargha_delaney_a12
-from circuits_benchmark.leaderboard.report import write_leaderboard
+from circuits_benchmark.leaderboard.pages import write_leaderboard
 from circuits_benchmark.leaderboard.submission import submit
 from circuits_benchmark.leaderboard.summary import COMPARED_METRICS, SeriesResult, combine_seeds, series_results
 from circuits_benchmark.runs import RunResult

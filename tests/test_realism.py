@@ -1,4 +1,4 @@
-"""Realism statistics (`evaluation.realism`) and `eval realism`, which trains its IIT and natural models."""
+"""Realism statistics (`analyses.realism`) and `eval realism`, which trains its IIT and natural models."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 
-from circuits_benchmark.evaluation.realism import effective_rank, excess_kurtosis
+from circuits_benchmark.analyses.realism import effective_rank, excess_kurtosis
 from circuits_benchmark.training.siit_models import default_run_id
 
 ROOT = Path(__file__).resolve().parents[1]

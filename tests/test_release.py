@@ -10,13 +10,13 @@ import pytest
 import torch
 
 from circuits_benchmark.cases import suite_case_ids
-from circuits_benchmark.models.compiled import load_compiled_case
+from circuits_benchmark.compiler.cache import load_compiled_case
 from circuits_benchmark.models.registry import load_benchmark_model
 from circuits_benchmark.training.artifacts import release_case_dir
 from circuits_benchmark.training.data_split import split_unique_inputs
 from circuits_benchmark.evaluation.circuit_checks import ground_truth_check
 from circuits_benchmark.patching.output_change import PatchingBatch
-from circuits_benchmark.training.reports import DEFAULT_EXAMPLES
+from circuits_benchmark.training.ground_truth_checks import CHECK_EXAMPLES as DEFAULT_EXAMPLES
 from circuits_benchmark.training.objectives import output_matches
 from circuits_benchmark.training.release import RELEASED_FILES, read_manifest, released_case_ids, sha256_of
 from circuits_benchmark.training.siit_models import load_run

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from circuits_benchmark.circuits.circuit import Circuit
 from circuits_benchmark.cli.app import app
 from circuits_benchmark.errors import BenchmarkError
-from circuits_benchmark.models.compiled import load_compiled_case
+from circuits_benchmark.compiler.cache import load_compiled_case
 from circuits_benchmark.models.registry import load_benchmark_model
 from circuits_benchmark.patching.engine import EdgeLayout
 from circuits_benchmark.training.artifacts import GROUND_TRUTH_FILE, META_FILE, run_dir

@@ -20,7 +20,7 @@ console = Console(width=200) if not sys.stdout.isatty() else Console()
 
 def _load_all(indices: str | None, output_dir: Path) -> list:
     from circuits_benchmark.cases import parse_case_ids
-    from circuits_benchmark.catalogue import compile_cases
+    from circuits_benchmark.compiler.catalogue import compile_cases
 
     case_ids = parse_case_ids(indices)
     with progress_bar("loading cases", len(case_ids)) as advance:
@@ -30,7 +30,7 @@ def _load_all(indices: str | None, output_dir: Path) -> list:
 @app.command("list")
 def list_cases(indices: Indices = None, output_dir: OutputDir = DEFAULT_OUTPUT_DIR) -> None:
     """A table of the cases: task, sizes, ground truth and verification status."""
-    from circuits_benchmark.catalogue import summarize
+    from circuits_benchmark.compiler.catalogue import summarize
 
     table = Table(title="tracr cases")
     for column in ("id", "task", "|V|", "L", "output", "layers/heads", "GT resample n/e", "GT zero n/e", "verification"):
@@ -53,7 +53,7 @@ def show_case(
     ablation: Annotated[str, typer.Option("--ablation", help="Which ground truth to draw: resample or zero.")] = "resample",
 ) -> None:
     """Details of a case and its ground-truth circuits as text (and a drawing with --draw)."""
-    from circuits_benchmark.catalogue import stored_verification
+    from circuits_benchmark.compiler.catalogue import stored_verification
     from circuits_benchmark.circuits.circuit import full_circuit
     from circuits_benchmark.circuits.drawing import draw_circuit
     from circuits_benchmark.errors import BenchmarkError
@@ -105,7 +105,7 @@ def verify_command(
     seed: Seed = 0,
 ) -> None:
     """Check each case: model == program, ground truth faithful and minimal; store the result."""
-    from circuits_benchmark.catalogue import verify_and_store
+    from circuits_benchmark.compiler.catalogue import verify_and_store
 
     compiled = _load_all(indices, output_dir)
     failures = 0
@@ -132,8 +132,8 @@ def compress_command(
     (`compressed:N`), and verify the compiled ground truth on it; stored under <output-dir>/compressed/."""
     import torch
 
-    from circuits_benchmark.models.compressed_models import COMPRESSED_RELEASE_DIR, compress_and_store
-    from circuits_benchmark.models.compression import most_halvings
+    from circuits_benchmark.compiler.compressed_models import COMPRESSED_RELEASE_DIR, compress_and_store
+    from circuits_benchmark.compiler.compression import most_halvings
 
     torch.set_num_threads(1)
     root = COMPRESSED_RELEASE_DIR if release else output_dir / "compressed"

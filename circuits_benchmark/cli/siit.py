@@ -174,7 +174,7 @@ def eval_iit(
 ) -> None:
     """Held-out accuracy, IIA, strict IIA; per-node ablation effects; the ground truth's faithfulness and minimality."""
     from circuits_benchmark.training.task_families import parse_task_keys
-    from circuits_benchmark.training.reports import evaluate_trained_run
+    from circuits_benchmark.analyses.iit_evaluation import evaluate_trained_run
 
     check_number("--n-examples", n_examples, minimum=2)
     for case_id in parse_task_keys(indices):
@@ -204,7 +204,7 @@ def eval_node_realism(
     """Output change when every node outside a circuit is ablated: a discovered one (--result, one
     case), else each selected model's ground truth (`gt_node_realism` is this without --result)."""
     from circuits_benchmark.training.task_families import parse_task_keys
-    from circuits_benchmark.training.reports import realism_of_ground_truth, realism_of_result
+    from circuits_benchmark.analyses.iit_evaluation import realism_of_ground_truth, realism_of_result
 
     check_number("--n-examples", n_examples, minimum=2)
     if result is not None:
@@ -298,7 +298,7 @@ def eval_realism(
     """Weights, activations, node ablation effects and ACDC's faithfulness of a case's compiled, SIIT,
     IIT (no strict loss) and natural (behaviour loss only) models, side by side; trains the missing ones."""
     from circuits_benchmark.cases import parse_case_ids
-    from circuits_benchmark.training.realism_models import realism_report
+    from circuits_benchmark.analyses.realism_models import realism_report
 
     check_number("--n-examples", n_examples, minimum=2)
     check_number("--max-seconds", max_seconds, above=0)

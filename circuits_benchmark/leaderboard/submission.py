@@ -79,7 +79,7 @@ def submit(path: Path, output_dir: Path, store: bool = True) -> list[RunRecord]:
     Raises BenchmarkError (one line, naming the file and the offending entry) for a bad file;
     nothing is stored then.
     """
-    from circuits_benchmark.leaderboard.report import write_leaderboard
+    from circuits_benchmark.leaderboard.pages import write_leaderboard
 
     submission = parse_submission(read_json(path), str(path))
     records = [score_model(submission, entry, output_dir, f"{path}: models[{i}]") for i, entry in enumerate(submission.models)]

@@ -150,7 +150,7 @@ class CircuitTransformer(nn.Module):
 
     def run_layers(self, tokens: torch.Tensor, order: Sequence[int]) -> torch.Tensor:
         """Logits of a pass through the blocks in `order` (skip one by leaving it out, repeat or swap
-        them): the layer corruptions of `evaluation.layer_corruption`."""
+        them): the layer corruptions of `analyses.layer_corruption`."""
         return self._run(tokens, cache=None, order=order)
 
     def _run(self, tokens: torch.Tensor, cache: dict[str, torch.Tensor] | None, order: Sequence[int] | None = None) -> torch.Tensor:

@@ -21,7 +21,7 @@ Matching means cross-entropy against the HL's argmax class for categorical outpu
 error against the HL's value for numerical ones, at the task's targeted positions: every non-BOS
 position of a tracr case, the last one of an IOI sentence (a tracr model's argmax is the
 program's value: `cases verify` checks it on every case). "Undefined" is a class of the compiled
-model's own (see `models.tracr_compiler`), so where the program's value is None the LL model must
+model's own (see `compiler.tracr_compiler`), so where the program's value is None the LL model must
 predict undefined: nodes whose only job is to make an output undefined are trained and scored like
 every other node.
 The metrics count matching positions: argmax equal, or |LL - HL| <= tolerance. Both sides of every

@@ -35,7 +35,7 @@ from circuits_benchmark.training.artifacts import (
     release_case_dir,
     run_dir,
 )
-from circuits_benchmark.training.reports import check_trained_ground_truth
+from circuits_benchmark.training.ground_truth_checks import check_trained_ground_truth
 from circuits_benchmark.training.siit_models import (
     RUN_METRICS,
     finished_run_ids,

@@ -33,6 +33,7 @@ from circuits_benchmark.training.artifacts import (
 )
 from circuits_benchmark.training.correspondence import Correspondence
 from circuits_benchmark.training.task_families import CaseKey, task_family
+from circuits_benchmark.models.registry import register_loader
 
 RUN_METRICS = ("accuracy", "iia", "strict_iia")
 
@@ -161,6 +162,7 @@ def load_run(output_dir: Path, case_id: CaseKey, run_id: str | None = None) -> T
     return TrainedRun(case_id, run_id, directory, model, truths, correspondence, meta)
 
 
+@register_loader("siit")
 def load_siit_model(model_id: ModelId, output_dir: Path) -> BenchmarkModel:
     """The registry's loader of `siit:<task>[:<run-id>]`: a trained model with its LL ground truth,
     around its task (its family's `benchmark_model`)."""

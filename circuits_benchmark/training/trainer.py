@@ -24,7 +24,7 @@ from circuits_benchmark.errors import BenchmarkError
 from circuits_benchmark.models.model_id import ModelId
 from circuits_benchmark.storage.files import StorageError, atomic_write_json
 from circuits_benchmark.training.artifacts import CHECKPOINT_FILE, META_FILE, Checkpoint, TrainedRun, TrainingMeta, TrainingProgress, run_dir, write_run
-from circuits_benchmark.training.reports import check_trained_ground_truth
+from circuits_benchmark.training.ground_truth_checks import check_trained_ground_truth
 from circuits_benchmark.training.siit_models import trained_benchmark_model
 from circuits_benchmark.training.objectives import SiitObjective, heldout_metrics
 from circuits_benchmark.training.task import SiitTask, fresh_ll_model

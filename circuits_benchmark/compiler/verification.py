@@ -20,8 +20,8 @@ import torch
 
 from circuits_benchmark.cases.program_outputs import evaluate_program
 from circuits_benchmark.circuits.circuit import Circuit, Edge
-from circuits_benchmark.circuits.ground_truth import GROUND_TRUTH_ABLATIONS
-from circuits_benchmark.models.compiled_case import CompiledCase
+from circuits_benchmark.compiler.ground_truth import GROUND_TRUTH_ABLATIONS
+from circuits_benchmark.compiler.compiled_case import CompiledCase
 from circuits_benchmark.patching.output_change import PatchingBatch
 
 ENUMERATION_LIMIT = 10_000

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from circuits_benchmark.errors import BenchmarkError
-from circuits_benchmark.evaluation.model_analyses import attention_report, layers_report, probe_report
-from circuits_benchmark.evaluation.report_files import eval_dir
+from circuits_benchmark.analyses.model_analyses import attention_report, layers_report, probe_report
+from circuits_benchmark.analyses.eval_files import eval_dir
 from circuits_benchmark.formatting import format_number
 from circuits_benchmark.models.benchmark_model import BenchmarkModel
 from circuits_benchmark.models.registry import load_benchmark_model

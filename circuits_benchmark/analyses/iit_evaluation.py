@@ -1,6 +1,5 @@
-"""`eval iit` and `eval node_realism` / `gt_node_realism`: reports on trained (and compiled) models
-and on circuits in them, written under `<output_dir>/eval/`; and the ground-truth checks stored
-with every trained model (`check_trained_ground_truth`).
+"""`eval iit` and `eval node_realism` / `gt_node_realism`: evaluations of trained (and compiled)
+models and of circuits in them, written under `<output_dir>/eval/`.
 """
 
 from __future__ import annotations
@@ -14,7 +13,7 @@ from circuits_benchmark.choices import Ablation
 from circuits_benchmark.circuits.circuit import Circuit
 from circuits_benchmark.errors import BenchmarkError
 from circuits_benchmark.evaluation.circuit_checks import draw_node_effects, ground_truth_check, node_ablation_effects, node_realism
-from circuits_benchmark.evaluation.report_files import DEFAULT_EXAMPLES, eval_dir, write_report
+from circuits_benchmark.analyses.eval_files import DEFAULT_EXAMPLES, eval_dir, write_report
 from circuits_benchmark.models.benchmark_model import BenchmarkModel
 from circuits_benchmark.models.model_id import ModelId
 from circuits_benchmark.models.registry import load_benchmark_model
@@ -22,21 +21,10 @@ from circuits_benchmark.patching.output_change import PatchingBatch
 from circuits_benchmark.storage.files import read_json
 from circuits_benchmark.training.objectives import heldout_metrics
 from circuits_benchmark.training.artifacts import TrainedRun
+from circuits_benchmark.training.ground_truth_checks import TRAINED_ABLATIONS
 from circuits_benchmark.training.siit_models import load_run
 from circuits_benchmark.training.task_families import build_task
 
-# The ablations a SIIT model's ground truth is trained to hold under (the strict loss resamples;
-# mean ablation comes along). Zero ablation is reported by `eval iit` but not trained for.
-TRAINED_ABLATIONS = (Ablation.RESAMPLE, Ablation.MEAN)
-
-
-def check_trained_ground_truth(
-    model: BenchmarkModel, n_examples: int = DEFAULT_EXAMPLES, seed: int = 0
-) -> dict[str, dict[str, Any]]:
-    """Ground-truth checks of a trained model under the ablations its strict loss trains for
-    (resample, and mean beside it), as stored in meta.json and the release manifest."""
-    batch = PatchingBatch.sample(model, n_examples, seed)
-    return {a: ground_truth_check(batch, model, a).to_dict() for a in TRAINED_ABLATIONS}
 
 
 def iit_metrics(run: TrainedRun, output_dir: Path) -> dict[str, float]:

@@ -1,4 +1,4 @@
-"""`CompiledCase`: a case's compiled model with its encodings and ground truths (see `models.compiled`
+"""`CompiledCase`: a case's compiled model with its encodings and ground truths (see `compiler.cache`
 for how it is built and cached)."""
 
 from __future__ import annotations
