@@ -107,4 +107,4 @@ def test_a_planted_upward_import_is_found() -> None:
     lazy = {**sources, engine: sources[engine] + '\n_PLANTED = "circuits_benchmark.runs:run_discovery"\n'}
     assert upward_imports(lazy) == [f"{engine} -> circuits_benchmark.runs"]
     relative = {**sources, engine: sources[engine] + '\n_PACKAGE = "circuits_benchmark.analyses"\n_PLANTED = "probing:probe"\n'}
-    assert upward_imports(relative) == [f"{engine} -> circuits_benchmark.analyses.probing"]
+    assert upward_imports(relative) == [f"{engine} -> circuits_benchmark.analyses", f"{engine} -> circuits_benchmark.analyses.probing"]
