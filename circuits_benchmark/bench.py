@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 from typing import Callable, ContextManager, Iterator, Sequence
 
+from circuits_benchmark.choices import Ablation, BenchModelKind, Executor, Suite
 from circuits_benchmark.discovery.methods import METHODS, method_variants
 from circuits_benchmark.discovery.settings import MethodSettings
 from circuits_benchmark.errors import BenchmarkError
@@ -40,8 +41,7 @@ from circuits_benchmark.workers import map_in_workers
 
 # The method variants the leaderboard compares.
 VARIANTS = method_variants()
-MODEL_KINDS = ("tracr", "siit", "compressed")
-EXECUTORS = ("local", "ray")
+MODEL_KINDS = tuple(BenchModelKind)
 
 Advance = Callable[[int], None]
 ProgressFactory = Callable[[str, int], ContextManager[Advance]]
@@ -68,20 +68,19 @@ class BenchRequest:
     """
 
     case_ids: Sequence[int | str] | None = None
-    suite: str = "original"
-    kinds: Sequence[str] = MODEL_KINDS
+    suite: Suite = Suite.ORIGINAL
+    kinds: Sequence[BenchModelKind] = MODEL_KINDS
     labels: Sequence[str] | None = None
-    ablation: str = "resample"
+    ablation: Ablation = Ablation.RESAMPLE
     n_examples: int = 100
     seed: int = 42
     seeds: int = 3
-    executor: str = "local"
+    executor: Executor = Executor.LOCAL
     ray_address: str | None = None
     jobs: int = 1
     model_ids: Sequence[str] | None = None
 
 
-SUITES = ("original", "full")
 
 
 @dataclasses.dataclass
@@ -125,14 +124,14 @@ def model_ids(case_ids: Sequence[int | str], kinds: Sequence[str], output_dir: P
         raise BenchmarkError(f"unknown model kind {','.join(unknown) or '(none)'}: use {' and/or '.join(MODEL_KINDS)}")
     from circuits_benchmark.compiler.compressed_models import scored_compressed_id
 
-    trained = {i: trained_model_id(i, output_dir) for i in case_ids} if "siit" in kinds else {}
-    if set(kinds) == {"siit"} and not any(trained.values()):
+    trained = {i: trained_model_id(i, output_dir) for i in case_ids} if BenchModelKind.SIIT in kinds else {}
+    if set(kinds) == {BenchModelKind.SIIT} and not any(trained.values()):
         raise BenchmarkError(f"no trained model under {output_dir / 'll_models'} for these cases: train one with ./main.py train iit")
     compiled = [i for i in case_ids if task_family(i).compiled]
-    compressed = {i: scored_compressed_id(i, output_dir) for i in compiled} if "compressed" in kinds else {}
+    compressed = {i: scored_compressed_id(i, output_dir) for i in compiled} if BenchModelKind.COMPRESSED in kinds else {}
     ids = []
     for case_id in case_ids:
-        ids += [str(ModelId.tracr(case_id))] if "tracr" in kinds and case_id in compiled else []
+        ids += [str(ModelId.tracr(case_id))] if BenchModelKind.TRACR in kinds and case_id in compiled else []
         ids += [trained[case_id]] if trained.get(case_id) else []
         ids += [compressed[case_id]] if compressed.get(case_id) else []
     return ids
@@ -152,11 +151,10 @@ def plan_jobs(request: BenchRequest, output_dir: Path) -> list[Job]:
     unknown = [label for label in labels if label not in VARIANTS]
     if unknown:
         raise BenchmarkError(f"unknown method {unknown[0]!r}: use one of {', '.join(VARIANTS)}")
-    if request.suite not in SUITES:
-        raise BenchmarkError(f"unknown suite {request.suite!r}: use {' or '.join(SUITES)}")
+    Suite.parse(request.suite)
     if request.seeds < 1:
         raise BenchmarkError(f"--seeds must be at least 1, not {request.seeds}")
-    case_ids = list(request.case_ids or [*(ORIGINAL_RELEASE_IDS if request.suite == "original" else all_case_ids()), *default_named_tasks()])
+    case_ids = list(request.case_ids or [*(ORIGINAL_RELEASE_IDS if request.suite == Suite.ORIGINAL else all_case_ids()), *default_named_tasks()])
     jobs = []
     for model_id in request.model_ids if request.model_ids is not None else model_ids(case_ids, list(request.kinds), output_dir):
         for label in labels:
@@ -223,9 +221,8 @@ def run_bench(request: BenchRequest, output_dir: Path, progress: ProgressFactory
     Each run is committed as it finishes, so an interrupt (Ctrl-C) loses only runs in flight and a
     rerun continues where this one stopped. Raises BenchmarkError for a bad request.
     """
-    if request.executor not in EXECUTORS:
-        raise BenchmarkError(f"unknown executor {request.executor!r}: use {' or '.join(EXECUTORS)}")
-    if request.jobs < 1 or (request.jobs > 1 and request.executor != "local"):
+    Executor.parse(request.executor)
+    if request.jobs < 1 or (request.jobs > 1 and request.executor != Executor.LOCAL):
         raise BenchmarkError(f"--jobs must be at least 1 and goes with the local executor, got {request.jobs}")
     start = time.perf_counter()
     jobs = plan_jobs(request, output_dir)
@@ -234,7 +231,7 @@ def run_bench(request: BenchRequest, output_dir: Path, progress: ProgressFactory
         pending = [job for job in jobs if job.place.run_key not in finished]
         with progress("bench", len(jobs)) as advance:
             advance(len(jobs) - len(pending))
-            if request.executor == "ray":
+            if request.executor == Executor.RAY:
                 ran, failures = _run_on_ray(pending, output_dir, store, advance, request.ray_address)
             elif request.jobs > 1:
                 ran, failures = _run_in_processes(pending, output_dir, store, advance, request.jobs)

@@ -64,7 +64,7 @@ def evaluate_trained_run(
 
 
 def realism_of_result(
-    result_path: Path, model_id: str, output_dir: Path, ablation: str = "resample", n_examples: int = DEFAULT_EXAMPLES, seed: int = 0
+    result_path: Path, model_id: str, output_dir: Path, ablation: Ablation = Ablation.RESAMPLE, n_examples: int = DEFAULT_EXAMPLES, seed: int = 0
 ) -> dict[str, Any]:
     """`eval node_realism`: node realism of the circuit in a result.json (its "circuit" key).
 
@@ -87,7 +87,7 @@ def realism_of_result(
 
 
 def realism_of_ground_truth(
-    model_id: str, output_dir: Path, ablation: str = "resample", n_examples: int = DEFAULT_EXAMPLES, seed: int = 0
+    model_id: str, output_dir: Path, ablation: Ablation = Ablation.RESAMPLE, n_examples: int = DEFAULT_EXAMPLES, seed: int = 0
 ) -> dict[str, Any]:
     """`eval gt_node_realism`: node realism of a model's own ground truth for `ablation`."""
     model = load_benchmark_model(model_id, output_dir)

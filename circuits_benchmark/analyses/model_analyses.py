@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable
 
+from circuits_benchmark.choices import Ablation
 from circuits_benchmark.analyses.attention_roles import ROLE_THRESHOLD, draw_attention, head_roles, roles_summary
 from circuits_benchmark.analyses.known_computation import known_computation
 from circuits_benchmark.analyses.layer_corruption import (
@@ -67,7 +68,7 @@ def layers_report(model_id: str, output_dir: Path, n_examples: int = DEFAULT_EXA
     circuit's prediction and their agreement (`analyses.layer_corruption`); result.json and layers.png."""
 
     def analyse(model: BenchmarkModel) -> tuple[dict[str, Any], Callable[[Path], None]]:
-        truth = model.ground_truth("resample")
+        truth = model.ground_truth(Ablation.RESAMPLE)
         results = corrupt_layers(PatchingBatch.sample(model, n_examples, seed), truth)
         findings = {
             "circuit_layers": None if truth is None else sorted(circuit_layers(truth)),

@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from circuits_benchmark.choices import Ablation, Granularity
 from circuits_benchmark.cli.options import DEFAULT_OUTPUT_DIR, Device, Indices, OutputDir, Seed, cache_dir, resolve_device
 from circuits_benchmark.cli.progress import progress_bar
 
@@ -37,7 +38,7 @@ def list_cases(indices: Indices = None, output_dir: OutputDir = DEFAULT_OUTPUT_D
         table.add_column(column, overflow="fold")
     for compiled in _load_all(indices, output_dir):
         row = summarize(compiled)
-        sizes = [f"{n}/{e}" for n, e in (row.ground_truth_size["resample"], row.ground_truth_size["zero"])]
+        sizes = [f"{n}/{e}" for n, e in (row.ground_truth_size[Ablation.RESAMPLE], row.ground_truth_size[Ablation.ZERO])]
         table.add_row(
             str(row.case_id), row.description, str(row.vocab_size), str(row.max_seq_len), row.output_kind,
             f"{row.layers}/{row.heads}", *sizes, row.verification,
@@ -58,7 +59,7 @@ def show_case(
     from circuits_benchmark.circuits.drawing import draw_circuit
     from circuits_benchmark.errors import BenchmarkError
 
-    if ablation not in ("resample", "zero"):
+    if ablation not in (Ablation.RESAMPLE, Ablation.ZERO):
         raise BenchmarkError(f"unknown ablation {ablation!r}: use resample or zero")
     selected = _load_all(indices, output_dir)
     for compiled in selected:
@@ -72,8 +73,8 @@ def show_case(
         )
         report = stored_verification(compiled)
         console.print(f"  verification: {'not verified (run: cases verify)' if report is None else report.status()}")
-        for name in ("resample", "zero"):
-            console.print(f"  ground truth, {name} ablation: " + compiled.ground_truth(name, "qkv").to_text().replace("\n", "\n    "))
+        for name in (Ablation.RESAMPLE, Ablation.ZERO):
+            console.print(f"  ground truth, {name} ablation: " + compiled.ground_truth(name, Granularity.QKV).to_text().replace("\n", "\n    "))
             pruned = compiled.pruned_edges.get(name)
             if pruned:
                 listed = ", ".join(f"{s}->{d}" for s, d in pruned)

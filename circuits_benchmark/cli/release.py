@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
+from circuits_benchmark.choices import Ablation
 from circuits_benchmark.cli.options import DEFAULT_OUTPUT_DIR, Indices, OutputDir
 from circuits_benchmark.cli.siit import ground_truth_verdict
 from circuits_benchmark.cli.tables import titled_table
@@ -53,7 +54,7 @@ def _print_manifest(manifest: dict) -> None:
         table.add_row(
             entry["model_id"], str(entry["parameters"]),
             *(f"{100 * metrics[m]:.2f}%" for m in ("accuracy", "iia", "strict_iia")),
-            *(ground_truth_verdict(checks[a]) for a in ("resample", "mean")),
+            *(ground_truth_verdict(checks[a]) for a in (Ablation.RESAMPLE, Ablation.MEAN)),
         )
     console.print(table)
     for case_id, excluded in manifest.get("excluded", {}).items():

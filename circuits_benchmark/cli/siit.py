@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from circuits_benchmark.choices import Ablation
 from circuits_benchmark.cli.options import (
     DEFAULT_OUTPUT_DIR,
     AblationOption,
@@ -150,7 +151,7 @@ def _print_outcomes(outcomes: list[Any], output_dir: Path) -> None:
         if meta is None:
             continue
         metrics = meta.metrics
-        check = (meta.ground_truth_checks or {}).get("resample")
+        check = (meta.ground_truth_checks or {}).get(Ablation.RESAMPLE)
         verdict = "" if check is None else ground_truth_verdict(check)
         table.add_row(
             str(outcome.case_id), str(meta.epochs), meta.stopped,
@@ -182,7 +183,7 @@ def eval_iit(
         console.print(f"[bold]{report['model_id']}[/bold]: " + _metrics_text(report["metrics"]))
         effects = titled_table("node ablation effects (output positions changed)", "node", "circuit", "resample", "zero", "mean")
         for row in report["node_effects"]:
-            effects.add_row(row["node"], "yes" if row["in_circuit"] else "", *(_percent(row[k]) for k in ("resample", "zero", "mean")))
+            effects.add_row(row["node"], "yes" if row["in_circuit"] else "", *(_percent(row[k]) for k in Ablation))
         console.print(effects)
         console.print(_ground_truth_table(report["ground_truth_checks"]))
         console.print(f"written to {report['result_dir']}")
@@ -341,7 +342,7 @@ def eval_ioi(
     console.print(titled_table("held-out templates", "template", "sentences", "accuracy", "logit diff", rows=rows))
     effects = [
         [row["node"], "yes" if row["in_circuit"] else "",
-         *(f"{100 * row[a]['accuracy']:.1f}% / {row[a]['logit_difference']:.2f}" for a in ("resample", "mean"))]
+         *(f"{100 * row[a]['accuracy']:.1f}% / {row[a]['logit_difference']:.2f}" for a in (Ablation.RESAMPLE, Ablation.MEAN))]
         for row in report["node_effects"]
     ]
     console.print(titled_table("each node ablated: accuracy / logit difference left", "node", "circuit", "resample", "mean", rows=effects))

@@ -104,9 +104,9 @@ def _write_entry(case: Case, entry_dir: Path) -> None:
     # rule in `verification.prune_ground_truth`); what was removed is kept for `cases show`.
     # Zero ablation is left as read: there, the reads that look idle (tracr's BOS fallback) do
     # matter on rare inputs, which sampled pairs can miss (measured: case 5).
-    truth, removed = prune_ground_truth(_read_entry(case, "", staging), "resample")
-    entry["ground_truth"]["resample"] = truth.to_dict()
-    entry["pruned_edges"] = {"resample": [list(edge) for edge in removed]}
+    truth, removed = prune_ground_truth(_read_entry(case, "", staging), Ablation.RESAMPLE)
+    entry["ground_truth"][Ablation.RESAMPLE] = truth.to_dict()
+    entry["pruned_edges"] = {Ablation.RESAMPLE: [list(edge) for edge in removed]}
     atomic_write_json(staging / "compiled.json", entry)
     # Edges left in a ground truth whose single removal changes nothing (zero ablation's idle-looking
     # reads): scored as neither true nor false (`BenchmarkModel.dont_care`).

@@ -58,7 +58,7 @@ def ioi_report(model_id: str, output_dir: Path, n_examples: int = DEFAULT_EXAMPL
                 rows = torch.tensor([s.template == template and s.order == order for s in clean])
                 if rows.any():
                     groups[f"template {template} {order}"] = score(logits[:, -1], rows) | {"sentences": int(rows.sum())}
-        truth = benchmark_model.ground_truth("resample")
+        truth = benchmark_model.ground_truth(Ablation.RESAMPLE)
         circuit_nodes = set(truth.nodes) if truth else set()
         effects = []
         for node in patchable.layout.sources[1:]:

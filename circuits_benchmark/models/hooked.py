@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
+from circuits_benchmark.choices import OutputKind
 from circuits_benchmark.errors import BenchmarkError
 from circuits_benchmark.models.benchmark_model import BenchmarkModel
 from circuits_benchmark.models.transformer import CircuitTransformer, TransformerConfig
@@ -62,7 +63,7 @@ def to_hooked_transformer(model: CircuitTransformer) -> "HookedTransformer":
     return hooked.eval()
 
 
-def from_hooked_transformer(hooked: "HookedTransformer", output_kind: str = "categorical") -> CircuitTransformer:
+def from_hooked_transformer(hooked: "HookedTransformer", output_kind: OutputKind = OutputKind.CATEGORICAL) -> CircuitTransformer:
     """A CircuitTransformer with the HookedTransformer's weights.
 
     Raises BenchmarkError for architectures the library does not model (LayerNorm, gated MLPs,

@@ -16,6 +16,8 @@ from typing import Any, Sequence
 import torch
 from torch import nn
 
+from circuits_benchmark.choices import OutputKind
+
 
 @dataclasses.dataclass(frozen=True)
 class TransformerConfig:
@@ -34,12 +36,11 @@ class TransformerConfig:
     d_vocab_out: int
     n_ctx: int
     causal: bool
-    output_kind: str = "categorical"
+    output_kind: OutputKind = OutputKind.CATEGORICAL
     use_bias: bool = True
 
     def __post_init__(self) -> None:
-        if self.output_kind not in ("categorical", "numerical"):
-            raise ValueError(f"output_kind must be categorical or numerical, not {self.output_kind!r}")
+        object.__setattr__(self, "output_kind", OutputKind.parse(self.output_kind))  # read back from JSON as text
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict of the config."""

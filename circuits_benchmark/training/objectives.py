@@ -37,6 +37,7 @@ import dataclasses
 import torch
 import torch.nn.functional as F
 
+from circuits_benchmark.choices import OutputKind
 from circuits_benchmark.circuits import components
 from circuits_benchmark.circuits.circuit import Circuit
 from circuits_benchmark.models.transformer import CircuitTransformer
@@ -101,7 +102,7 @@ class SiitObjective:
         self.hl = hl
         self.ll = PatchableModel(ll_model)
         self.correspondence = correspondence
-        self.categorical = ll_model.cfg.output_kind == "categorical"
+        self.categorical = ll_model.cfg.output_kind == OutputKind.CATEGORICAL
         self.tolerance = tolerance
         device = next(ll_model.parameters()).device
         self.targeted = targeted.to(device)

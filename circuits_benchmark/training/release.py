@@ -21,6 +21,7 @@ import shutil
 from pathlib import Path
 from typing import Any, Sequence
 
+from circuits_benchmark.choices import Ablation
 from circuits_benchmark.errors import BenchmarkError
 from circuits_benchmark.models.model_id import ModelId
 from circuits_benchmark.models.registry import load_benchmark_model
@@ -97,7 +98,7 @@ def release_verdict(meta: TrainingMeta) -> str:
     """'' when a finished run clears the release bar, else why not (one line, with the figures)."""
     target = release_target(meta.case_id)
     problems = [f"{name} {100 * meta.metrics[name]:.2f}%" for name in RUN_METRICS if meta.metrics[name] < target]
-    check = (meta.ground_truth_checks or {}).get("resample")
+    check = (meta.ground_truth_checks or {}).get(Ablation.RESAMPLE)
     if check is None:
         problems.append("ground truth never checked")
     else:

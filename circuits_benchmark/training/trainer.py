@@ -20,6 +20,7 @@ from typing import Any, Callable, Iterator, Protocol
 import numpy as np
 import torch
 
+from circuits_benchmark.choices import StopReason
 from circuits_benchmark.errors import BenchmarkError
 from circuits_benchmark.models.model_id import ModelId
 from circuits_benchmark.storage.files import StorageError, atomic_write_json
@@ -182,8 +183,8 @@ class _Loop:
                 self._report(self._evaluate(), on_epoch, tracker)  # a resumed run that had nothing left to do
             self._save_checkpoint()
         if self._stop_early():
-            return "early stop"
-        return "epoch limit" if progress.epoch >= settings.epochs else "time limit"
+            return StopReason.EARLY_STOP
+        return StopReason.EPOCH_LIMIT if progress.epoch >= settings.epochs else StopReason.TIME_LIMIT
 
     def _report(self, record: dict[str, Any], on_epoch: EpochCallback | None, tracker: Tracker | None) -> None:
         if tracker is not None:
@@ -317,7 +318,7 @@ def _interrupt_flag() -> Iterator[threading.Event]:
         signal.signal(signal.SIGINT, previous)
 
 
-def _meta(task: SiitTask, settings: SiitSettings, progress: TrainingProgress, stopped: str, device: str) -> TrainingMeta:
+def _meta(task: SiitTask, settings: SiitSettings, progress: TrainingProgress, stopped: StopReason, device: str) -> TrainingMeta:
     history = progress.history
     return TrainingMeta(
         case_id=task.case,
