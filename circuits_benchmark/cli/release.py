@@ -45,6 +45,8 @@ def list_release() -> None:
 
 
 def _print_manifest(manifest: dict) -> None:
+    from circuits_benchmark.training.settings import HELD_OUT_METRICS
+
     table = titled_table(
         "released SIIT models (held-out figures; ground truth under resample / mean ablation)",
         "model", "params", "accuracy", "IIA", "strict IIA", "resample", "mean",
@@ -53,7 +55,7 @@ def _print_manifest(manifest: dict) -> None:
         metrics, checks = entry["metrics"], entry["ground_truth_checks"]
         table.add_row(
             entry["model_id"], str(entry["parameters"]),
-            *(f"{100 * metrics[m]:.2f}%" for m in ("accuracy", "iia", "strict_iia")),
+            *(f"{100 * metrics[m]:.2f}%" for m in HELD_OUT_METRICS),
             *(ground_truth_verdict(checks[a]) for a in (Ablation.RESAMPLE, Ablation.MEAN)),
         )
     console.print(table)

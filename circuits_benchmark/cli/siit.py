@@ -143,6 +143,8 @@ train_ioi = _with_parameters_of(_train_ioi, train_iit, ("indices", "jobs"))
 
 def _print_outcomes(outcomes: list[Any], output_dir: Path) -> None:
     """The table of trained cases, the model ids, and the cases left untrained with the reason."""
+    from circuits_benchmark.training.settings import HELD_OUT_METRICS
+
     table = titled_table(
         "SIIT runs (held-out metrics)", "case", "epochs", "stopped", "accuracy", "IIA", "strict IIA", "train s", "ground truth (resample)"
     )
@@ -155,7 +157,7 @@ def _print_outcomes(outcomes: list[Any], output_dir: Path) -> None:
         verdict = "" if check is None else ground_truth_verdict(check)
         table.add_row(
             str(outcome.case_id), str(meta.epochs), meta.stopped,
-            *(f"{100 * metrics[m]:.2f}%" for m in ("accuracy", "iia", "strict_iia")), f"{meta.train_seconds:.1f}", verdict,
+            *(f"{100 * metrics[m]:.2f}%" for m in HELD_OUT_METRICS), f"{meta.train_seconds:.1f}", verdict,
         )
     console.print(table)
     for outcome in outcomes:

@@ -44,6 +44,7 @@ from circuits_benchmark.models.transformer import CircuitTransformer
 from circuits_benchmark.patching.engine import PatchableModel
 from circuits_benchmark.patching.output_change import NUMERICAL_MATCH_TOLERANCE
 from circuits_benchmark.training.correspondence import Correspondence
+from circuits_benchmark.training.settings import SIIT_TERMS
 from circuits_benchmark.training.high_level import HighLevelModel, intervenes_under_strict, interventions_of
 
 def output_loss(ll_logits: torch.Tensor, hl_logits: torch.Tensor, targeted: torch.Tensor, categorical: bool) -> torch.Tensor:
@@ -179,24 +180,18 @@ class SiitObjective:
         def loss(ll: torch.Tensor, hl: torch.Tensor) -> torch.Tensor:
             return output_loss(ll, hl, self.targeted, self.categorical)
 
-        terms = {"behaviour": loss(outputs.ll_base, outputs.hl_base)}
-        if outputs.ll_iit is not None:
-            terms["iit"] = loss(outputs.ll_iit, outputs.hl_iit)
-        if outputs.ll_strict is not None:
-            terms["strict"] = loss(outputs.ll_strict, self.strict_target(outputs))
-        return terms
+        return {term.loss: loss(ll, hl) for term, (ll, hl) in zip(SIIT_TERMS, self._pairs(outputs)) if ll is not None}
 
     def match_counts(self, outputs: InterventionOutputs) -> dict[str, tuple[int, int]]:
         """(matching, targeted) position counts for accuracy, IIA and strict IIA (those computed)."""
         def count(ll: torch.Tensor, hl: torch.Tensor) -> tuple[int, int]:
             return output_matches(ll, hl, self.targeted, self.categorical, self.tolerance)
 
-        counts = {"accuracy": count(outputs.ll_base, outputs.hl_base)}
-        if outputs.ll_iit is not None:
-            counts["iia"] = count(outputs.ll_iit, outputs.hl_iit)
-        if outputs.ll_strict is not None:
-            counts["strict_iia"] = count(outputs.ll_strict, self.strict_target(outputs))
-        return counts
+        return {term.metric: count(ll, hl) for term, (ll, hl) in zip(SIIT_TERMS, self._pairs(outputs)) if ll is not None}
+
+    def _pairs(self, outputs: InterventionOutputs) -> list[tuple[torch.Tensor | None, torch.Tensor | None]]:
+        """(LL output, what it must match) of each SIIT term, in `SIIT_TERMS` order (LL None where not computed)."""
+        return [(outputs.ll_base, outputs.hl_base), (outputs.ll_iit, outputs.hl_iit), (outputs.ll_strict, self.strict_target(outputs))]
 
 
 def strict_units(ll: PatchableModel, ll_circuit: Circuit) -> torch.Tensor:

@@ -38,11 +38,11 @@ from circuits_benchmark.training.artifacts import (
 )
 from circuits_benchmark.training.ground_truth_checks import check_trained_ground_truth
 from circuits_benchmark.training.siit_models import (
-    RUN_METRICS,
     finished_run_ids,
     load_run,
     run_rank,
 )
+from circuits_benchmark.training.settings import HELD_OUT_METRICS
 from circuits_benchmark.training.task_families import DEFAULT_RELEASE_BAR, task_family
 from circuits_benchmark.training.task_keys import SIIT_RELEASE_DIR, CaseKey
 from circuits_benchmark.versions import library_versions
@@ -97,7 +97,7 @@ def release_target(case_id: CaseKey) -> float:
 def release_verdict(meta: TrainingMeta) -> str:
     """'' when a finished run clears the release bar, else why not (one line, with the figures)."""
     target = release_target(meta.case_id)
-    problems = [f"{name} {100 * meta.metrics[name]:.2f}%" for name in RUN_METRICS if meta.metrics[name] < target]
+    problems = [f"{name} {100 * meta.metrics[name]:.2f}%" for name in HELD_OUT_METRICS if meta.metrics[name] < target]
     check = (meta.ground_truth_checks or {}).get(Ablation.RESAMPLE)
     if check is None:
         problems.append("ground truth never checked")

@@ -30,10 +30,9 @@ from circuits_benchmark.training.siit_models import trained_benchmark_model
 from circuits_benchmark.training.objectives import SiitObjective, heldout_metrics
 from circuits_benchmark.training.task import SiitTask, fresh_ll_model
 from circuits_benchmark.training.task_families import CaseKey, build_task, task_family
-from circuits_benchmark.training.settings import SiitSettings
+from circuits_benchmark.training.settings import HELD_OUT_METRICS, SiitSettings
 from circuits_benchmark.versions import library_versions
 
-METRICS = ("accuracy", "iia", "strict_iia")
 CHECKPOINT_SECONDS = 15.0
 # Held-out metrics are measured at the first epoch end at least this many steps after the last
 # measurement (every epoch on large training sets, every 8th on case 3's 204 inputs), and always
@@ -43,7 +42,7 @@ EVAL_STEPS = 32
 
 def total_loss(terms: dict[str, torch.Tensor], settings: SiitSettings) -> torch.Tensor:
     """behaviour_weight * behaviour + iit_weight * IIT + strict_weight * strict: each weight once."""
-    weights = {"behaviour": settings.behaviour_weight, "iit": settings.iit_weight, "strict": settings.strict_weight}
+    weights = settings.loss_weights()
     return sum((weights[name] * value for name, value in terms.items()), torch.zeros(()))
 
 
@@ -204,8 +203,7 @@ class _Loop:
     def _watched(self) -> list[str]:
         """The held-out metrics of the trained losses (IIA only with an IIT loss, strict IIA only
         with a strict loss: a behaviour-only model is judged on accuracy)."""
-        weights = {"accuracy": 1.0, "iia": self.settings.iit_weight, "strict_iia": self.settings.strict_weight}
-        return [m for m in METRICS if weights[m] > 0]
+        return self.settings.watched_metrics()
 
     def _stop_early(self) -> bool:
         """Every watched held-out metric reached the target."""
@@ -324,7 +322,7 @@ def _meta(task: SiitTask, settings: SiitSettings, progress: TrainingProgress, st
         case_id=task.case,
         run_id=settings.run_id(),
         model_id=str(ModelId.siit(task.case, settings.run_id())),
-        weights={"behaviour": settings.behaviour_weight, "iit": settings.iit_weight, "strict": settings.strict_weight},
+        weights=settings.loss_weights(),
         seed=settings.seed,
         settings=dataclasses.asdict(settings),
         device=device,
@@ -332,7 +330,7 @@ def _meta(task: SiitTask, settings: SiitSettings, progress: TrainingProgress, st
         epochs=progress.epoch,
         steps=progress.step,
         train_seconds=round(progress.seconds, 3),
-        metrics={name: history[-1][name] for name in METRICS},
+        metrics={name: history[-1][name] for name in HELD_OUT_METRICS},
         losses={k: v for k, v in history[-1].items() if k.startswith("loss_")},
         history=history,
         split={
