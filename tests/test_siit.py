@@ -256,7 +256,7 @@ def test_cli_train_eval_and_realism(trained, cli) -> None:
     result = cli("eval", "node_realism", "-i", "3", "--result", str(circuit_file), "-o", str(output_dir))
     assert result.exit_code == 0, result.stderr
     result = cli("train", "iit", "-o", str(output_dir))
-    assert result.exit_code != 0
+    assert result.exit_code == 2 and result.stderr.startswith("error: train iit needs -i")
 
 
 def test_wandb_logging_is_offline_and_optional(tmp_path: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch, cli) -> None:
