@@ -59,12 +59,12 @@ def run_in_process(*args: str) -> CliRun:
     return CliRun(exit_code, stdout.getvalue().decode(), stderr.getvalue().decode())
 
 
-def run_in_subprocess(*args: str, cwd: Path | None = None) -> CliRun:
+def run_in_subprocess(*args: str) -> CliRun:
     """`./main.py ARGS` in a process of its own: for what only a real process shows (import weight,
     plug-ins that register things, signals, processes running side by side)."""
     environment = {**os.environ, **{key: value for key, value in CLI_ENVIRONMENT.items() if value is not None}}
     environment.pop(PLUGINS_VARIABLE, None)
-    done = subprocess.run([sys.executable, str(MAIN), *args], capture_output=True, text=True, env=environment, cwd=cwd)
+    done = subprocess.run([sys.executable, str(MAIN), *args], capture_output=True, text=True, env=environment)
     return CliRun(done.returncode, done.stdout, done.stderr)
 
 
