@@ -18,7 +18,7 @@ import torch
 
 from circuits_benchmark.discovery.settings import MethodSettings
 from circuits_benchmark.evaluation.figures import pyplot, save_png
-from circuits_benchmark.models.compressed_models import COMPRESSED_RELEASE_DIR, COMPRESSION_FILE
+from circuits_benchmark.compiler.compressed_models import COMPRESSED_RELEASE_DIR, COMPRESSION_FILE
 from circuits_benchmark.models.model_id import ModelId
 from circuits_benchmark.models.registry import load_benchmark_model
 from circuits_benchmark.runs import RunConfig, apply_method, build_problem, evaluate_output

@@ -17,8 +17,8 @@ from pathlib import Path
 import torch
 
 from circuits_benchmark.cases import ORIGINAL_RELEASE_IDS
-from circuits_benchmark.evaluation.report_files import eval_dir
-from circuits_benchmark.evaluation.model_report import write_model_report
+from circuits_benchmark.analyses.eval_files import eval_dir
+from circuits_benchmark.analyses.model_report import write_model_report
 from circuits_benchmark.models.model_id import ModelId
 from circuits_benchmark.training.release import released_case_ids
 

@@ -16,8 +16,8 @@ import numpy as np
 import torch
 
 from circuits_benchmark.cases import ORIGINAL_RELEASE_IDS
-from circuits_benchmark.evaluation.realism import FAMILIES
-from circuits_benchmark.training.realism_models import realism_report
+from circuits_benchmark.analyses.realism import FAMILIES
+from circuits_benchmark.analyses.realism_models import realism_report
 from circuits_benchmark.training.release import released_case_ids
 
 STATISTICS = ("effective_rank", "kurtosis", "dead_mlp_share", "effect_in_circuit", "effect_outside", "acdc_cpr")

@@ -3,7 +3,7 @@
     from circuits_benchmark import api
 
     model = api.load_model("tracr:3")                  # a BenchmarkModel: model, data, ground truth
-    truth = model.ground_truth("resample")             # a Circuit (component level)
+    truth = model.ground_truth(Ablation.RESAMPLE)             # a Circuit (component level)
     clean, corrupted = model.clean_and_corrupted(8, seed=0)
     result = api.run_method("acdc", "tracr:3", threshold=0.025)
     record = api.score_edges("mine", "tracr:3", {("embed", "m0"): 1.0})
@@ -19,6 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
+from circuits_benchmark.choices import Ablation
 from circuits_benchmark.cases.case import register_case
 from circuits_benchmark.discovery.methods import register_method
 from circuits_benchmark.discovery.metric_registry import register_metric
@@ -68,7 +69,7 @@ def hooked_model(model_id: str, models_dir: Path = DEFAULT_RESULTS_DIR) -> tuple
 
 
 def run_method(
-    method: str, model_id: str, *, ablation: str = "resample", metric: str | None = None, sweep: bool = False,
+    method: str, model_id: str, *, ablation: Ablation = Ablation.RESAMPLE, metric: str | None = None, sweep: bool = False,
     n_examples: int = 100, seed: int = 42, results_dir: Path = DEFAULT_RESULTS_DIR, models_dir: Path | None = None,
     draw: bool = False, **settings: Any,
 ) -> "RunResult":
@@ -88,7 +89,7 @@ def run_method(
 
 def score_edges(
     name: str, model_id: str, edge_scores: Mapping[tuple[str, str], float], *, description: str = "",
-    seconds: float | None = None, ablation: str = "resample", threshold: float = 0.025, n_examples: int = 100,
+    seconds: float | None = None, ablation: Ablation = Ablation.RESAMPLE, threshold: float = 0.025, n_examples: int = 100,
     seed: int = 42, store: bool = True, results_dir: Path = DEFAULT_RESULTS_DIR, models_dir: Path | None = None,
 ) -> "RunRecord":
     """Scores your own edge scores ({(source, destination): score}, destinations components or a

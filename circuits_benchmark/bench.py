@@ -14,7 +14,7 @@
 2. skip every job whose run key (built from its RunConfig) is already in the store;
 3. run the rest in this process or on Ray, storing each run the moment it finishes.
 
-The leaderboard is read from the store afterwards (`leaderboard.report.write_leaderboard`, which
+The leaderboard is read from the store afterwards (`leaderboard.pages.write_leaderboard`, which
 `./main.py bench` calls when the bench ends).
 
 A sweep's points are the runs sharing a `series_key`; the leaderboard builds the sweep's ROC from
@@ -29,19 +29,19 @@ import time
 from pathlib import Path
 from typing import Callable, ContextManager, Iterator, Sequence
 
+from circuits_benchmark.choices import Ablation, BenchModelKind, Executor, Suite
 from circuits_benchmark.discovery.methods import METHODS, method_variants
 from circuits_benchmark.discovery.settings import MethodSettings
 from circuits_benchmark.errors import BenchmarkError
 from circuits_benchmark.models.model_id import ModelId
-from circuits_benchmark.runs import RunConfig, RunPlace, result_dir, to_record
+from circuits_benchmark.runs import RunConfig, RunPlace, compute_run, result_dir, to_record
 from circuits_benchmark.storage.results_db import ResultsStore, RunRecord
 from circuits_benchmark.training.task_families import task_families, task_family
 from circuits_benchmark.workers import map_in_workers
 
 # The method variants the leaderboard compares.
 VARIANTS = method_variants()
-MODEL_KINDS = ("tracr", "siit", "compressed")
-EXECUTORS = ("local", "ray")
+MODEL_KINDS = tuple(BenchModelKind)
 
 Advance = Callable[[int], None]
 ProgressFactory = Callable[[str, int], ContextManager[Advance]]
@@ -68,20 +68,19 @@ class BenchRequest:
     """
 
     case_ids: Sequence[int | str] | None = None
-    suite: str = "original"
-    kinds: Sequence[str] = MODEL_KINDS
+    suite: Suite = Suite.ORIGINAL
+    kinds: Sequence[BenchModelKind] = MODEL_KINDS
     labels: Sequence[str] | None = None
-    ablation: str = "resample"
+    ablation: Ablation = Ablation.RESAMPLE
     n_examples: int = 100
     seed: int = 42
     seeds: int = 3
-    executor: str = "local"
+    executor: Executor = Executor.LOCAL
     ray_address: str | None = None
     jobs: int = 1
     model_ids: Sequence[str] | None = None
 
 
-SUITES = ("original", "full")
 
 
 @dataclasses.dataclass
@@ -123,16 +122,16 @@ def model_ids(case_ids: Sequence[int | str], kinds: Sequence[str], output_dir: P
     unknown = [k for k in kinds if k not in MODEL_KINDS]
     if unknown or not kinds:
         raise BenchmarkError(f"unknown model kind {','.join(unknown) or '(none)'}: use {' and/or '.join(MODEL_KINDS)}")
-    from circuits_benchmark.models.compressed_models import scored_compressed_id
+    from circuits_benchmark.compiler.compressed_models import scored_compressed_id
 
-    trained = {i: trained_model_id(i, output_dir) for i in case_ids} if "siit" in kinds else {}
-    if set(kinds) == {"siit"} and not any(trained.values()):
+    trained = {i: trained_model_id(i, output_dir) for i in case_ids} if BenchModelKind.SIIT in kinds else {}
+    if set(kinds) == {BenchModelKind.SIIT} and not any(trained.values()):
         raise BenchmarkError(f"no trained model under {output_dir / 'll_models'} for these cases: train one with ./main.py train iit")
     compiled = [i for i in case_ids if task_family(i).compiled]
-    compressed = {i: scored_compressed_id(i, output_dir) for i in compiled} if "compressed" in kinds else {}
+    compressed = {i: scored_compressed_id(i, output_dir) for i in compiled} if BenchModelKind.COMPRESSED in kinds else {}
     ids = []
     for case_id in case_ids:
-        ids += [str(ModelId.tracr(case_id))] if "tracr" in kinds and case_id in compiled else []
+        ids += [str(ModelId.tracr(case_id))] if BenchModelKind.TRACR in kinds and case_id in compiled else []
         ids += [trained[case_id]] if trained.get(case_id) else []
         ids += [compressed[case_id]] if compressed.get(case_id) else []
     return ids
@@ -152,11 +151,10 @@ def plan_jobs(request: BenchRequest, output_dir: Path) -> list[Job]:
     unknown = [label for label in labels if label not in VARIANTS]
     if unknown:
         raise BenchmarkError(f"unknown method {unknown[0]!r}: use one of {', '.join(VARIANTS)}")
-    if request.suite not in SUITES:
-        raise BenchmarkError(f"unknown suite {request.suite!r}: use {' or '.join(SUITES)}")
+    Suite.parse(request.suite)
     if request.seeds < 1:
         raise BenchmarkError(f"--seeds must be at least 1, not {request.seeds}")
-    case_ids = list(request.case_ids or [*(ORIGINAL_RELEASE_IDS if request.suite == "original" else all_case_ids()), *default_named_tasks()])
+    case_ids = list(request.case_ids or [*(ORIGINAL_RELEASE_IDS if request.suite == Suite.ORIGINAL else all_case_ids()), *default_named_tasks()])
     jobs = []
     for model_id in request.model_ids if request.model_ids is not None else model_ids(case_ids, list(request.kinds), output_dir):
         for label in labels:
@@ -191,15 +189,9 @@ def _sweep_jobs(reference: RunConfig, label: str) -> list[Job]:
 
 
 def run_job(job: Job, output_dir: Path) -> RunRecord:
-    """Computes one job (load the model, build the problem, run the method, evaluate) into a record."""
-    from circuits_benchmark.models.registry import load_benchmark_model
-    from circuits_benchmark.runs import apply_method, build_problem, evaluate_output
-
-    start = time.perf_counter()
-    problem = build_problem(load_benchmark_model(job.config.model_id, output_dir), job.config)
-    output, cost = apply_method(problem, job.config)
-    result = evaluate_output(problem, output, job.config, cost)
-    return to_record(result, job.place, time.perf_counter() - start)
+    """Computes one job (`runs.compute_run`) into a record."""
+    _, result = compute_run(job.config, output_dir)
+    return to_record(result, job.place, result.wall_time_s)
 
 
 def _attempt(job: Job, output_dir: Path) -> RunRecord | str:
@@ -229,9 +221,8 @@ def run_bench(request: BenchRequest, output_dir: Path, progress: ProgressFactory
     Each run is committed as it finishes, so an interrupt (Ctrl-C) loses only runs in flight and a
     rerun continues where this one stopped. Raises BenchmarkError for a bad request.
     """
-    if request.executor not in EXECUTORS:
-        raise BenchmarkError(f"unknown executor {request.executor!r}: use {' or '.join(EXECUTORS)}")
-    if request.jobs < 1 or (request.jobs > 1 and request.executor != "local"):
+    Executor.parse(request.executor)
+    if request.jobs < 1 or (request.jobs > 1 and request.executor != Executor.LOCAL):
         raise BenchmarkError(f"--jobs must be at least 1 and goes with the local executor, got {request.jobs}")
     start = time.perf_counter()
     jobs = plan_jobs(request, output_dir)
@@ -240,7 +231,7 @@ def run_bench(request: BenchRequest, output_dir: Path, progress: ProgressFactory
         pending = [job for job in jobs if job.place.run_key not in finished]
         with progress("bench", len(jobs)) as advance:
             advance(len(jobs) - len(pending))
-            if request.executor == "ray":
+            if request.executor == Executor.RAY:
                 ran, failures = _run_on_ray(pending, output_dir, store, advance, request.ray_address)
             elif request.jobs > 1:
                 ran, failures = _run_in_processes(pending, output_dir, store, advance, request.jobs)

@@ -1,5 +1,7 @@
-"""The closed sets of names a user picks from (the ablation; metrics are a registry users extend:
-`discovery.metric_registry`).
+"""The closed sets of names: what a user picks from (ablation, suite, executor, the bench's model
+kinds) and what the code tells apart (output kind, circuit granularity, why training stopped,
+where a stored run came from). Open sets are registries users extend instead: metrics
+(`discovery.metric_registry`), methods, model kinds of ids (`models.registry`), task families.
 
 Members are strings (`Ablation.ZERO == "zero"`), so they go to result files and the store as
 their names; `parse` is the one place a name given as text is checked.
@@ -39,3 +41,63 @@ class Ablation(Choice):
         preserves exactly what resample does)."""
         return Ablation.ZERO if self is Ablation.ZERO else Ablation.RESAMPLE
 
+
+
+class OutputKind(Choice):
+    """What a model outputs: one logit per class, or one real value."""
+
+    CATEGORICAL = "categorical"
+    NUMERICAL = "numerical"
+
+
+class Granularity(Choice):
+    """A circuit's edges into heads: into the head (component; canonical, scored) or into one of its
+    q/k/v inputs (qkv)."""
+
+    COMPONENT = "component"
+    QKV = "qkv"
+
+
+class Suite(Choice):
+    """What `bench` covers: InterpBench's original-release cases, or every case."""
+
+    ORIGINAL = "original"
+    FULL = "full"
+
+
+class BenchModelKind(Choice):
+    """The model families `bench --models` selects among, per case."""
+
+    TRACR = "tracr"
+    SIIT = "siit"
+    COMPRESSED = "compressed"
+
+
+class Executor(Choice):
+    """Where bench jobs run: here, in worker processes, or on a Ray cluster."""
+
+    LOCAL = "local"
+    RAY = "ray"
+
+
+class StopReason(Choice):
+    """Why a SIIT run stopped training."""
+
+    EARLY_STOP = "early stop"
+    EPOCH_LIMIT = "epoch limit"
+    TIME_LIMIT = "time limit"
+
+
+class RunSource(Choice):
+    """Where a stored run came from: the benchmark, `./main.py run`, or an external submission."""
+
+    BENCH = "bench"
+    RUN = "run"
+    SUBMISSION = "submission"
+
+
+class RocSource(Choice):
+    """Where a run's ROC comes from: the circuits of its sweep, or the ranking of its scores."""
+
+    SWEEP = "sweep"
+    RANKING = "ranking"

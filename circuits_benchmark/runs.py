@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from circuits_benchmark.choices import Ablation
+from circuits_benchmark.choices import Ablation, OutputKind, RocSource, RunSource
 from circuits_benchmark.circuits.circuit import Circuit, full_circuit
 from circuits_benchmark.discovery.methods import METHODS, variant_label
 from circuits_benchmark.discovery.metric_registry import METRICS, default_metric, parse_metric
@@ -86,7 +86,7 @@ def build_problem(benchmark_model: BenchmarkModel, config: RunConfig) -> Discove
     if batch.weights.sum() == 0:
         raise BenchmarkError(f"{benchmark_model.model_id}: no defined output position in the sampled data")
     metric = config.metric or default_metric(benchmark_model.output_kind)
-    if METRICS[metric].categorical_only and benchmark_model.output_kind != "categorical":
+    if METRICS[metric].categorical_only and benchmark_model.output_kind != OutputKind.CATEGORICAL:
         raise BenchmarkError(f"metric {metric!r} compares classes: {benchmark_model.model_id} has numerical outputs (use l2)")
     return DiscoveryProblem(benchmark_model, batch, config.ablation, metric, config.seed)
 
@@ -119,7 +119,7 @@ class RunPlace:
     run_key: str
     series_key: str
     label: str
-    source: str = "bench"
+    source: RunSource = RunSource.BENCH
     sweep_parameter: str | None = None
     sweep_size: int = 1
     reference: bool = True
@@ -132,7 +132,7 @@ class TruthEvaluation:
     (roc_source "sweep") or the score ranking ("ranking")."""
 
     at_threshold: dict[str, Confusion]
-    roc_source: str
+    roc_source: RocSource
     edge_roc: list[tuple[float, float]]
     node_roc: list[tuple[float, float]]
     edge_auroc: float | None
@@ -213,22 +213,28 @@ def run_discovery(config: RunConfig, output_dir: Path, draw: bool = True, models
     submissions only); returns the result. The model is read from `models_dir` (its compile cache
     and trained models), by default `output_dir`."""
     config.validate()
-    start = time.perf_counter()
-    benchmark_model = load_benchmark_model(config.model_id, models_dir or output_dir)
-    problem = build_problem(benchmark_model, config)
-    output, cost = apply_method(problem, config)
-    result = evaluate_output(problem, output, config, cost)
-    result.wall_time_s = time.perf_counter() - start
+    problem, result = compute_run(config, models_dir or output_dir)
     # The resolved id names the folder: `siit:3` means the best run today, another one tomorrow.
-    result.result_dir = result_dir(dataclasses.replace(config, model_id=benchmark_model.model_id), output_dir)
+    result.result_dir = result_dir(dataclasses.replace(config, model_id=problem.benchmark_model.model_id), output_dir)
     atomic_write_json(result.result_dir / "result.json", result.to_dict())
     key = "run/" + result.result_dir.relative_to(output_dir).as_posix()
     with ResultsStore(output_dir) as store:
-        place = RunPlace(key, key, variant_label(config.method, config.settings), source="run")
+        place = RunPlace(key, key, variant_label(config.method, config.settings), source=RunSource.RUN)
         store.save_run(to_record(result, place, result.wall_time_s))
     if draw:
         _draw(result, problem, result.result_dir)
     return result
+
+
+def compute_run(config: RunConfig, models_dir: Path) -> tuple[DiscoveryProblem, RunResult]:
+    """The core of every run (`run_discovery`, a bench job): load the model from `models_dir`,
+    build the problem, run the method, score it; the result's wall time covers all of it."""
+    start = time.perf_counter()
+    problem = build_problem(load_benchmark_model(config.model_id, models_dir), config)
+    output, cost = apply_method(problem, config)
+    result = evaluate_output(problem, output, config, cost)
+    result.wall_time_s = time.perf_counter() - start
+    return problem, result
 
 
 def apply_method(problem: DiscoveryProblem, config: RunConfig) -> tuple[MethodOutput, PassCounter]:
@@ -279,11 +285,11 @@ def _against_truth(
     true_edges, all_edges = set(truth.edges) - idle_edges, set(full.edges) - idle_edges
     true_nodes, all_nodes = scored_nodes(truth) - idle_nodes, scored_nodes(full) - idle_nodes
     if output.sweep and len(output.sweep) > 1:
-        source = "sweep"
+        source = RocSource.SWEEP
         edge_roc = roc_from_circuits((set(c.canonical().edges) for _, c in output.sweep), true_edges, all_edges)
         node_roc = roc_from_circuits((scored_nodes(c) for _, c in output.sweep), true_nodes, all_nodes)
     else:
-        source = "ranking"
+        source = RocSource.RANKING
         edge_roc = roc_from_scores(edge_scores, true_edges, all_edges)
         node_roc = roc_from_scores(node_scores(edge_scores), true_nodes, all_nodes)
     at_threshold = {

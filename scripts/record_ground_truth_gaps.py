@@ -12,8 +12,8 @@ import tempfile
 from pathlib import Path
 
 from circuits_benchmark.cases import all_case_ids
-from circuits_benchmark.models.verification import verify_case
-from circuits_benchmark.models.compiled import load_compiled_case
+from circuits_benchmark.compiler.verification import verify_case
+from circuits_benchmark.compiler.cache import load_compiled_case
 
 TARGET = Path(__file__).resolve().parents[1] / "tests" / "data" / "ground_truth_gaps.json"
 

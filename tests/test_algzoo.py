@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -22,8 +19,6 @@ from circuits_benchmark.algzoo.tasks import data_generator, get_task
 from circuits_benchmark.algzoo.training import Recipe, _member_weights, _place, plan_training, run_training, specs_to_train
 from circuits_benchmark.errors import BenchmarkError
 from circuits_benchmark.models.registry import load_benchmark_model
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def _random_model(task: str, arch: str, hidden: int, n: int):
@@ -176,7 +171,7 @@ def test_registry_loads_algzoo_transformers(tmp_path: Path) -> None:
         result = evaluate_output(problem, output, config, cost)
         assert result.evaluation is None and output.edge_scores.shape == (problem.n_edges,) and cost.forward_pass_equivalents > 0
     # The everyday analyses run on it too, unscored: only the embedding's variables are known.
-    from circuits_benchmark.evaluation.model_analyses import attention_report, layers_report, probe_report
+    from circuits_benchmark.analyses.model_analyses import attention_report, layers_report, probe_report
 
     probes = probe_report(spec.model_id, tmp_path, n_examples=40)
     assert not probes["scored"] and [v["variable"] for v in probes["variables"]] == ["tokens", "indices"]
@@ -228,21 +223,16 @@ def test_missing_model_names_the_train_command(tmp_path: Path) -> None:
         load_zoo_model("algzoo:2nd_argmax:rnn:h4:n3:s2", tmp_path)
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "COLUMNS": "200"}
-    return subprocess.run([sys.executable, str(ROOT / "main.py"), *args], capture_output=True, text=True, env=env)
-
-
-def test_cli_trains_reports_and_rejects_bad_input(tmp_path: Path) -> None:
+def test_cli_trains_reports_and_rejects_bad_input(tmp_path: Path, cli) -> None:
     out = str(tmp_path)
-    trained = _cli("train", "algzoo", "--task", "2nd_argmax", "--hidden", "2", "--seq-len", "2", "--steps", "200", "-o", out)
-    assert trained.returncode == 0, trained.stderr
+    trained = cli("train", "algzoo", "--task", "2nd_argmax", "--hidden", "2", "--seq-len", "2", "--steps", "200", "-o", out)
+    assert trained.exit_code == 0, trained.stderr
     assert "2nd_argmax-rnn-h2-n2-s0" in trained.stdout and (tmp_path / "algzoo/2nd_argmax-rnn-h2-n2-s0/model.safetensors").exists()
-    report = _cli("eval", "algzoo", "--samples", "4096", "-o", out)
-    assert report.returncode == 0, report.stderr
+    report = cli("eval", "algzoo", "--samples", "4096", "-o", out)
+    assert report.exit_code == 0, report.stderr
     assert "(98.5)" in report.stdout and "200 steps" in report.stdout and "handbuilt" in report.stdout
     assert "ours on 4,096 fresh samples" in " ".join(report.stdout.split()) and "1,048,576" not in report.stdout
     assert (tmp_path / "algzoo/accuracy.png").read_bytes()[:4] == b"\x89PNG"
-    bad = _cli("train", "algzoo", "--task", "argmedian", "--hidden", "4", "--seq-len", "4", "-o", out)
-    assert bad.returncode == 2 and bad.stderr.startswith("error:") and "odd sequence length" in bad.stderr
+    bad = cli("train", "algzoo", "--task", "argmedian", "--hidden", "4", "--seq-len", "4", "-o", out)
+    assert bad.exit_code == 2 and bad.stderr.startswith("error:") and "odd sequence length" in bad.stderr
     assert "Traceback" not in bad.stderr

@@ -1,13 +1,10 @@
 """Probing, attention roles and the per-model report, scored against known computations
-(`evaluation.probing`, `evaluation.attention_roles`, `evaluation.model_report`)."""
+(`analyses.probing`, `analyses.attention_roles`, `analyses.model_report`)."""
 
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,13 +12,11 @@ import pytest
 import torch
 
 from circuits_benchmark.errors import BenchmarkError
-from circuits_benchmark.evaluation.attention_roles import head_roles, label, role_scores
-from circuits_benchmark.evaluation.known_computation import known_computation
-from circuits_benchmark.evaluation.probing import _probe, probe_model
+from circuits_benchmark.analyses.attention_roles import head_roles, label, role_scores
+from circuits_benchmark.analyses.known_computation import known_computation
+from circuits_benchmark.analyses.probing import _probe, probe_model
 from circuits_benchmark.models.model_id import ModelId
 from circuits_benchmark.models.registry import load_benchmark_model
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -98,38 +93,33 @@ def test_model_ids_of_files() -> None:
         ModelId.parse("file:")
 
 
-def _main(*arguments: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(ROOT / "main.py"), *arguments], capture_output=True, text=True,
-                          env={**os.environ, "COLUMNS": "250"})
-
-
-def test_eval_probe_and_attention_on_a_trained_model(output_dir: Path) -> None:
-    probe = _main("eval", "probe", "-i", "3", "-w", "release", "--n-examples", "200", "-o", str(output_dir))
-    assert probe.returncode == 0, probe.stderr
+def test_eval_probe_and_attention_on_a_trained_model(output_dir: Path, cli) -> None:
+    probe = cli("eval", "probe", "-i", "3", "-w", "release", "--n-examples", "200", "-o", str(output_dir))
+    assert probe.exit_code == 0, probe.stderr
     assert re.search(r"location right for \d+% of variables, writer right for \d+%", probe.stdout)
     report = json.loads((output_dir / "eval" / "probe" / "case-003" / "siit-release" / "result.json").read_text())
     assert {v["variable"].split("_")[0] for v in report["variables"]} >= {"frac", "is", "tokens", "indices"}
-    attention = _main("eval", "attention", "-i", "3", "-w", "release", "--n-examples", "200", "-o", str(output_dir))
-    assert attention.returncode == 0 and "heads with a known selector labelled rightly" in attention.stdout, attention.stderr
+    attention = cli("eval", "attention", "-i", "3", "-w", "release", "--n-examples", "200", "-o", str(output_dir))
+    assert attention.exit_code == 0 and "heads with a known selector labelled rightly" in attention.stdout, attention.stderr
     heads = json.loads((output_dir / "eval" / "attention" / "case-003" / "siit-release" / "result.json").read_text())["heads"]
     assert [h["selector"] for h in heads if h["known_role"]] == ["Select(indices, indices, LEQ)"]
 
 
-def test_a_report_of_a_saved_transformer_lens_model_renders_whole(tmp_path: Path, chromium_dom) -> None:
+def test_a_report_of_a_saved_transformer_lens_model_renders_whole(tmp_path: Path, chromium_dom, cli) -> None:
     from circuits_benchmark.models.hooked import to_hooked_transformer
 
     hooked = to_hooked_transformer(_small_random_model())
     path = tmp_path / "my_model.pt"
     torch.save({"cfg": hooked.cfg.to_dict(), "state_dict": hooked.state_dict()}, path)
-    done = _main("report", "--model", f"file:{path}", "--n-examples", "100", "-o", str(tmp_path / "out"))
-    assert done.returncode == 0, done.stderr
+    done = cli("report", "--model", f"file:{path}", "--n-examples", "100", "-o", str(tmp_path / "out"))
+    assert done.exit_code == 0, done.stderr
     page = tmp_path / "out" / "eval" / "report" / "files" / "my_model" / "report.html"
     text = page.read_text()
     assert "no known circuit" in text and "not scored" in text  # pictures, no scores
     body = re.search(r"<body[^>]*>", chromium_dom(page, "", tmp_path / "profile")).group(0)
     assert 'data-images="3"' in body and 'data-images-loaded="3"' in body and 'data-overflowing="0"' in body
-    missing = _main("eval", "probe", "--model", f"file:{tmp_path / 'nope.pt'}", "-o", str(tmp_path / "out"))
-    assert missing.returncode == 2 and missing.stderr.strip() == f"error: no model file at {tmp_path / 'nope.pt'}"
+    missing = cli("eval", "probe", "--model", f"file:{tmp_path / 'nope.pt'}", "-o", str(tmp_path / "out"))
+    assert missing.exit_code == 2 and missing.stderr.strip() == f"error: no model file at {tmp_path / 'nope.pt'}"
 
 
 def _small_random_model():

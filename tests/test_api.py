@@ -39,7 +39,7 @@ def test_readme_examples_run(index: int, tmp_path: Path, cache_dir: Path) -> Non
 
 def test_the_tokenizer_refuses_bad_input(cache_dir: Path) -> None:
     from circuits_benchmark.errors import BenchmarkError
-    from circuits_benchmark.models.compiled import load_compiled_case
+    from circuits_benchmark.compiler.cache import load_compiled_case
 
     tokenizer = load_compiled_case(3, cache_dir).tokenizer
     for bad, message in [

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import shutil
 import signal
 import sqlite3
@@ -20,7 +19,7 @@ from circuits_benchmark.bench import VARIANTS, BenchRequest, Job, plan_jobs, run
 from circuits_benchmark.cases import ORIGINAL_RELEASE_IDS, all_case_ids
 from circuits_benchmark.discovery.settings import ACDC_SWEEP, EDGE_PRUNING_SWEEP, SP_SWEEP, MethodSettings
 from circuits_benchmark.errors import BenchmarkError
-from circuits_benchmark.models.compressed_models import COMPRESSED_RELEASE_DIR, scored_compressed_id
+from circuits_benchmark.compiler.compressed_models import COMPRESSED_RELEASE_DIR, scored_compressed_id
 from circuits_benchmark.models.model_id import ModelId
 from circuits_benchmark.runs import RunConfig, RunPlace, run_discovery
 from circuits_benchmark.storage.results_db import DATABASE_FILE, ResultsStore
@@ -31,11 +30,6 @@ ROOT = Path(__file__).resolve().parents[1]
 FAST = BenchRequest(case_ids=[3], kinds=["tracr"], labels=["acdc", "eap", "random"], n_examples=40)
 
 IOI_RELEASED = {"siit:ioi:release"}
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "COLUMNS": "200"}
-    return subprocess.run([sys.executable, str(ROOT / "main.py"), *args], capture_output=True, text=True, env=env)
 
 
 def stored_keys(output_dir: Path) -> list[str]:
@@ -148,7 +142,7 @@ def test_a_failing_run_is_reported_and_the_others_are_stored(tmp_path: Path, mon
     assert stored_keys(tmp_path) == [good.place.run_key]
 
 
-def test_ctrl_c_keeps_finished_runs_and_a_rerun_completes_the_rest(benched: Path, tmp_path: Path) -> None:
+def test_ctrl_c_keeps_finished_runs_and_a_rerun_completes_the_rest(benched: Path, tmp_path: Path, cli) -> None:
     with_compiled_cache(benched, tmp_path)
     # One process: every run is stored as it finishes (worker processes store a sweep at a time).
     # Subnetwork probing's points take ~0.4 s each here; ACDC's later points reuse the passes of
@@ -170,8 +164,8 @@ def test_ctrl_c_keeps_finished_runs_and_a_rerun_completes_the_rest(benched: Path
     kept = stored_keys(tmp_path)
     assert process.returncode == 130, stderr
     assert 3 <= len(kept) < len(SP_SWEEP)
-    rerun = run_cli(*args)
-    assert rerun.returncode == 0, rerun.stderr
+    rerun = cli(*args)
+    assert rerun.exit_code == 0, rerun.stderr
     assert f"{len(kept)} already stored" in rerun.stdout
     assert stored_keys(tmp_path)[: len(kept)] == kept and len(stored_keys(tmp_path)) == len(SP_SWEEP)
 
@@ -230,7 +224,7 @@ def test_a_bad_request_is_refused_before_any_work(change: dict, message: str, tm
     ("args", "message"),
     [(["--ray-address", "auto"], "--ray-address needs --executor ray"), (["--methods", "nope"], "unknown method 'nope'")],
 )
-def test_bad_input_is_one_line_and_nonzero(args: list[str], message: str, tmp_path: Path) -> None:
-    result = run_cli("bench", "-i", "3", *args, "-o", str(tmp_path))
-    assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+def test_bad_input_is_one_line_and_nonzero(args: list[str], message: str, tmp_path: Path, cli) -> None:
+    result = cli("bench", "-i", "3", *args, "-o", str(tmp_path))
+    assert result.exit_code == 2 and message in result.stderr and "Traceback" not in result.stderr
     assert len([line for line in result.stderr.splitlines() if line.startswith("error:")]) == 1

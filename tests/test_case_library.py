@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from circuits_benchmark.cases import ORIGINAL_RELEASE_IDS, all_case_ids, get_case, suite_case_ids
-from circuits_benchmark.models.verification import verify_case
-from circuits_benchmark.models.compiled import load_compiled_case
+from circuits_benchmark.compiler.verification import verify_case
+from circuits_benchmark.compiler.cache import load_compiled_case
 
 GAPS_FILE = Path(__file__).parent / "data" / "ground_truth_gaps.json"
 # case id -> ablation -> edges whose single removal changes no output (see EXPERIMENTS.md for why).
@@ -20,6 +20,9 @@ KNOWN_GAPS: dict[str, dict[str, list[list[str]]]] = json.loads(GAPS_FILE.read_te
 # Facts of every InterpBench case (vocabulary size, length with BOS, causal, trivial and numerical
 # flags), recorded from the reference implementation's case objects.
 CASE_FACTS: dict[str, dict] = json.loads((Path(__file__).parent / "data" / "case_facts.json").read_text())
+# Compiling and checking every case is slow; the fast selection (`-m "not slow"`) checks the
+# original release's cases, among them numerical outputs (3, 4) and a recorded gap (18).
+COMPILED_CASES = [pytest.param(i, marks=() if i in ORIGINAL_RELEASE_IDS else pytest.mark.slow) for i in all_case_ids()]
 
 
 def test_every_reference_case_is_registered() -> None:
@@ -40,7 +43,7 @@ def test_case_matches_reference_facts(case_id: int) -> None:
     assert case.description and "\n" not in case.description
 
 
-@pytest.mark.parametrize("case_id", all_case_ids())
+@pytest.mark.parametrize("case_id", COMPILED_CASES)
 def test_compiled_case_is_correct_faithful_and_minimal(case_id: int, cache_dir: Path) -> None:
     compiled = load_compiled_case(case_id, cache_dir)
     report = verify_case(compiled)
@@ -50,9 +53,8 @@ def test_compiled_case_is_correct_faithful_and_minimal(case_id: int, cache_dir: 
     for ablation, check in report.ablations.items():
         assert check.faithful, check.reason()
     gaps = {a: [list(e) for e in c.redundant_edges] for a, c in report.ablations.items() if c.redundant_edges}
+    # Not minimal only where a gap is recorded and explained: a new gap, or a closed one, fails.
     assert gaps == KNOWN_GAPS.get(str(case_id), {}), "minimality changed: update tests/data/ground_truth_gaps.json"
-    if gaps:
-        pytest.xfail(f"ground truth not minimal: {report.status()}")
 
 
 def test_program_labels_do_not_depend_on_what_the_process_built_before() -> None:

@@ -1,8 +1,10 @@
-"""The command line: fast --help without heavy imports, tables, drawings, one-line errors."""
+"""The command line: fast --help without heavy imports, tables, drawings, one-line errors.
+
+Commands run in this process (the `cli` fixture); the tests of the real entry point's process
+(import weight, exit status, the hand-over to the project's interpreter) start `main.py`."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,13 +14,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run_cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
-    env = {**os.environ, "COLUMNS": "200"}
-    return subprocess.run([sys.executable, str(ROOT / "main.py"), *args], capture_output=True, text=True, cwd=cwd, env=env)
-
-
 def test_help_imports_no_heavy_library() -> None:
-    """What keeps `--help` fast (its time is measured by benchmarks/case_library.py)."""
+    """What keeps `--help` fast (its time is measured by benchmarks/case_library.py); only a fresh
+    process shows what `--help` imports."""
     result = subprocess.run(
         [sys.executable, "-X", "importtime", str(ROOT / "main.py"), "--help"], capture_output=True, text=True
     )
@@ -59,32 +57,33 @@ def test_help_imports_no_heavy_library() -> None:
         (["run", "acdc", "--model", "siit:iox"], "no SIIT task 'iox'"),
     ],
 )
-def test_bad_input_is_one_line_and_nonzero(args: list[str], message: str, tmp_path: Path) -> None:
-    result = run_cli(*args, "-o", str(tmp_path))
-    assert result.returncode == 2
+def test_bad_input_is_one_line_and_nonzero(args: list[str], message: str, tmp_path: Path, cli) -> None:
+    result = cli(*args, "-o", str(tmp_path))
+    assert result.exit_code == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr
     assert len([line for line in result.stderr.splitlines() if line.startswith("error:")]) == 1
     assert not list(tmp_path.glob("*/case-*"))  # no run started
 
 
-def test_unwritable_output_dir_is_one_line(tmp_path: Path) -> None:
+def test_unwritable_output_dir_is_one_line(tmp_path: Path, cli_process) -> None:
+    """Through the real entry point: a process that exits with status 2 and one error line."""
     blocker = tmp_path / "file"
     blocker.write_text("")
-    result = run_cli("cases", "compile", "-i", "3", "-o", str(blocker))
-    assert result.returncode == 2 and "Traceback" not in result.stderr and "error:" in result.stderr
+    result = cli_process("cases", "compile", "-i", "3", "-o", str(blocker))
+    assert result.exit_code == 2 and "Traceback" not in result.stderr and "error:" in result.stderr
 
 
-def test_list_show_draw_and_verify(tmp_path: Path) -> None:
-    listed = run_cli("cases", "list", "-i", "3,13", "-o", str(tmp_path))
-    assert listed.returncode == 0, listed.stderr
+def test_list_show_draw_and_verify(tmp_path: Path, cli) -> None:
+    listed = cli("cases", "list", "-i", "3,13", "-o", str(tmp_path))
+    assert listed.exit_code == 0, listed.stderr
     assert "not verified" in listed.stdout and "13" in listed.stdout
-    verified = run_cli("cases", "verify", "-i", "3", "-o", str(tmp_path))
-    assert verified.returncode == 0 and "1 of 1 cases pass" in verified.stdout
-    assert "ok" in run_cli("cases", "list", "-i", "3", "-o", str(tmp_path)).stdout
+    verified = cli("cases", "verify", "-i", "3", "-o", str(tmp_path))
+    assert verified.exit_code == 0 and "1 of 1 cases pass" in verified.stdout
+    assert "ok" in cli("cases", "list", "-i", "3", "-o", str(tmp_path)).stdout
     picture = tmp_path / "gt.png"
-    shown = run_cli("cases", "show", "-i", "3", "--draw", str(picture), "-o", str(tmp_path))
-    assert shown.returncode == 0, shown.stderr
+    shown = cli("cases", "show", "-i", "3", "--draw", str(picture), "-o", str(tmp_path))
+    assert shown.exit_code == 0, shown.stderr
     assert "a1.h0.v" in shown.stdout and "output" in shown.stdout
     assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

@@ -10,8 +10,8 @@ import pytest
 
 from circuits_benchmark.cases import get_case
 from circuits_benchmark.cases.case import Case
-from circuits_benchmark.models import compiled as compiled_module, tracr_compiler
-from circuits_benchmark.models.compiled import load_compiled_case
+from circuits_benchmark.compiler import cache as compiled_module, tracr_compiler
+from circuits_benchmark.compiler.cache import load_compiled_case
 from circuits_benchmark.storage.files import StorageError
 
 

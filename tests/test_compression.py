@@ -1,4 +1,4 @@
-"""Compressed tracr models (`models.compression`, `compressed:N`)."""
+"""Compressed tracr models (`compiler.compression`, `compressed:N`)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 import torch
 
-import circuits_benchmark.models.compression as compression
+import circuits_benchmark.compiler.compression as compression
 from circuits_benchmark.errors import BenchmarkError
-from circuits_benchmark.models.compiled import load_compiled_case
-from circuits_benchmark.models.compressed_models import (
+from circuits_benchmark.compiler.cache import load_compiled_case
+from circuits_benchmark.compiler.compressed_models import (
     COMPRESSED_RELEASE_DIR,
     COMPRESSION_FILE,
     load_compressed_model,
@@ -21,7 +21,7 @@ from circuits_benchmark.models.compressed_models import (
     scored_compressed_id,
 )
 from circuits_benchmark.models.model_id import ModelId
-from circuits_benchmark.models.verification import verify_case
+from circuits_benchmark.compiler.verification import verify_case
 
 
 def test_a_rotation_of_the_residual_stream_computes_exactly_what_the_compiled_model_does(cache_dir: Path) -> None:
@@ -113,7 +113,7 @@ def test_the_shipped_compressions_match_their_cases(cache_dir: Path, tmp_path: P
 
 
 def test_compress_and_store_writes_what_the_loader_reads(cache_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from circuits_benchmark.models.compressed_models import compress_and_store
+    from circuits_benchmark.compiler.compressed_models import compress_and_store
 
     (tmp_path / "cache").symlink_to(cache_dir, target_is_directory=True)
     monkeypatch.setattr(compression, "STEPS", 10)

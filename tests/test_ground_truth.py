@@ -29,7 +29,7 @@ import pytest
 
 from circuits_benchmark.choices import Ablation
 from circuits_benchmark.circuits.circuit import Circuit
-from circuits_benchmark.circuits.ground_truth import (
+from circuits_benchmark.compiler.ground_truth import (
     GROUND_TRUTH_ABLATIONS,
     destination_reads,
     ground_truth_circuit,

@@ -95,7 +95,7 @@ def test_bench_with_interp_bench_plans_only_the_released_models(
 def test_acdc_comparison_splits_the_ground_truth_into_found_and_missed(tmp_path: Path, cache_dir: Path) -> None:
     """The code of `eval iit_acdc` and `eval ioi_acdc`, on case 3's compiled model: at threshold 0 ACDC
     keeps every edge that matters, so it misses no ground-truth edge."""
-    from circuits_benchmark.evaluation.acdc_comparison import acdc_comparison_report
+    from circuits_benchmark.analyses.acdc_comparison import acdc_comparison_report
 
     (tmp_path / "cache").symlink_to(cache_dir, target_is_directory=True)
     report = acdc_comparison_report("iit_acdc", "tracr:3", tmp_path, threshold=0.0, n_examples=20)

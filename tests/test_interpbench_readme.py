@@ -1,6 +1,7 @@
 """InterpBench's README, replayed: each of its command lines (tests/data/interpbench_readme_commands.json,
 kept as typed there, with what CI adds stated beside each) runs here in a fresh output folder,
-exits 0 and writes its result. In-process (Typer's CliRunner), sharing the session's compile cache."""
+exits 0 and writes its result. In-process, through the entry point (conftest's `run_in_process`),
+sharing the session's compile cache."""
 
 from __future__ import annotations
 
@@ -11,9 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
-
-from circuits_benchmark.cli.app import build_app
+from conftest import run_in_process
 
 COMMANDS = json.loads((Path(__file__).parent / "data" / "interpbench_readme_commands.json").read_text())["commands"]
 PROGRAM = "./main.py"
@@ -40,10 +39,10 @@ def _one_file(output_dir: Path, pattern: str) -> Path:
 
 
 def invoke(words: list[str]) -> str:
-    """Runs the CLI in this process; returns its output after asserting exit status 0."""
-    result = CliRunner().invoke(build_app(), words)
-    assert result.exit_code == 0, f"{' '.join(words)}\n{result.output[-3000:]}\n{result.exception!r}"
-    return result.output
+    """Runs the CLI in this process; returns what it printed after asserting exit status 0."""
+    result = run_in_process(*words)
+    assert result.exit_code == 0, f"{' '.join(words)}\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    return result.stdout
 
 
 def test_the_data_file_keeps_the_readme_s_own_lines() -> None:

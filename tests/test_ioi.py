@@ -198,9 +198,12 @@ def test_subject_pairing_makes_same_subject_iit_pairs_and_keeps_every_sentence()
     assert at_random < 0.05 and 0.2 < same < 0.3
 
 
+@pytest.mark.slow
 def test_two_threaded_training_runs_from_one_seed_learn_the_same_weights(tmp_path, monkeypatch) -> None:
     """With two torch threads some CPU kernels add up in a varying order unless training asks for
-    deterministic ones: the same seed must give bit-identical weights (here: 16 IOI steps)."""
+    deterministic ones: the same seed must give bit-identical weights (here: 16 IOI steps, about
+    two CPU minutes; the fast selection checks that training runs on deterministic kernels, in
+    test_siit.py's test of resuming)."""
     import dataclasses
 
     from circuits_benchmark.training import trainer

@@ -59,7 +59,7 @@ def test_eval_ioi_measures_every_node_on_held_out_sentences(output_dir: Path) ->
 
 
 def test_iit_metrics_rebuild_the_held_out_split(output_dir: Path) -> None:
-    from circuits_benchmark.training.reports import iit_metrics
+    from circuits_benchmark.analyses.iit_evaluation import iit_metrics
     from circuits_benchmark.training.siit_models import load_run
 
     metrics = iit_metrics(load_run(output_dir, "ioi"), output_dir)  # checks the split's fingerprint
@@ -79,15 +79,13 @@ def test_transformer_lens_users_get_the_same_logits(output_dir: Path) -> None:
     assert cache["blocks.4.attn.hook_pattern"].shape == (16, 4, sentences.SENTENCE_LENGTH + 1, sentences.SENTENCE_LENGTH + 1)
 
 
-def test_acdc_runs_on_the_ioi_model_from_the_command_line(output_dir: Path) -> None:
+def test_acdc_runs_on_the_ioi_model_from_the_command_line(output_dir: Path, cli) -> None:
     """`run acdc -i ioi` and `eval ioi_acdc`, as users type them."""
-    from test_cli import run_cli
-
-    result = run_cli("run", "acdc", "-i", "ioi", "--threshold", "0.5", "--n-examples", "10", "-o", str(output_dir))
-    assert result.returncode == 0, result.stderr
+    result = cli("run", "acdc", "-i", "ioi", "--threshold", "0.5", "--n-examples", "10", "-o", str(output_dir))
+    assert result.exit_code == 0, result.stderr
     assert "siit:ioi" in result.stdout
-    result = run_cli("eval", "ioi_acdc", "--threshold", "0.5", "--n-examples", "10", "-o", str(output_dir))
-    assert result.returncode == 0, result.stderr
+    result = cli("eval", "ioi_acdc", "--threshold", "0.5", "--n-examples", "10", "-o", str(output_dir))
+    assert result.exit_code == 0, result.stderr
     assert "ground-truth edges found" in result.stdout
     assert next(output_dir.glob("eval/ioi_acdc/*/*/comparison.png")).stat().st_size > 0
 

@@ -20,7 +20,7 @@ from circuits_benchmark.models.registry import load_benchmark_model
 from circuits_benchmark.patching.output_change import PatchingBatch
 from circuits_benchmark.training.artifacts import release_case_dir
 from circuits_benchmark.training.release import RELEASED_FILES, read_manifest, sha256_of
-from circuits_benchmark.training.reports import DEFAULT_EXAMPLES
+from circuits_benchmark.training.ground_truth_checks import CHECK_EXAMPLES as DEFAULT_EXAMPLES
 from circuits_benchmark.training.siit_models import load_run
 
 ENTRY = read_manifest()["models"][ioi.IOI]
@@ -59,7 +59,7 @@ def test_release_was_trained_by_the_ioi_recipe_as_it_stands() -> None:
 
 
 def test_release_clears_the_bar_on_held_out_sentences(output_dir: Path) -> None:
-    from circuits_benchmark.training.reports import iit_metrics
+    from circuits_benchmark.analyses.iit_evaluation import iit_metrics
 
     metrics = iit_metrics(load_run(output_dir, ioi.IOI), output_dir)  # rebuilds the held-out split
     assert min(metrics.values()) >= ioi.BAR, metrics
@@ -128,11 +128,9 @@ def test_duplicate_head_looks_back_from_the_repeat_to_the_first_mention(output_d
     assert to_s1.mean() >= 0.4  # measured: 55.6% on S1, 1.3% on IO, 39.6% on S2 itself
 
 
-def test_acdc_finds_the_released_circuit_from_the_command_line(output_dir: Path) -> None:
+def test_acdc_finds_the_released_circuit_from_the_command_line(output_dir: Path, cli) -> None:
     """`run acdc -i ioi` on a checkout that has trained nothing scores the release; at a coarse
     threshold ACDC recovers the ground truth's 6 component edges and nothing else."""
-    from test_cli import run_cli
-
-    result = run_cli("run", "acdc", "-i", "ioi", "--threshold", "0.5", "--n-examples", "10", "-o", str(output_dir))
-    assert result.returncode == 0, result.stderr
+    result = cli("run", "acdc", "-i", "ioi", "--threshold", "0.5", "--n-examples", "10", "-o", str(output_dir))
+    assert result.exit_code == 0, result.stderr
     assert "siit:ioi:release edges TP 6 FP 0 FN 0" in result.stdout

@@ -1,21 +1,16 @@
-"""Layer corruption scored against the known circuit (`evaluation.layer_corruption`, `eval layers`)."""
+"""Layer corruption scored against the known circuit (`analyses.layer_corruption`, `eval layers`)."""
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import torch
 
 from circuits_benchmark.circuits.circuit import Circuit
-from circuits_benchmark.evaluation.layer_corruption import agreement, circuit_layers, corrupt_layers, corruptions
+from circuits_benchmark.analyses.layer_corruption import agreement, circuit_layers, corrupt_layers, corruptions
 from circuits_benchmark.models.registry import load_benchmark_model
 from circuits_benchmark.patching.output_change import PatchingBatch
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_the_corruptions_of_three_layers() -> None:
@@ -46,13 +41,11 @@ def test_corruptions_of_compiled_models_against_their_circuits(cache_dir: Path) 
     assert results["skip 0"].changed_fraction > 0.5 and agreement(list(results.values())) == 9 / 11
 
 
-def test_eval_layers_writes_its_report(cache_dir: Path, tmp_path: Path) -> None:
-    env = {**os.environ, "COLUMNS": "200"}
+def test_eval_layers_writes_its_report(cache_dir: Path, tmp_path: Path, cli) -> None:
     (tmp_path / "cache").mkdir()
     for selection in (["-i", "3", "--tracr"], ["--model", "tracr:3"]):  # by case, or by any model id
-        done = subprocess.run([sys.executable, str(ROOT / "main.py"), "eval", "layers", *selection, "-o", str(tmp_path)],
-                              capture_output=True, text=True, env=env)
-        assert done.returncode == 0 and "agreement with the circuit: 100%" in done.stdout, done.stderr
+        done = cli("eval", "layers", *selection, "-o", str(tmp_path))
+        assert done.exit_code == 0 and "agreement with the circuit: 100%" in done.stdout, done.stderr
     report = json.loads((tmp_path / "eval" / "layers" / "case-003" / "tracr" / "result.json").read_text())
     assert report["agreement"] == 1.0 and report["circuit_layers"] == [0, 1]
     assert (tmp_path / "eval" / "layers" / "case-003" / "tracr" / "layers.png").stat().st_size > 1000

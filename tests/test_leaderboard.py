@@ -7,10 +7,7 @@ import dataclasses
 import itertools
 import json
 import re
-import os
 import shutil
-import subprocess
-import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -20,13 +17,12 @@ from circuits_benchmark.bench import BenchRequest
 from circuits_benchmark.errors import BenchmarkError
 from circuits_benchmark.evaluation.roc import auroc
 from circuits_benchmark.evaluation.statistics import a12_magnitude, mann_whitney_u, vargha_delaney_a12
-from circuits_benchmark.leaderboard.report import write_leaderboard
+from circuits_benchmark.leaderboard.pages import write_leaderboard
 from circuits_benchmark.leaderboard.submission import submit
 from circuits_benchmark.leaderboard.summary import COMPARED_METRICS, SeriesResult, combine_seeds, series_results
 from circuits_benchmark.runs import RunResult
 from circuits_benchmark.storage.results_db import ResultsStore, RunRecord
 
-ROOT = Path(__file__).resolve().parents[1]
 FAST = BenchRequest(case_ids=[3], kinds=["tracr"], labels=["acdc", "eap", "random"], n_examples=40)
 
 
@@ -131,26 +127,22 @@ def test_component_level_scores_and_unlisted_edges(benched: Path, tmp_path: Path
     assert record.metrics["edge_auroc"] == 1.0 and record.metrics["edge_tpr"] == 1.0 and record.metrics["edge_fpr"] == 0.0
 
 
-def test_a_dry_run_scores_and_stores_nothing_and_rm_removes_a_submission(benched: Path, tmp_path: Path) -> None:
+def test_a_dry_run_scores_and_stores_nothing_and_rm_removes_a_submission(benched: Path, tmp_path: Path, cli) -> None:
     output_dir = tmp_path / "out"
     shutil.copytree(benched / "cache", output_dir / "cache")
     file = tmp_path / "mine.json"
     file.write_text(json.dumps({"method": "mine", "description": "scores by hand", "models": [{"model": "tracr:3", "edges": [["embed", "m0", 0.5]]}]}))
-    env = {**os.environ, "COLUMNS": "200"}
-    dry = subprocess.run([sys.executable, str(ROOT / "main.py"), "leaderboard", "submit", str(file), "--dry-run", "-o", str(output_dir)],
-                         capture_output=True, text=True, env=env)
-    assert dry.returncode == 0 and "mine on tracr:3: edge AUROC" in dry.stdout and "nothing stored" in dry.stdout, dry.stderr
+    dry = cli("leaderboard", "submit", str(file), "--dry-run", "-o", str(output_dir))
+    assert dry.exit_code == 0 and "mine on tracr:3: edge AUROC" in dry.stdout and "nothing stored" in dry.stdout, dry.stderr
     with ResultsStore(output_dir) as store:
         assert store.runs() == []
     (record,) = submit(file, output_dir)
     assert record.parameters["description"] == "scores by hand"
     assert "**mine**: scores by hand" in (output_dir / "leaderboard.md").read_text()
-    removed = subprocess.run([sys.executable, str(ROOT / "main.py"), "results", "rm", str(record.run_id), "-o", str(output_dir)],
-                             capture_output=True, text=True, env=env)
-    assert removed.returncode == 0 and f"removed run {record.run_id}" in removed.stdout, removed.stderr
-    unknown = subprocess.run([sys.executable, str(ROOT / "main.py"), "results", "rm", "999", "-o", str(output_dir)],
-                             capture_output=True, text=True, env=env)
-    assert unknown.returncode == 2 and "no run '999'" in unknown.stderr
+    removed = cli("results", "rm", str(record.run_id), "-o", str(output_dir))
+    assert removed.exit_code == 0 and f"removed run {record.run_id}" in removed.stdout, removed.stderr
+    unknown = cli("results", "rm", "999", "-o", str(output_dir))
+    assert unknown.exit_code == 2 and "no run '999'" in unknown.stderr
     with ResultsStore(output_dir) as store:
         assert store.runs() == []
 
@@ -202,13 +194,11 @@ def test_a_bad_submission_is_one_clear_error_and_stores_nothing(content: object,
         assert store.finished_keys() == before
 
 
-def test_the_cli_reports_a_bad_submission_in_one_line(tmp_path: Path) -> None:
+def test_the_cli_reports_a_bad_submission_in_one_line(tmp_path: Path, cli) -> None:
     file = tmp_path / "broken.json"
     file.write_text("{not json")
-    env = {**os.environ, "COLUMNS": "200"}
-    result = subprocess.run([sys.executable, str(ROOT / "main.py"), "leaderboard", "submit", str(file), "-o", str(tmp_path)],
-                            capture_output=True, text=True, env=env)
-    assert result.returncode == 2 and "Traceback" not in result.stderr
+    result = cli("leaderboard", "submit", str(file), "-o", str(tmp_path))
+    assert result.exit_code == 2 and "Traceback" not in result.stderr
     assert [line for line in result.stderr.splitlines() if line.startswith("error:")] == [result.stderr.strip()]
 
 

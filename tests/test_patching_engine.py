@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from circuits_benchmark.models.compiled import load_compiled_case
+from circuits_benchmark.compiler.cache import load_compiled_case
 from circuits_benchmark.patching.engine import PatchableModel
 
 

@@ -1,19 +1,22 @@
-"""Realism statistics (`evaluation.realism`) and `eval realism`, which trains its IIT and natural models."""
+"""Realism statistics (`analyses.realism`) and `eval realism`, which trains its IIT and natural models."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
+import pytest
 import torch
 
-from circuits_benchmark.evaluation.realism import effective_rank, excess_kurtosis
+from circuits_benchmark.analyses import realism_models
+from circuits_benchmark.analyses.realism import effective_rank, excess_kurtosis
+from circuits_benchmark.training.artifacts import META_FILE, run_dir
 from circuits_benchmark.training.siit_models import default_run_id
 
-ROOT = Path(__file__).resolve().parents[1]
+# The IIT and natural models of case 3 train for this many epochs (a few seconds): a cap in epochs
+# makes what they learn, and so every figure compared below, the same on any machine.
+REALISM_EPOCHS = 20
 
 
 def test_effective_rank_and_kurtosis_on_hand_checked_matrices() -> None:
@@ -27,15 +30,23 @@ def test_effective_rank_and_kurtosis_on_hand_checked_matrices() -> None:
     assert abs(excess_kurtosis(sparse) - 95.01) < 0.01  # (0.99^4 + 99 * 0.01^4) / 100 / 0.0099^2 - 3
 
 
-def test_eval_realism_trains_what_it_compares_and_keeps_siit_the_default(cache_dir: Path, tmp_path: Path) -> None:
+def test_eval_realism_trains_what_it_compares_and_keeps_siit_the_default(
+    cache_dir: Path, tmp_path: Path, cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (tmp_path / "cache").symlink_to(cache_dir, target_is_directory=True)
-    command = [sys.executable, str(ROOT / "main.py"), "eval", "realism", "-i", "3", "--max-seconds", "3", "--n-examples", "100", "-o", str(tmp_path)]
-    done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"})
-    assert done.returncode == 0, done.stderr
+    # The command caps training in seconds; the recipes capped in epochs leave that cap unreached.
+    capped = {family: dataclasses.replace(recipe, epochs=REALISM_EPOCHS) for family, recipe in realism_models.REALISM_RECIPES.items()}
+    monkeypatch.setattr(realism_models, "REALISM_RECIPES", capped)
+    command = ["eval", "realism", "-i", "3", "--max-seconds", "86400", "--n-examples", "100", "-o", str(tmp_path)]
+    done = cli(*command)
+    assert done.exit_code == 0, done.stderr
     assert "training its iit model" in done.stdout and "training its natural model" in done.stdout
     report = json.loads((tmp_path / "eval" / "realism" / "case-003" / "result.json").read_text())
     assert report["models"]["siit"] == "siit:3:release"
     assert report["models"]["natural"] == "siit:3:b1-iit0-s0-lr0.003-bs64-atol0.05-seed0"
+    for family in ("iit", "natural"):
+        meta = json.loads((run_dir(tmp_path, 3, capped[family].run_id()) / META_FILE).read_text())
+        assert (meta["stopped"], meta["epochs"]) == ("epoch limit", REALISM_EPOCHS)
     summary = report["summary"]
     # tracr's weights are sparse and exact; every trained model's are dense.
     assert summary["compiled"]["kurtosis"] > 1 > max(summary[f]["kurtosis"] for f in ("siit", "iit", "natural"))
@@ -46,5 +57,5 @@ def test_eval_realism_trains_what_it_compares_and_keeps_siit_the_default(cache_d
     assert (tmp_path / "eval" / "realism" / "case-003" / "realism.png").stat().st_size > 10_000
     # An IIT-only or behaviour-only run is never what `siit:3` means.
     assert default_run_id(tmp_path, 3) == "release"
-    again = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"})
-    assert again.returncode == 0 and "training its" not in again.stdout  # finished runs are reused
+    again = cli(*command)
+    assert again.exit_code == 0 and "training its" not in again.stdout  # finished runs are reused

@@ -8,10 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from circuits_benchmark.cli.app import build_app
-from circuits_benchmark.plugins import PLUGINS_VARIABLE, load_plugins
 from circuits_benchmark.storage.results_db import ResultsStore
 
 PLUGIN = Path(__file__).resolve().parents[1] / "examples" / "user_siit_task.py"
@@ -19,38 +16,33 @@ KEY = "previous-token"
 
 
 @pytest.fixture()
-def cli(monkeypatch: pytest.MonkeyPatch):
-    """args -> the CLI's result, in this process, with the plug-in loaded (as `--plugin` does)."""
-    monkeypatch.setenv(PLUGINS_VARIABLE, "")  # restored afterwards: load_plugins lists the plug-in there
-    load_plugins([str(PLUGIN)])
-    app = build_app()
+def plugin_cli(cli_process):
+    """args -> `./main.py --plugin examples/user_siit_task.py ARGS`, in a process of its own (the
+    plug-in's family must not stay registered in the test process); asserts it exits 0."""
 
     def invoke(*args: str):
-        result = CliRunner().invoke(app, list(args), env={"COLUMNS": "200"})
-        assert result.exit_code == 0, result.output
+        result = cli_process("--plugin", str(PLUGIN), *args)
+        assert result.exit_code == 0, result.stderr
         return result
 
     return invoke
 
 
-def test_a_plugin_task_is_trained_released_run_and_benched(cli, tmp_path: Path) -> None:
-    from circuits_benchmark.training.task_families import named_task_keys, task_family
-
-    assert KEY in named_task_keys() and task_family(KEY).recipe.settings["lr"] == 1e-2
+def test_a_plugin_task_is_trained_released_run_and_benched(plugin_cli, tmp_path: Path) -> None:
     output, release = tmp_path / "results", tmp_path / "release"
-    trained = cli("train", "iit", "-i", KEY, "-o", str(output))
+    trained = plugin_cli("train", "iit", "-i", KEY, "-o", str(output))
     run_id = "b1-iit1-s0.4-lr0.01-bs64-atol0.05-seed0"  # the family's recipe: lr 1e-2, not the tracr cases' 3e-3
-    assert f"siit:{KEY}:{run_id}" in trained.output
+    assert f"siit:{KEY}:{run_id}" in trained.stdout
     meta = json.loads((output / "ll_models" / KEY / run_id / "meta.json").read_text())
     assert min(meta["metrics"].values()) >= 0.995 and meta["ground_truth_checks"]["resample"]["faithful"]
 
-    cli("release", "build", "-i", KEY, "-o", str(output), "--release-dir", str(release))
+    plugin_cli("release", "build", "-i", KEY, "-o", str(output), "--release-dir", str(release))
     manifest = json.loads((release / "manifest.json").read_text())
     assert list(manifest["models"]) == [KEY] and (release / KEY / "model.safetensors").is_file()
 
-    ran = cli("run", "acdc", "-i", KEY, "-o", str(output))
-    assert "TP 2 FP 0 FN 0" in ran.output  # embed -> a0.h0 (v), a0.h0 -> output: the ground truth
-    cli("bench", "-i", KEY, "--methods", "acdc,random", "--seeds", "1", "-o", str(output))
+    ran = plugin_cli("run", "acdc", "-i", KEY, "-o", str(output))
+    assert "TP 2 FP 0 FN 0" in ran.stdout  # embed -> a0.h0 (v), a0.h0 -> output: the ground truth
+    plugin_cli("bench", "-i", KEY, "--methods", "acdc,random", "--seeds", "1", "-o", str(output))
     with ResultsStore(output) as store:
         benched = {(run.label, run.model_id) for run in store.runs() if run.source == "bench"}
     assert {label for label, _ in benched} == {"acdc", "random"}

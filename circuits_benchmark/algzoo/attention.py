@@ -17,6 +17,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from circuits_benchmark.choices import OutputKind
 from circuits_benchmark.models.transformer import CircuitTransformer, TransformerConfig
 
 N_LAYERS = 2
@@ -26,7 +27,7 @@ def transformer_config(hidden: int, n: int) -> TransformerConfig:
     """The CircuitTransformer shape of an AlgZoo transformer with width `hidden` on length `n`."""
     return TransformerConfig(
         n_layers=N_LAYERS, n_heads=1, d_model=hidden, d_head=hidden, d_mlp=0, d_vocab=n, d_vocab_out=n,
-        n_ctx=n, causal=False, output_kind="categorical", use_bias=False,
+        n_ctx=n, causal=False, output_kind=OutputKind.CATEGORICAL, use_bias=False,
     )
 
 

@@ -28,6 +28,7 @@ from circuits_benchmark.models.model_id import ModelId
 from circuits_benchmark.paths import DEFAULT_RESULTS_DIR
 from circuits_benchmark.models.transformer import CircuitTransformer
 from circuits_benchmark.storage.files import atomic_save_tensors, atomic_write_json, load_tensors, read_json
+from circuits_benchmark.models.registry import register_loader
 
 ARCHS = ("rnn", "transformer")
 HANDBUILT = "handbuilt"
@@ -232,6 +233,7 @@ def _badness(record: dict[str, Any], spec: ZooSpec) -> float:
     return score if spec.task_def.output != DISTRIBUTION else 1.0 - score
 
 
+@register_loader("algzoo")
 def load_zoo_benchmark_model(model_id: ModelId, output_dir: Path) -> BenchmarkModel:
     """The registry's loader of `algzoo:` ids: AlgZoo transformers (the RNNs are not CircuitTransformers)."""
     model = load_zoo_model(str(model_id), output_dir)

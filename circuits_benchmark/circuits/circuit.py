@@ -12,24 +12,22 @@ from typing import Iterable
 
 import networkx as nx
 
+from circuits_benchmark.choices import Granularity
 from circuits_benchmark.circuits import components
 from circuits_benchmark.circuits.components import EMBED, OUTPUT, QKV
 
-GRANULARITIES = ("qkv", "component")
 Edge = tuple[str, str]
 
 
 class Circuit:
     """Nodes and directed edges (source -> destination), backed by a networkx DiGraph."""
 
-    def __init__(self, edges: Iterable[Edge], nodes: Iterable[str] = (), granularity: str = "component") -> None:
-        if granularity not in GRANULARITIES:
-            raise ValueError(f"granularity must be one of {GRANULARITIES}, not {granularity!r}")
-        self.granularity = granularity
+    def __init__(self, edges: Iterable[Edge], nodes: Iterable[str] = (), granularity: Granularity = Granularity.COMPONENT) -> None:
+        self.granularity = Granularity.parse(granularity)
         self.graph = nx.DiGraph()
         self.graph.add_nodes_from(nodes)
         for source, destination in edges:
-            self.graph.add_edge(source, components.component_of(destination) if granularity == "component" else destination)
+            self.graph.add_edge(source, components.component_of(destination) if self.granularity == Granularity.COMPONENT else destination)
 
     @property
     def nodes(self) -> list[str]:
@@ -44,7 +42,7 @@ class Circuit:
 
     def canonical(self) -> "Circuit":
         """The same circuit at component granularity."""
-        return Circuit(self.edges, self.nodes, granularity="component")
+        return Circuit(self.edges, self.nodes, granularity=Granularity.COMPONENT)
 
     def restricted_to_output_paths(self) -> "Circuit":
         """Only the edges that lie on a path from `embed` to `output` (dead ends removed)."""
@@ -107,7 +105,7 @@ class Circuit:
         return f"Circuit({len(self.nodes)} nodes, {len(self.edges)} edges, {self.granularity})"
 
 
-def full_circuit(n_layers: int, n_heads: int, has_mlp: bool = True, granularity: str = "component") -> Circuit:
+def full_circuit(n_layers: int, n_heads: int, has_mlp: bool = True, granularity: Granularity = Granularity.COMPONENT) -> Circuit:
     """Every edge of a model's computational graph: each source feeds every later destination."""
     edges: list[Edge] = []
     upstream = [EMBED]
@@ -115,7 +113,7 @@ def full_circuit(n_layers: int, n_heads: int, has_mlp: bool = True, granularity:
         heads = [components.head_name(layer, h) for h in range(n_heads)]
         for head in heads:
             for slot in QKV:
-                destination = f"{head}.{slot}" if granularity == "qkv" else head
+                destination = f"{head}.{slot}" if granularity == Granularity.QKV else head
                 edges.extend((source, destination) for source in upstream)
         upstream = upstream + heads
         if has_mlp:

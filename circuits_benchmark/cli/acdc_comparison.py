@@ -1,5 +1,5 @@
 """`./main.py eval iit_acdc` and `eval ioi_acdc`: ACDC's circuit beside the ground truth (thin
-wrappers of `evaluation.acdc_comparison`, one printer for both)."""
+wrappers of `analyses.acdc_comparison`, one printer for both)."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ def eval_ioi_acdc(
 
 def _compare(kind: str, model_ids: list[str], threshold: float, n_examples: int, seed: int, output_dir: Path) -> None:
     """Runs and prints the comparison for each model; checks the numbers before any work."""
-    from circuits_benchmark.evaluation.acdc_comparison import acdc_comparison_report
+    from circuits_benchmark.analyses.acdc_comparison import acdc_comparison_report
     from circuits_benchmark.formatting import format_number
 
     check_number("--threshold", threshold, minimum=0)

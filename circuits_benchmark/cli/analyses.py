@@ -22,7 +22,7 @@ Examples = Annotated[int, typer.Option("--n-examples", help="Inputs analysed.")]
 
 
 def _command(analysis: str, show: Callable[[Any], None], summary: str) -> Callable[..., None]:
-    """A command that runs `analysis` ("module:function" of `circuits_benchmark.evaluation`, imported
+    """A command that runs `analysis` ("module:function" of `circuits_benchmark.analyses`, imported
     when the command runs) on each selected model and shows what it returns."""
 
     def command(
@@ -30,7 +30,7 @@ def _command(analysis: str, show: Callable[[Any], None], summary: str) -> Callab
         n_examples: Examples = 500, seed: Seed = 0, output_dir: OutputDir = DEFAULT_OUTPUT_DIR,
     ) -> None:
         check_number("--n-examples", n_examples, minimum=4)
-        run = resolve(analysis, "circuits_benchmark.evaluation")
+        run = resolve(analysis, "circuits_benchmark.analyses")
         for model_id in selected_model_ids(indices, weights, tracr, model):
             show(run(model_id, output_dir, n_examples, seed))
 

@@ -66,7 +66,7 @@ def bench(
     from circuits_benchmark.training.task_families import parse_task_keys
     from circuits_benchmark.cli.leaderboard import show_rankings
     from circuits_benchmark.cli.progress import progress_bar
-    from circuits_benchmark.leaderboard.report import write_leaderboard
+    from circuits_benchmark.leaderboard.pages import write_leaderboard
     from circuits_benchmark.training.release import released_model_ids
 
     request = BenchRequest(

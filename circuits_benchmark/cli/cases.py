@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from circuits_benchmark.choices import Ablation, Granularity
 from circuits_benchmark.cli.options import DEFAULT_OUTPUT_DIR, Device, Indices, OutputDir, Seed, cache_dir, resolve_device
 from circuits_benchmark.cli.progress import progress_bar
 
@@ -20,7 +21,7 @@ console = Console(width=200) if not sys.stdout.isatty() else Console()
 
 def _load_all(indices: str | None, output_dir: Path) -> list:
     from circuits_benchmark.cases import parse_case_ids
-    from circuits_benchmark.catalogue import compile_cases
+    from circuits_benchmark.compiler.catalogue import compile_cases
 
     case_ids = parse_case_ids(indices)
     with progress_bar("loading cases", len(case_ids)) as advance:
@@ -30,14 +31,14 @@ def _load_all(indices: str | None, output_dir: Path) -> list:
 @app.command("list")
 def list_cases(indices: Indices = None, output_dir: OutputDir = DEFAULT_OUTPUT_DIR) -> None:
     """A table of the cases: task, sizes, ground truth and verification status."""
-    from circuits_benchmark.catalogue import summarize
+    from circuits_benchmark.compiler.catalogue import summarize
 
     table = Table(title="tracr cases")
     for column in ("id", "task", "|V|", "L", "output", "layers/heads", "GT resample n/e", "GT zero n/e", "verification"):
         table.add_column(column, overflow="fold")
     for compiled in _load_all(indices, output_dir):
         row = summarize(compiled)
-        sizes = [f"{n}/{e}" for n, e in (row.ground_truth_size["resample"], row.ground_truth_size["zero"])]
+        sizes = [f"{n}/{e}" for n, e in (row.ground_truth_size[Ablation.RESAMPLE], row.ground_truth_size[Ablation.ZERO])]
         table.add_row(
             str(row.case_id), row.description, str(row.vocab_size), str(row.max_seq_len), row.output_kind,
             f"{row.layers}/{row.heads}", *sizes, row.verification,
@@ -53,12 +54,12 @@ def show_case(
     ablation: Annotated[str, typer.Option("--ablation", help="Which ground truth to draw: resample or zero.")] = "resample",
 ) -> None:
     """Details of a case and its ground-truth circuits as text (and a drawing with --draw)."""
-    from circuits_benchmark.catalogue import stored_verification
+    from circuits_benchmark.compiler.catalogue import stored_verification
     from circuits_benchmark.circuits.circuit import full_circuit
     from circuits_benchmark.circuits.drawing import draw_circuit
     from circuits_benchmark.errors import BenchmarkError
 
-    if ablation not in ("resample", "zero"):
+    if ablation not in (Ablation.RESAMPLE, Ablation.ZERO):
         raise BenchmarkError(f"unknown ablation {ablation!r}: use resample or zero")
     selected = _load_all(indices, output_dir)
     for compiled in selected:
@@ -72,8 +73,8 @@ def show_case(
         )
         report = stored_verification(compiled)
         console.print(f"  verification: {'not verified (run: cases verify)' if report is None else report.status()}")
-        for name in ("resample", "zero"):
-            console.print(f"  ground truth, {name} ablation: " + compiled.ground_truth(name, "qkv").to_text().replace("\n", "\n    "))
+        for name in (Ablation.RESAMPLE, Ablation.ZERO):
+            console.print(f"  ground truth, {name} ablation: " + compiled.ground_truth(name, Granularity.QKV).to_text().replace("\n", "\n    "))
             pruned = compiled.pruned_edges.get(name)
             if pruned:
                 listed = ", ".join(f"{s}->{d}" for s, d in pruned)
@@ -105,7 +106,7 @@ def verify_command(
     seed: Seed = 0,
 ) -> None:
     """Check each case: model == program, ground truth faithful and minimal; store the result."""
-    from circuits_benchmark.catalogue import verify_and_store
+    from circuits_benchmark.compiler.catalogue import verify_and_store
 
     compiled = _load_all(indices, output_dir)
     failures = 0
@@ -132,8 +133,8 @@ def compress_command(
     (`compressed:N`), and verify the compiled ground truth on it; stored under <output-dir>/compressed/."""
     import torch
 
-    from circuits_benchmark.models.compressed_models import COMPRESSED_RELEASE_DIR, compress_and_store
-    from circuits_benchmark.models.compression import most_halvings
+    from circuits_benchmark.compiler.compressed_models import COMPRESSED_RELEASE_DIR, compress_and_store
+    from circuits_benchmark.compiler.compression import most_halvings
 
     torch.set_num_threads(1)
     root = COMPRESSED_RELEASE_DIR if release else output_dir / "compressed"

@@ -27,7 +27,7 @@ def leaderboard(ctx: typer.Context, output_dir: OutputDir = DEFAULT_OUTPUT_DIR) 
     """Write the leaderboard (Markdown and a static HTML page) from every stored run."""
     if ctx.invoked_subcommand is not None:
         return
-    from circuits_benchmark.leaderboard.report import write_leaderboard
+    from circuits_benchmark.leaderboard.pages import write_leaderboard
 
     show_rankings(*write_leaderboard(output_dir))
 

@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from circuits_benchmark.choices import Ablation
 from circuits_benchmark.cli.options import DEFAULT_OUTPUT_DIR, Indices, OutputDir
 from circuits_benchmark.cli.siit import ground_truth_verdict, redundancy_notes
 from circuits_benchmark.cli.tables import titled_table
@@ -20,6 +21,8 @@ console = Console()
 def manifest_table(manifest: dict) -> Table:
     """The released models, one row per case (the model is `siit:<case>:release`), with verdicts
     in words that an 80-column terminal shows whole."""
+    from circuits_benchmark.training.settings import HELD_OUT_METRICS
+
     table = titled_table(
         "released SIIT models siit:<case>:release (held-out figures; ground truth under resample / mean ablation)",
         "case", "params", "accuracy", "IIA", "strict IIA", "resample", "mean",
@@ -28,8 +31,8 @@ def manifest_table(manifest: dict) -> Table:
         metrics, checks = entry["metrics"], entry["ground_truth_checks"]
         table.add_row(
             case_id, str(entry["parameters"]),
-            *(f"{100 * metrics[m]:.2f}%" for m in ("accuracy", "iia", "strict_iia")),
-            *(ground_truth_verdict(checks[a]) for a in ("resample", "mean")),
+            *(f"{100 * metrics[m]:.2f}%" for m in HELD_OUT_METRICS),
+            *(ground_truth_verdict(checks[a]) for a in (Ablation.RESAMPLE, Ablation.MEAN)),
         )
     return table
 

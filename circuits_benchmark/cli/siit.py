@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from circuits_benchmark.choices import Ablation
 from circuits_benchmark.cli.options import (
     DEFAULT_OUTPUT_DIR,
     AblationOption,
@@ -156,6 +157,8 @@ def _print_outcomes(outcomes: list[Any], output_dir: Path) -> None:
 def outcomes_table(outcomes: list[Any]) -> Table:
     """The trained cases (`training.suite.CaseOutcome`s with a meta): held-out metrics and the
     resample ground-truth verdict in words that an 80-column terminal shows whole."""
+    from circuits_benchmark.training.settings import HELD_OUT_METRICS
+
     table = titled_table(
         "SIIT runs (held-out metrics)", "case", "epochs", "stopped", "accuracy", "IIA", "strict IIA", "seconds", "ground truth (resample)"
     )
@@ -164,11 +167,11 @@ def outcomes_table(outcomes: list[Any]) -> Table:
         if meta is None:
             continue
         metrics = meta.metrics
-        check = (meta.ground_truth_checks or {}).get("resample")
+        check = (meta.ground_truth_checks or {}).get(Ablation.RESAMPLE)
         verdict = "never checked" if check is None else ground_truth_verdict(check)
         table.add_row(
             str(outcome.case_id), str(meta.epochs), meta.stopped,
-            *(f"{100 * metrics[m]:.2f}%" for m in ("accuracy", "iia", "strict_iia")), f"{meta.train_seconds:.1f}", verdict,
+            *(f"{100 * metrics[m]:.2f}%" for m in HELD_OUT_METRICS), f"{meta.train_seconds:.1f}", verdict,
         )
     return table
 
@@ -182,7 +185,7 @@ def eval_iit(
 ) -> None:
     """Held-out accuracy, IIA, strict IIA; per-node ablation effects; the ground truth's faithfulness and minimality."""
     from circuits_benchmark.training.task_families import parse_task_keys
-    from circuits_benchmark.training.reports import evaluate_trained_run
+    from circuits_benchmark.analyses.iit_evaluation import evaluate_trained_run
 
     check_number("--n-examples", n_examples, minimum=2)
     for case_id in parse_task_keys(indices):
@@ -190,7 +193,7 @@ def eval_iit(
         console.print(f"[bold]{report['model_id']}[/bold]: " + _metrics_text(report["metrics"]))
         effects = titled_table("node ablation effects (output positions changed)", "node", "circuit", "resample", "zero", "mean")
         for row in report["node_effects"]:
-            effects.add_row(row["node"], "yes" if row["in_circuit"] else "", *(_percent(row[k]) for k in ("resample", "zero", "mean")))
+            effects.add_row(row["node"], "yes" if row["in_circuit"] else "", *(_percent(row[k]) for k in Ablation))
         console.print(effects)
         console.print(_ground_truth_table(report["ground_truth_checks"]))
         console.print(f"written to {report['result_dir']}")
@@ -212,7 +215,7 @@ def eval_node_realism(
     """Output change when every node outside a circuit is ablated: a discovered one (--result, one
     case), else each selected model's ground truth (`gt_node_realism` is this without --result)."""
     from circuits_benchmark.training.task_families import parse_task_keys
-    from circuits_benchmark.training.reports import realism_of_ground_truth, realism_of_result
+    from circuits_benchmark.analyses.iit_evaluation import realism_of_ground_truth, realism_of_result
 
     check_number("--n-examples", n_examples, minimum=2)
     if result is not None:
@@ -321,7 +324,7 @@ def eval_realism(
     """Weights, activations, node ablation effects and ACDC's faithfulness of a case's compiled, SIIT,
     IIT (no strict loss) and natural (behaviour loss only) models, side by side; trains the missing ones."""
     from circuits_benchmark.cases import parse_case_ids
-    from circuits_benchmark.training.realism_models import realism_report
+    from circuits_benchmark.analyses.realism_models import realism_report
 
     check_number("--n-examples", n_examples, minimum=2)
     check_number("--max-seconds", max_seconds, above=0)
@@ -364,7 +367,7 @@ def eval_ioi(
     console.print(titled_table("held-out templates", "template", "sentences", "accuracy", "logit diff", rows=rows))
     effects = [
         [row["node"], "yes" if row["in_circuit"] else "",
-         *(f"{100 * row[a]['accuracy']:.1f}% / {row[a]['logit_difference']:.2f}" for a in ("resample", "mean"))]
+         *(f"{100 * row[a]['accuracy']:.1f}% / {row[a]['logit_difference']:.2f}" for a in (Ablation.RESAMPLE, Ablation.MEAN))]
         for row in report["node_effects"]
     ]
     console.print(titled_table("each node ablated: accuracy / logit difference left", "node", "circuit", "resample", "mean", rows=effects))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Callable
 
+from circuits_benchmark.choices import OutputKind
 from circuits_benchmark.errors import BenchmarkError
 from circuits_benchmark.lazy_import import resolve
 
@@ -77,4 +78,4 @@ def parse_metric(name: str) -> str:
 
 def default_metric(output_kind: str) -> str:
     """KL for categorical outputs, L2 for numerical ones."""
-    return "kl" if output_kind == "categorical" else "l2"
+    return "kl" if output_kind == OutputKind.CATEGORICAL else "l2"

@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterable
 import numpy as np
 import torch
 
-from circuits_benchmark.choices import Ablation
+from circuits_benchmark.choices import Ablation, Granularity
 from circuits_benchmark.circuits import components
 from circuits_benchmark.circuits.circuit import Circuit
 from circuits_benchmark.discovery.metric_registry import METRICS
@@ -103,7 +103,7 @@ class DiscoveryProblem:
     def circuit_from_mask(self, keep: torch.Tensor) -> Circuit:
         """The q/k/v-level circuit of the edges where `keep` is true, restricted to paths to output."""
         edges = [edge for edge, kept in zip(self.patchable.layout.edges(), keep.tolist()) if kept]
-        return Circuit(edges, granularity="qkv").restricted_to_output_paths()
+        return Circuit(edges, granularity=Granularity.QKV).restricted_to_output_paths()
 
 
 @dataclasses.dataclass

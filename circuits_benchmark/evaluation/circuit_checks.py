@@ -27,7 +27,7 @@ FAITHFULNESS_TOLERANCE = 0.005
 NECESSITY_SHARE = 0.01
 
 
-def node_realism(batch: PatchingBatch, circuit: Circuit, ablation: str = "resample") -> OutputChange:
+def node_realism(batch: PatchingBatch, circuit: Circuit, ablation: Ablation = Ablation.RESAMPLE) -> OutputChange:
     """Output change when every node outside `circuit` is ablated (all its outgoing edges; embed stays)."""
     outside = set(batch.patchable.layout.sources) - set(circuit.nodes) - {EMBED}
     return batch.change(batch.cut_nodes_mask(outside), ablation)
@@ -83,7 +83,7 @@ class GroundTruthCheck:
 
 
 def ground_truth_check(
-    batch: PatchingBatch, model: BenchmarkModel, ablation: str = "resample"
+    batch: PatchingBatch, model: BenchmarkModel, ablation: Ablation = Ablation.RESAMPLE
 ) -> GroundTruthCheck:
     """Sufficiency and necessity of `model`'s ground truth on its `batch` (see `GroundTruthCheck`).
 
@@ -133,7 +133,7 @@ def draw_node_effects(effects: list[NodeEffect], title: str, path: Path) -> None
 
     figure, axis = plt.subplots(figsize=(max(6.0, 0.6 * len(effects) + 2), 4))
     width = 0.8 / len(Ablation)
-    hatches = {"resample": "", "zero": "//", "mean": ".."}
+    hatches = {Ablation.RESAMPLE: "", Ablation.ZERO: "//", Ablation.MEAN: ".."}
     for k, kind in enumerate(Ablation):
         xs = [i + (k - 1) * width for i in range(len(effects))]
         values = [e.effects[kind].changed_fraction for e in effects]

@@ -30,6 +30,7 @@ from typing import Any, Union
 
 import torch
 
+from circuits_benchmark.choices import Ablation
 from circuits_benchmark.circuits.circuit import Circuit
 from circuits_benchmark.circuits.components import EMBED, OUTPUT, component_of
 from circuits_benchmark.evaluation.circuit_checks import FAITHFULNESS_TOLERANCE, NECESSITY_SHARE
@@ -148,7 +149,7 @@ def check_hard_model(model: CircuitTransformer, spec: HardSpec, held_out: torch.
     def output(removed: tuple[Part, ...]) -> torch.Tensor:
         if removed not in outputs:  # each context's output serves every part judged after it
             with torch.no_grad():
-                outputs[removed] = batch.patchable.run(batch.clean, kept_mask(batch, truth, removed), batch.ablated("resample"))
+                outputs[removed] = batch.patchable.run(batch.clean, kept_mask(batch, truth, removed), batch.ablated(Ablation.RESAMPLE))
         return outputs[removed]
 
     def share(before: torch.Tensor, after: torch.Tensor) -> float:
@@ -184,8 +185,8 @@ def _rare_checks(model: CircuitTransformer, spec: HardSpec, truth: Circuit, held
         row = {}
         for name, batch in (("share_changed", stratum), ("share_changed_all", everyone)):
             with torch.no_grad():
-                kept = batch.patchable.run(batch.clean, kept_mask(batch, truth, ()), batch.ablated("resample"))
-                removed = batch.patchable.run(batch.clean, kept_mask(batch, truth, (part,)), batch.ablated("resample"))
+                kept = batch.patchable.run(batch.clean, kept_mask(batch, truth, ()), batch.ablated(Ablation.RESAMPLE))
+                removed = batch.patchable.run(batch.clean, kept_mask(batch, truth, (part,)), batch.ablated(Ablation.RESAMPLE))
             row[name] = float(changed_inputs(batch, kept, removed).float().mean())
         found[part_name(part)] = row
     return found

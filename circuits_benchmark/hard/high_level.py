@@ -33,6 +33,7 @@ import itertools
 import torch
 import torch.nn.functional as F
 
+from circuits_benchmark.choices import Granularity
 from circuits_benchmark.circuits.circuit import Circuit
 from circuits_benchmark.circuits.components import EMBED, OUTPUT, head_name
 from circuits_benchmark.hard.program import (
@@ -97,7 +98,7 @@ def ll_ground_truth(spec: HardSpec) -> Circuit:
             edges.append((ll, OUTPUT))
     if spec.backup:
         edges.append((ll_node(spec, "lookup"), ll_node(spec, "backup")))
-    return Circuit(edges, granularity="qkv")
+    return Circuit(edges, granularity=Granularity.QKV)
 
 
 class HardCausalModel:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from circuits_benchmark.choices import Ablation
 from circuits_benchmark.errors import BenchmarkError
 from circuits_benchmark.hard import edits, high_level, program, prototypes, task
 from circuits_benchmark.models.benchmark_model import BenchmarkModel
@@ -47,7 +48,7 @@ class HardTasks(TaskFamily):
 
     def ground_truth_current(self, run: TrainedRun, output_dir: Path) -> bool:
         spec = prototypes.prototype_spec(str(run.case_id))
-        return run.ground_truths.get("resample") == high_level.ll_ground_truth(spec)
+        return run.ground_truths.get(Ablation.RESAMPLE) == high_level.ll_ground_truth(spec)
 
     def tokenizer(self, key: CaseKey, output_dir: Path) -> CaseTokenizer:
         return program.tokenizer()

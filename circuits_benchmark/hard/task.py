@@ -14,6 +14,7 @@ import math
 import numpy as np
 import torch
 
+from circuits_benchmark.choices import Ablation
 from circuits_benchmark.hard import high_level, program
 from circuits_benchmark.hard.program import HardSpec
 from circuits_benchmark.models.benchmark_model import BenchmarkModel
@@ -62,7 +63,7 @@ def siit_task(key: str, spec: HardSpec, seed: int) -> SiitTask:
         high_level=lambda device: high_level.HardCausalModel(spec),
         ll_config=ll_config(spec),
         correspondence=Correspondence(high_level.correspondence(spec)),
-        ll_ground_truths={"resample": truth, "zero": truth},
+        ll_ground_truths={Ablation.RESAMPLE: truth, Ablation.ZERO: truth},
         split=training_split(spec, seed),
         targeted=metric_positions(spec),
         hl_model={"name": key, "spec": spec.to_dict(), "nodes": list(high_level.node_names(spec))},
@@ -78,6 +79,6 @@ def benchmark_model(model_id: str, spec: HardSpec, model: CircuitTransformer) ->
         model=model,
         sample_tokens=lambda rng, count: program.sample_tokens(spec, rng, count),
         metric_positions=metric_positions(spec),
-        ground_truths={"resample": truth, "zero": truth},
+        ground_truths={Ablation.RESAMPLE: truth, Ablation.ZERO: truth},
         correspondence=high_level.correspondence(spec),
     )

@@ -5,7 +5,7 @@ the IO prediction, the logit difference logit(IO) - logit(S), the same per held-
 order, and each head's and MLP's ablation effect on both (resample: the node's output on another
 held-out sentence; mean: its mean output), drawn as a heatmap with the circuit's heads outlined.
 
-`eval ioi_acdc` is `evaluation.acdc_comparison`, which serves `eval iit_acdc` too.
+`eval ioi_acdc` is `analyses.acdc_comparison`, which serves `eval iit_acdc` too.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import torch
 from circuits_benchmark.choices import Ablation
 from circuits_benchmark.circuits import components
 from circuits_benchmark.evaluation.figures import pyplot, save_png
-from circuits_benchmark.evaluation.report_files import DEFAULT_EXAMPLES, eval_dir, write_report
+from circuits_benchmark.analyses.eval_files import DEFAULT_EXAMPLES, eval_dir, write_report
 from circuits_benchmark.circuits.components import OUTPUT
 from circuits_benchmark.ioi import sentences
 from circuits_benchmark.ioi.high_level import EDGE_SLOTS, INPUT, NODES, ll_node
@@ -58,7 +58,7 @@ def ioi_report(model_id: str, output_dir: Path, n_examples: int = DEFAULT_EXAMPL
                 rows = torch.tensor([s.template == template and s.order == order for s in clean])
                 if rows.any():
                     groups[f"template {template} {order}"] = score(logits[:, -1], rows) | {"sentences": int(rows.sum())}
-        truth = benchmark_model.ground_truth("resample")
+        truth = benchmark_model.ground_truth(Ablation.RESAMPLE)
         circuit_nodes = set(truth.nodes) if truth else set()
         effects = []
         for node in patchable.layout.sources[1:]:

@@ -30,6 +30,7 @@ import json
 import torch
 import torch.nn.functional as F
 
+from circuits_benchmark.choices import Ablation, Granularity
 from circuits_benchmark.circuits.circuit import Circuit
 from circuits_benchmark.circuits.components import EMBED, OUTPUT
 from circuits_benchmark.models.tokenizer import CaseTokenizer
@@ -106,7 +107,7 @@ def ll_ground_truth() -> Circuit:
         for (source, destination), slots in EDGE_SLOTS.items()
         for slot in slots
     ]
-    return Circuit(edges, granularity="qkv")
+    return Circuit(edges, granularity=Granularity.QKV)
 
 
 def task_fingerprint() -> str:
@@ -125,7 +126,7 @@ def task_fingerprint() -> str:
 def ll_ground_truths() -> dict[str, Circuit]:
     """The LL ground truth per ablation kind: the same circuit for resample (and mean) and zero."""
     truth = ll_ground_truth()
-    return {"resample": truth, "zero": truth}
+    return {Ablation.RESAMPLE: truth, Ablation.ZERO: truth}
 
 
 class IoiCausalModel:

@@ -39,7 +39,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from circuits_benchmark.choices import Ablation
+from circuits_benchmark.choices import Ablation, RunSource
 from circuits_benchmark.errors import BenchmarkError
 from circuits_benchmark.storage.files import read_json
 from circuits_benchmark.storage.results_db import ResultsStore, RunRecord
@@ -79,7 +79,7 @@ def submit(path: Path, output_dir: Path, store: bool = True) -> list[RunRecord]:
     Raises BenchmarkError (one line, naming the file and the offending entry) for a bad file;
     nothing is stored then.
     """
-    from circuits_benchmark.leaderboard.report import write_leaderboard
+    from circuits_benchmark.leaderboard.pages import write_leaderboard
 
     submission = parse_submission(read_json(path), str(path))
     records = [score_model(submission, entry, output_dir, f"{path}: models[{i}]") for i, entry in enumerate(submission.models)]
@@ -162,7 +162,7 @@ def score_model(submission: Submission, entry: SubmittedModel, models_dir: Path,
     output = MethodOutput(edge_scores=_engine_scores(problem, entry.edges, where))
     result = evaluate_output(problem, output, config)
     key = f"submission/{submission.method}/{model_id}/ablation-{submission.ablation}_n-{submission.n_examples}_seed-{submission.seed}"
-    place = RunPlace(key, key, submission.method, source="submission")
+    place = RunPlace(key, key, submission.method, source=RunSource.SUBMISSION)
     record = to_record(result, place, time.perf_counter() - start)
     given = {"description": submission.description, "reported_seconds": entry.seconds}
     return dataclasses.replace(record, parameters={**record.parameters, **{k: v for k, v in given.items() if v}})

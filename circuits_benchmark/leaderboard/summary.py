@@ -23,6 +23,7 @@ import dataclasses
 import statistics
 from typing import Iterable
 
+from circuits_benchmark.choices import RocSource, RunSource
 from circuits_benchmark.evaluation.roc import auroc
 from circuits_benchmark.evaluation.statistics import PairedComparison, bootstrap_interval, paired_permutation_test
 from circuits_benchmark.models.model_id import ModelId
@@ -51,7 +52,7 @@ class SeriesResult:
     case_id: int | None
     ablation: str
     points: int
-    roc_source: str  # "sweep" or "ranking"
+    roc_source: RocSource
     edge_roc: list[tuple[float, float]]
     node_roc: list[tuple[float, float]]
     edge_auroc: float | None
@@ -103,7 +104,7 @@ class MethodSummary:
     @property
     def display_label(self) -> str:
         """The label as tables show it: marked as a submission, with its seed count when above one."""
-        return self.label + (" (submission)" if self.source == "submission" else "") + (f" ({self.seeds} seeds)" if self.seeds > 1 else "")
+        return self.label + (" (submission)" if self.source == RunSource.SUBMISSION else "") + (f" ({self.seeds} seeds)" if self.seeds > 1 else "")
 
 
 def series_results(runs: Iterable[RunRecord]) -> tuple[list[SeriesResult], int]:
@@ -125,11 +126,11 @@ def series_results(runs: Iterable[RunRecord]) -> tuple[list[SeriesResult], int]:
 def _series(group: list[RunRecord]) -> SeriesResult:
     reference = next((run for run in group if run.reference), group[0])
     if len(group) > 1:
-        source = "sweep"
+        source = RocSource.SWEEP
         edge_roc, node_roc = (_confusion_points(group, level) for level in ("edge", "node"))
         edge_auroc, node_auroc = auroc(edge_roc), auroc(node_roc)
     else:
-        source = "ranking"
+        source = RocSource.RANKING
         edge_roc, node_roc = reference.roc.get("edges", []), reference.roc.get("nodes", [])
         edge_auroc, node_auroc = reference.metrics.get("edge_auroc"), reference.metrics.get("node_auroc")
     confusion = (reference.result.get("evaluation") or {}).get("at_threshold", {}).get("edges")
@@ -147,7 +148,7 @@ def _series(group: list[RunRecord]) -> SeriesResult:
         cpr=reference.metrics.get("cpr"),
         cmd=reference.metrics.get("cmd"),
         wall_time_s=wall_time_s,
-        cost_s=reference.parameters.get("reported_seconds") if reference.source == "submission" else wall_time_s,
+        cost_s=reference.parameters.get("reported_seconds") if reference.source == RunSource.SUBMISSION else wall_time_s,
         positives=None if confusion is None else confusion["tp"] + confusion["fn"],
         candidates=None if confusion is None else sum(confusion[k] for k in ("tp", "fp", "fn", "tn")),
         description=reference.parameters.get("description", ""),
@@ -200,7 +201,7 @@ def common_models(series: list[SeriesResult]) -> set[str]:
     covered: dict[str, set[str]] = {}
     for result in series:
         covered.setdefault(result.label, set()).add(result.model_id)
-    built_in = {r.label for r in series if r.source == "bench"}
+    built_in = {r.label for r in series if r.source == RunSource.BENCH}
     sets = [models for label, models in covered.items() if label in built_in or not built_in]
     return set.intersection(*sets) if sets else set()
 

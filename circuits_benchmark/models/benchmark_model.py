@@ -49,20 +49,20 @@ class BenchmarkModel:
     def output_kind(self) -> str:
         return self.model.cfg.output_kind
 
-    def ground_truth(self, ablation: str = "resample") -> Circuit | None:
+    def ground_truth(self, ablation: Ablation = Ablation.RESAMPLE) -> Circuit | None:
         """Component-level ground truth for an ablation (mean shares resample's); None if unknown."""
         if not self.ground_truths:
             return None
         return self.ground_truths[Ablation.parse(ablation).ground_truth].canonical()
 
-    def dont_care(self, ablation: str = "resample") -> set[tuple[str, str]]:
+    def dont_care(self, ablation: Ablation = Ablation.RESAMPLE) -> set[tuple[str, str]]:
         """The don't-care edges under `ablation` (q/k/v level): its own list where the model has one
         (a trained model's checks are per ablation), else that of the ground truth it uses."""
         parsed = Ablation.parse(ablation)
         edges = self.dont_care_edges.get(parsed, self.dont_care_edges.get(parsed.ground_truth, []))
         return {tuple(edge) for edge in edges}
 
-    def dont_care_components(self, ablation: str = "resample") -> tuple[set[tuple[str, str]], set[str]]:
+    def dont_care_components(self, ablation: Ablation = Ablation.RESAMPLE) -> tuple[set[tuple[str, str]], set[str]]:
         """The don't-care edges and nodes at component level: a component edge (node) is don't-care
         when every ground-truth edge it stands for (touching it) is; (set(), set()) when none is."""
         dont_care = self.dont_care(ablation)

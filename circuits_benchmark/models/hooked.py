@@ -15,9 +15,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
+from circuits_benchmark.choices import OutputKind
 from circuits_benchmark.errors import BenchmarkError
 from circuits_benchmark.models.benchmark_model import BenchmarkModel
 from circuits_benchmark.models.transformer import CircuitTransformer, TransformerConfig
+from circuits_benchmark.models.registry import register_loader
 
 if TYPE_CHECKING:
     from transformer_lens import HookedTransformer
@@ -61,7 +63,7 @@ def to_hooked_transformer(model: CircuitTransformer) -> "HookedTransformer":
     return hooked.eval()
 
 
-def from_hooked_transformer(hooked: "HookedTransformer", output_kind: str = "categorical") -> CircuitTransformer:
+def from_hooked_transformer(hooked: "HookedTransformer", output_kind: OutputKind = OutputKind.CATEGORICAL) -> CircuitTransformer:
     """A CircuitTransformer with the HookedTransformer's weights.
 
     Raises BenchmarkError for architectures the library does not model (LayerNorm, gated MLPs,
@@ -96,6 +98,7 @@ def from_hooked_transformer(hooked: "HookedTransformer", output_kind: str = "cat
     return model.eval()
 
 
+@register_loader("file")
 def load_hooked_file(model_id: "ModelId", output_dir: Path) -> BenchmarkModel:
     """`file:<path>`: a HookedTransformer saved with `torch.save(model, path)` or as
     `{"cfg": model.cfg.to_dict(), "state_dict": model.state_dict()}`, as a benchmark model without

@@ -16,6 +16,8 @@ from typing import Any, Sequence
 import torch
 from torch import nn
 
+from circuits_benchmark.choices import OutputKind
+
 
 @dataclasses.dataclass(frozen=True)
 class TransformerConfig:
@@ -34,12 +36,11 @@ class TransformerConfig:
     d_vocab_out: int
     n_ctx: int
     causal: bool
-    output_kind: str = "categorical"
+    output_kind: OutputKind = OutputKind.CATEGORICAL
     use_bias: bool = True
 
     def __post_init__(self) -> None:
-        if self.output_kind not in ("categorical", "numerical"):
-            raise ValueError(f"output_kind must be categorical or numerical, not {self.output_kind!r}")
+        object.__setattr__(self, "output_kind", OutputKind.parse(self.output_kind))  # read back from JSON as text
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict of the config."""
@@ -150,7 +151,7 @@ class CircuitTransformer(nn.Module):
 
     def run_layers(self, tokens: torch.Tensor, order: Sequence[int]) -> torch.Tensor:
         """Logits of a pass through the blocks in `order` (skip one by leaving it out, repeat or swap
-        them): the layer corruptions of `evaluation.layer_corruption`."""
+        them): the layer corruptions of `analyses.layer_corruption`."""
         return self._run(tokens, cache=None, order=order)
 
     def _run(self, tokens: torch.Tensor, cache: dict[str, torch.Tensor] | None, order: Sequence[int] | None = None) -> torch.Tensor:

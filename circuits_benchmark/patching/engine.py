@@ -15,7 +15,7 @@ import dataclasses
 
 import torch
 
-from circuits_benchmark.choices import Ablation
+from circuits_benchmark.choices import Ablation, Granularity
 from circuits_benchmark.circuits import components
 from circuits_benchmark.circuits.circuit import Circuit
 from circuits_benchmark.circuits.components import OUTPUT, QKV
@@ -82,7 +82,7 @@ class EdgeLayout:
     def mask_for(self, circuit: Circuit, device: torch.device | str = "cpu") -> torch.Tensor:
         """Mask vector with 1 on the circuit's edges; a component-level edge into a head keeps q, k and v."""
         wanted = set(circuit.graph.edges)
-        if circuit.granularity == "component":
+        if circuit.granularity == Granularity.COMPONENT:
             keep = [(s, components.component_of(d)) in wanted for s, d in self.edges()]
         else:
             keep = [(s, d) in wanted for s, d in self.edges()]

@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from circuits_benchmark.choices import Ablation
+from circuits_benchmark.choices import Ablation, OutputKind
 from circuits_benchmark.models.benchmark_model import BenchmarkModel
 from circuits_benchmark.models.transformer import CircuitTransformer
 from circuits_benchmark.patching.engine import PatchableModel
@@ -64,7 +64,7 @@ class PatchingBatch:
     ) -> None:
         self.patchable = PatchableModel(model)
         self.clean, self.corrupted, self.weights = clean, corrupted, weights
-        self.categorical = model.cfg.output_kind == "categorical"
+        self.categorical = model.cfg.output_kind == OutputKind.CATEGORICAL
         self.tolerance = tolerance
         self._ablated: dict[Ablation, torch.Tensor] = {}
         self._unpatched: dict[str, torch.Tensor] = {}

@@ -29,6 +29,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any, Iterator
 
+from circuits_benchmark.choices import RunSource
 from circuits_benchmark.storage.files import StorageError, ensure_writable_dir
 
 DATABASE_FILE = "results.sqlite"
@@ -114,7 +115,7 @@ class RunRecord:
 
     run_key: str
     series_key: str
-    source: str
+    source: RunSource
     method: str
     label: str
     model_id: str
@@ -325,4 +326,4 @@ def _to_column(name: str, value: Any) -> Any:
 def _record(row: sqlite3.Row, metrics: dict[str, float | None], roc: dict[str, list[tuple[float, float]]]) -> RunRecord:
     fields = {name: json.loads(row[name]) if name in _JSON_COLUMNS else row[name] for name in _RUN_COLUMNS}
     fields["reference"] = bool(fields["reference"])
-    return RunRecord(**fields, metrics=metrics, roc=roc, run_id=row["id"])
+    return RunRecord(**(fields | {"source": RunSource.parse(fields["source"])}), metrics=metrics, roc=roc, run_id=row["id"])

@@ -20,6 +20,7 @@ from typing import Any
 
 import torch
 
+from circuits_benchmark.choices import StopReason
 from circuits_benchmark.circuits.circuit import Circuit
 from circuits_benchmark.models.model_id import ModelId
 from circuits_benchmark.models.transformer import CircuitTransformer
@@ -111,7 +112,7 @@ class TrainingMeta:
     seed: int
     settings: dict[str, Any]
     device: str
-    stopped: str
+    stopped: StopReason
     epochs: int
     steps: int
     train_seconds: float
@@ -135,7 +136,7 @@ class TrainingMeta:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "TrainingMeta":
         """Raises KeyError or TypeError for a meta.json that lacks a field or has an unknown one."""
-        return cls(**data)
+        return cls(**(data | {"stopped": StopReason.parse(data["stopped"])}))
 
     @classmethod
     def read(cls, directory: Path) -> "TrainingMeta":

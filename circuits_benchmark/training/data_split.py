@@ -15,7 +15,7 @@ import math
 import numpy as np
 import torch
 
-from circuits_benchmark.models.compiled_case import CompiledCase
+from circuits_benchmark.compiler.compiled_case import CompiledCase
 
 POOL_DRAWS = 10_000
 TEST_FRACTION = 0.2

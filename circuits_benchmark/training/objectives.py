@@ -21,7 +21,7 @@ Matching means cross-entropy against the HL's argmax class for categorical outpu
 error against the HL's value for numerical ones, at the task's targeted positions: every non-BOS
 position of a tracr case, the last one of an IOI sentence (a tracr model's argmax is the
 program's value: `cases verify` checks it on every case). "Undefined" is a class of the compiled
-model's own (see `models.tracr_compiler`), so where the program's value is None the LL model must
+model's own (see `compiler.tracr_compiler`), so where the program's value is None the LL model must
 predict undefined: nodes whose only job is to make an output undefined are trained and scored like
 every other node.
 The metrics count matching positions: argmax equal, or |LL - HL| <= tolerance. Both sides of every
@@ -37,12 +37,14 @@ import dataclasses
 import torch
 import torch.nn.functional as F
 
+from circuits_benchmark.choices import OutputKind
 from circuits_benchmark.circuits import components
 from circuits_benchmark.circuits.circuit import Circuit
 from circuits_benchmark.models.transformer import CircuitTransformer
 from circuits_benchmark.patching.engine import PatchableModel
 from circuits_benchmark.patching.output_change import NUMERICAL_MATCH_TOLERANCE
 from circuits_benchmark.training.correspondence import Correspondence
+from circuits_benchmark.training.settings import SIIT_TERMS
 from circuits_benchmark.training.high_level import HighLevelModel, intervenes_under_strict, interventions_of
 
 def output_loss(ll_logits: torch.Tensor, hl_logits: torch.Tensor, targeted: torch.Tensor, categorical: bool) -> torch.Tensor:
@@ -101,7 +103,7 @@ class SiitObjective:
         self.hl = hl
         self.ll = PatchableModel(ll_model)
         self.correspondence = correspondence
-        self.categorical = ll_model.cfg.output_kind == "categorical"
+        self.categorical = ll_model.cfg.output_kind == OutputKind.CATEGORICAL
         self.tolerance = tolerance
         device = next(ll_model.parameters()).device
         self.targeted = targeted.to(device)
@@ -178,24 +180,18 @@ class SiitObjective:
         def loss(ll: torch.Tensor, hl: torch.Tensor) -> torch.Tensor:
             return output_loss(ll, hl, self.targeted, self.categorical)
 
-        terms = {"behaviour": loss(outputs.ll_base, outputs.hl_base)}
-        if outputs.ll_iit is not None:
-            terms["iit"] = loss(outputs.ll_iit, outputs.hl_iit)
-        if outputs.ll_strict is not None:
-            terms["strict"] = loss(outputs.ll_strict, self.strict_target(outputs))
-        return terms
+        return {term.loss: loss(ll, hl) for term, (ll, hl) in zip(SIIT_TERMS, self._pairs(outputs)) if ll is not None}
 
     def match_counts(self, outputs: InterventionOutputs) -> dict[str, tuple[int, int]]:
         """(matching, targeted) position counts for accuracy, IIA and strict IIA (those computed)."""
         def count(ll: torch.Tensor, hl: torch.Tensor) -> tuple[int, int]:
             return output_matches(ll, hl, self.targeted, self.categorical, self.tolerance)
 
-        counts = {"accuracy": count(outputs.ll_base, outputs.hl_base)}
-        if outputs.ll_iit is not None:
-            counts["iia"] = count(outputs.ll_iit, outputs.hl_iit)
-        if outputs.ll_strict is not None:
-            counts["strict_iia"] = count(outputs.ll_strict, self.strict_target(outputs))
-        return counts
+        return {term.metric: count(ll, hl) for term, (ll, hl) in zip(SIIT_TERMS, self._pairs(outputs)) if ll is not None}
+
+    def _pairs(self, outputs: InterventionOutputs) -> list[tuple[torch.Tensor | None, torch.Tensor | None]]:
+        """(LL output, what it must match) of each SIIT term, in `SIIT_TERMS` order (LL None where not computed)."""
+        return [(outputs.ll_base, outputs.hl_base), (outputs.ll_iit, outputs.hl_iit), (outputs.ll_strict, self.strict_target(outputs))]
 
 
 def strict_units(ll: PatchableModel, ll_circuit: Circuit) -> torch.Tensor:

@@ -20,6 +20,7 @@ import shutil
 from pathlib import Path
 from typing import Any, Sequence
 
+from circuits_benchmark.choices import Ablation
 from circuits_benchmark.errors import BenchmarkError
 from circuits_benchmark.models.model_id import ModelId
 from circuits_benchmark.models.registry import load_benchmark_model
@@ -35,13 +36,13 @@ from circuits_benchmark.training.artifacts import (
     release_case_dir,
     run_dir,
 )
-from circuits_benchmark.training.reports import check_trained_ground_truth, ground_truth_problems
+from circuits_benchmark.training.ground_truth_checks import check_trained_ground_truth, ground_truth_problems
 from circuits_benchmark.training.siit_models import (
-    RUN_METRICS,
     finished_run_ids,
     load_run,
     run_rank,
 )
+from circuits_benchmark.training.settings import HELD_OUT_METRICS
 from circuits_benchmark.training.task_families import DEFAULT_RELEASE_BAR, task_family
 from circuits_benchmark.training.task_keys import SIIT_RELEASE_DIR, CaseKey
 from circuits_benchmark.versions import library_versions
@@ -91,8 +92,8 @@ def release_target(case_id: CaseKey) -> float:
 def release_verdict(meta: TrainingMeta) -> str:
     """'' when a finished run clears the release bar, else why not (one line, with the figures)."""
     target = release_target(meta.case_id)
-    problems = [f"{name} {100 * meta.metrics[name]:.2f}%" for name in RUN_METRICS if meta.metrics[name] < target]
-    check = (meta.ground_truth_checks or {}).get("resample")
+    problems = [f"{name} {100 * meta.metrics[name]:.2f}%" for name in HELD_OUT_METRICS if meta.metrics[name] < target]
+    check = (meta.ground_truth_checks or {}).get(Ablation.RESAMPLE)
     if check is None:
         problems.append("ground truth never checked")
     else:

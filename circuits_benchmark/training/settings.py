@@ -11,6 +11,25 @@ from circuits_benchmark.patching.output_change import NUMERICAL_MATCH_TOLERANCE
 
 
 @dataclasses.dataclass(frozen=True)
+class SiitTerm:
+    """One term of the SIIT loss: its name (in losses and meta.json), the setting that weighs it,
+    and the held-out metric that judges it."""
+
+    loss: str
+    weight: str
+    metric: str
+
+
+# The one table of SIIT's terms; every list of losses, weights or held-out metrics derives from it.
+SIIT_TERMS = (
+    SiitTerm("behaviour", "behaviour_weight", "accuracy"),
+    SiitTerm("iit", "iit_weight", "iia"),
+    SiitTerm("strict", "strict_weight", "strict_iia"),
+)
+HELD_OUT_METRICS = tuple(term.metric for term in SIIT_TERMS)
+
+
+@dataclasses.dataclass(frozen=True)
 class SiitSettings:
     """A SIIT run's settings; the flags of `./main.py train iit` map one to one onto them.
 
@@ -57,3 +76,12 @@ class SiitSettings:
             f"b{self.behaviour_weight:g}-iit{self.iit_weight:g}-s{self.strict_weight:g}"
             f"-lr{self.lr:g}-bs{self.batch_size}-atol{self.tolerance:g}-seed{self.seed}"
         )
+
+    def loss_weights(self) -> dict[str, float]:
+        """Each SIIT term's weight, by the term's loss name."""
+        return {term.loss: getattr(self, term.weight) for term in SIIT_TERMS}
+
+    def watched_metrics(self) -> list[str]:
+        """The held-out metrics of the trained terms: accuracy always (a behaviour-only model is
+        judged on it), IIA and strict IIA only where their losses are trained."""
+        return [term.metric for term in SIIT_TERMS if term.loss == "behaviour" or getattr(self, term.weight) > 0]

@@ -33,9 +33,10 @@ from circuits_benchmark.training.artifacts import (
     run_dir,
 )
 from circuits_benchmark.training.correspondence import Correspondence
+from circuits_benchmark.training.settings import HELD_OUT_METRICS
 from circuits_benchmark.training.task_families import CaseKey, task_family
+from circuits_benchmark.models.registry import register_loader
 
-RUN_METRICS = ("accuracy", "iia", "strict_iia")
 
 
 def finished_run_ids(output_dir: Path, case_id: CaseKey) -> list[str]:
@@ -48,7 +49,7 @@ def finished_run_ids(output_dir: Path, case_id: CaseKey) -> list[str]:
 
 def run_rank(meta: TrainingMeta) -> tuple[float, float]:
     """How good a run is: its worst held-out metric first, then the mean of the three."""
-    values = [meta.metrics[name] for name in RUN_METRICS]
+    values = [meta.metrics[name] for name in HELD_OUT_METRICS]
     return min(values), sum(values) / len(values)
 
 
@@ -176,6 +177,7 @@ def _released_sha256(case_id: CaseKey, release_dir: Path) -> dict[str, str]:
     return entry["sha256"]
 
 
+@register_loader("siit")
 def load_siit_model(model_id: ModelId, output_dir: Path) -> BenchmarkModel:
     """The registry's loader of `siit:<task>[:<run-id>]`: a trained model with its LL ground truth,
     around its task (its family's `benchmark_model`)."""

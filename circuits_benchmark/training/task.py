@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 import torch
 
+from circuits_benchmark.choices import Ablation
 from circuits_benchmark.circuits.circuit import Circuit
 from circuits_benchmark.models.transformer import CircuitTransformer, TransformerConfig
 from circuits_benchmark.training.correspondence import Correspondence
@@ -60,7 +61,7 @@ class SiitTask:
     ) -> SiitObjective:
         """The losses and metrics for `ll_model`; the strict loss keeps the resample LL ground truth."""
         return SiitObjective(
-            self.high_level(device), ll_model, self.correspondence, self.ll_ground_truths["resample"], self.targeted, tolerance
+            self.high_level(device), ll_model, self.correspondence, self.ll_ground_truths[Ablation.RESAMPLE], self.targeted, tolerance
         )
 
 

@@ -16,7 +16,7 @@ everything that differs between them:
 - `tokenizer(key, output_dir)`.
 
 Families register themselves with `register_task_family` when their module is imported. The
-built-in ones are imported the first time the registry is asked (`BUILT_IN_FAMILIES`); a plug-in
+built-in ones are imported the first time the registry is asked (`builtins.register_builtins`); a plug-in
 (`--plugin my_tasks.py`) registers its own, which `train iit`, `release build`, `run` and `bench`
 then accept like the built-in ones.
 """
@@ -25,10 +25,10 @@ from __future__ import annotations
 
 import abc
 import dataclasses
-import importlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
+from circuits_benchmark.builtins import register_builtins
 from circuits_benchmark.errors import BenchmarkError
 from circuits_benchmark.training.task_keys import SIIT_RELEASE_DIR, CaseKey
 
@@ -41,12 +41,6 @@ if TYPE_CHECKING:
 
 # The bar of the tracr cases' release: accuracy, IIA and strict IIA on held-out inputs.
 DEFAULT_RELEASE_BAR = 0.995
-
-# Modules whose import registers a built-in family (the tracr cases, IOI).
-BUILT_IN_FAMILIES = (
-    "circuits_benchmark.training.tracr_tasks", "circuits_benchmark.ioi.siit_task", "circuits_benchmark.hard.siit_task",
-)
-
 
 @dataclasses.dataclass(frozen=True)
 class Recipe:
@@ -117,7 +111,6 @@ class TaskFamily(abc.ABC):
 
 
 _FAMILIES: dict[str, TaskFamily] = {}
-_built_ins_loaded = False
 
 
 def register_task_family(family: TaskFamily) -> TaskFamily:
@@ -128,11 +121,7 @@ def register_task_family(family: TaskFamily) -> TaskFamily:
 
 def task_families() -> list[TaskFamily]:
     """Every registered family, the built-in ones first."""
-    global _built_ins_loaded
-    if not _built_ins_loaded:
-        _built_ins_loaded = True
-        for module in BUILT_IN_FAMILIES:
-            importlib.import_module(module)
+    register_builtins()
     return list(_FAMILIES.values())
 
 

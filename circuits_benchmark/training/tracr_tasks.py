@@ -66,7 +66,7 @@ class TracrTasks(TaskFamily):
 
 
 def _compiled(case_id: int, output_dir: Path):  # noqa: ANN202 - a CompiledCase, imported lazily with tracr
-    from circuits_benchmark.models.compiled import load_compiled_case
+    from circuits_benchmark.compiler.cache import load_compiled_case
 
     return load_compiled_case(case_id, output_dir / "cache")
 

@@ -20,20 +20,20 @@ from typing import Any, Callable, Iterator, Protocol
 import numpy as np
 import torch
 
+from circuits_benchmark.choices import StopReason
 from circuits_benchmark.errors import BenchmarkError
 from circuits_benchmark.models.benchmark_model import BenchmarkModel
 from circuits_benchmark.models.model_id import ModelId
 from circuits_benchmark.storage.files import StorageError, atomic_write_json
 from circuits_benchmark.training.artifacts import CHECKPOINT_FILE, META_FILE, Checkpoint, TrainedRun, TrainingMeta, TrainingProgress, run_dir, write_run
-from circuits_benchmark.training.reports import check_trained_ground_truth, ground_truth_problems
+from circuits_benchmark.training.ground_truth_checks import check_trained_ground_truth, ground_truth_problems
 from circuits_benchmark.training.siit_models import trained_benchmark_model
 from circuits_benchmark.training.objectives import SiitObjective, heldout_metrics
 from circuits_benchmark.training.task import SiitTask, fresh_ll_model
 from circuits_benchmark.training.task_families import CaseKey, build_task, task_family
-from circuits_benchmark.training.settings import SiitSettings
+from circuits_benchmark.training.settings import HELD_OUT_METRICS, SiitSettings
 from circuits_benchmark.versions import library_versions
 
-METRICS = ("accuracy", "iia", "strict_iia")
 CHECKPOINT_SECONDS = 15.0
 # Held-out metrics are measured at the first epoch end at least this many steps after the last
 # measurement (every epoch on large training sets, every 8th on case 3's 204 inputs), and always
@@ -51,7 +51,7 @@ GROUND_TRUTH_KEY = "ground_truth"
 
 def total_loss(terms: dict[str, torch.Tensor], settings: SiitSettings) -> torch.Tensor:
     """behaviour_weight * behaviour + iit_weight * IIT + strict_weight * strict: each weight once."""
-    weights = {"behaviour": settings.behaviour_weight, "iit": settings.iit_weight, "strict": settings.strict_weight}
+    weights = settings.loss_weights()
     return sum((weights[name] * value for name, value in terms.items()), torch.zeros(()))
 
 
@@ -98,9 +98,11 @@ def train_siit(
         model.load_state_dict(checkpoint.model_state)
         optimizer.load_state_dict(checkpoint.optimizer_state)
         progress, generator_state = checkpoint.progress, checkpoint.generator_state
+
     def model_in_training() -> BenchmarkModel:
-        """The model being trained around its task, as the final check will see it written."""
-        meta = _meta(task, settings, progress, "training", device)
+        """The model being trained around its task, as the final check will see it written (its
+        meta, never written, is what the task family reads: the HL model's fingerprint, the seed)."""
+        meta = _meta(task, settings, progress, StopReason.EPOCH_LIMIT, device)
         run = TrainedRun(case, meta.run_id, directory, model, task.ll_ground_truths, task.correspondence, meta)
         return trained_benchmark_model(run, output_dir)
 
@@ -200,8 +202,8 @@ class _Loop:
                 self._report(self._evaluate(), on_epoch, tracker)  # a resumed run that had nothing left to do
             self._save_checkpoint()
         if self._stop_early():
-            return "early stop"
-        return "epoch limit" if progress.epoch >= settings.epochs else "time limit"
+            return StopReason.EARLY_STOP
+        return StopReason.EPOCH_LIMIT if progress.epoch >= settings.epochs else StopReason.TIME_LIMIT
 
     def _report(self, record: dict[str, Any], on_epoch: EpochCallback | None, tracker: Tracker | None) -> None:
         if tracker is not None:
@@ -221,8 +223,7 @@ class _Loop:
     def _watched(self) -> list[str]:
         """The held-out metrics of the trained losses (IIA only with an IIT loss, strict IIA only
         with a strict loss: a behaviour-only model is judged on accuracy)."""
-        weights = {"accuracy": 1.0, "iia": self.settings.iit_weight, "strict_iia": self.settings.strict_weight}
-        return [m for m in METRICS if weights[m] > 0]
+        return self.settings.watched_metrics()
 
     def _stop_early(self) -> bool:
         """The last evaluation may end training (`may_stop_early`); its ground truth is checked
@@ -381,13 +382,13 @@ def _interrupt_flag() -> Iterator[threading.Event]:
         signal.signal(signal.SIGINT, previous)
 
 
-def _meta(task: SiitTask, settings: SiitSettings, progress: TrainingProgress, stopped: str, device: str) -> TrainingMeta:
+def _meta(task: SiitTask, settings: SiitSettings, progress: TrainingProgress, stopped: StopReason, device: str) -> TrainingMeta:
     history = progress.history
     return TrainingMeta(
         case_id=task.case,
         run_id=settings.run_id(),
         model_id=str(ModelId.siit(task.case, settings.run_id())),
-        weights={"behaviour": settings.behaviour_weight, "iit": settings.iit_weight, "strict": settings.strict_weight},
+        weights=settings.loss_weights(),
         seed=settings.seed,
         settings=dataclasses.asdict(settings),
         device=device,
@@ -395,7 +396,7 @@ def _meta(task: SiitTask, settings: SiitSettings, progress: TrainingProgress, st
         epochs=progress.epoch,
         steps=progress.step,
         train_seconds=round(progress.seconds, 3),
-        metrics={name: history[-1][name] for name in METRICS},
+        metrics={name: history[-1][name] for name in HELD_OUT_METRICS},
         losses={k: v for k, v in history[-1].items() if k.startswith("loss_")},
         history=history,
         split={

@@ -1,5 +1,5 @@
 """`eval realism`: a case's compiled, SIIT, IIT and natural models measured side by side
-(`evaluation.realism`), training the recipes that have no finished run yet."""
+(`analyses.realism`), training the recipes that have no finished run yet."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from typing import Any, Callable
 from circuits_benchmark.discovery.settings import MethodSettings
 from circuits_benchmark.errors import BenchmarkError
 from circuits_benchmark.evaluation.faithfulness import faithfulness_curve
-from circuits_benchmark.evaluation.report_files import DEFAULT_EXAMPLES, write_report
-from circuits_benchmark.evaluation.realism import draw_realism, measure
+from circuits_benchmark.analyses.eval_files import DEFAULT_EXAMPLES, write_report
+from circuits_benchmark.analyses.realism import draw_realism, measure
 from circuits_benchmark.models.benchmark_model import BenchmarkModel
 from circuits_benchmark.models.model_id import ModelId
 from circuits_benchmark.models.registry import load_benchmark_model
@@ -35,7 +35,7 @@ def realism_report(
     on_training: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """`eval realism`: the case's compiled, SIIT, IIT and natural models measured side by side
-    (`evaluation.realism`); result.json and realism.png under `<output_dir>/eval/realism/case-NNN/`.
+    (`analyses.realism`); result.json and realism.png under `<output_dir>/eval/realism/case-NNN/`.
 
     The SIIT model is the case's default (`siit:N`: the best trained run, else the release); a
     recipe without a finished run is trained first, for at most `max_seconds` (`on_training` is

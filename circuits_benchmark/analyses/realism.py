@@ -55,8 +55,8 @@ class ModelRealism:
 
     def summary(self) -> dict[str, float | None]:
         """The numbers a table shows: medians over matrices, means over nodes."""
-        outside = [effects["resample"] for node, effects in self.node_effects.items() if node not in self.circuit_nodes]
-        inside = [effects["resample"] for node, effects in self.node_effects.items() if node in self.circuit_nodes]
+        outside = [effects[Ablation.RESAMPLE] for node, effects in self.node_effects.items() if node not in self.circuit_nodes]
+        inside = [effects[Ablation.RESAMPLE] for node, effects in self.node_effects.items() if node in self.circuit_nodes]
         return {
             "effective_rank": float(np.median(list(self.effective_rank.values()))),
             "kurtosis": float(np.median(list(self.kurtosis.values()))),
@@ -117,7 +117,7 @@ def measure(family: str, model: BenchmarkModel, n_examples: int, seed: int, fait
         _, cache = network.run_with_cache(batch.clean)
     residual = [cache["blocks.0.hook_resid_pre"]] + [cache[f"blocks.{l}.hook_resid_post"] for l in range(network.cfg.n_layers)]
     hidden = [cache[f"blocks.{l}.mlp.hook_post"] for l in range(network.cfg.n_layers) if f"blocks.{l}.mlp.hook_post" in cache]
-    truth = model.ground_truth("resample")
+    truth = model.ground_truth(Ablation.RESAMPLE)
     effects = node_ablation_effects(batch, truth)
     return ModelRealism(
         family=family,

@@ -29,7 +29,7 @@ import torch
 from circuits_benchmark.circuits import components
 from circuits_benchmark.circuits.components import EMBED
 from circuits_benchmark.evaluation.figures import pyplot, save_png
-from circuits_benchmark.evaluation.known_computation import KnownComputation
+from circuits_benchmark.analyses.known_computation import KnownComputation
 from circuits_benchmark.models.transformer import CircuitTransformer
 
 PROBE_THRESHOLD = 0.95

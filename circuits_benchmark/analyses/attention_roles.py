@@ -18,7 +18,7 @@ from typing import Any, Callable
 import torch
 
 from circuits_benchmark.evaluation.figures import pyplot, save_png
-from circuits_benchmark.evaluation.known_computation import KnownComputation
+from circuits_benchmark.analyses.known_computation import KnownComputation
 from circuits_benchmark.models.transformer import CircuitTransformer
 
 ROLE_THRESHOLD = 0.75

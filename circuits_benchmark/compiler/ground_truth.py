@@ -14,7 +14,7 @@ from typing import Mapping
 
 import numpy as np
 
-from circuits_benchmark.choices import Ablation
+from circuits_benchmark.choices import Ablation, Granularity
 from circuits_benchmark.circuits import components
 from circuits_benchmark.circuits.circuit import Circuit
 from circuits_benchmark.circuits.components import EMBED, OUTPUT
@@ -60,7 +60,7 @@ def ground_truth_circuit(
             for writer in writers_of_label.get(label, []):
                 if components.layer_of(writer) < components.layer_of(destination):
                     edges.add((writer, destination))
-    return Circuit(edges, granularity="qkv").restricted_to_output_paths()
+    return Circuit(edges, granularity=Granularity.QKV).restricted_to_output_paths()
 
 
 def varying_residual_labels(

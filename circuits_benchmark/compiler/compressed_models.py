@@ -21,10 +21,12 @@ from typing import Any, Callable
 
 from circuits_benchmark.errors import BenchmarkError
 from circuits_benchmark.models.benchmark_model import BenchmarkModel
-from circuits_benchmark.models.compiled_case import CompiledCase
-from circuits_benchmark.models.compression import MATCH_BAR, Compression, build_compressed, compress
+from circuits_benchmark.compiler.compiled_case import CompiledCase
+from circuits_benchmark.compiler.compression import MATCH_BAR, Compression, build_compressed, compress
 from circuits_benchmark.models.model_id import ModelId
 from circuits_benchmark.storage.files import atomic_save_tensors, atomic_write_json, load_tensors, read_json
+from circuits_benchmark.compiler.tracr_models import compiled_benchmark_model
+from circuits_benchmark.models.registry import register_loader
 
 COMPRESSED_RELEASE_DIR = Path(__file__).resolve().parents[1] / "releases" / "compressed"
 COMPRESSION_FILE = "compression.json"
@@ -50,7 +52,7 @@ def compress_and_store(
 ) -> tuple[dict[str, Any], Path]:
     """Compresses a compiled case (`compression.compress`), verifies the chosen width and stores
     both under `root`; returns what was stored and where."""
-    from circuits_benchmark.models.verification import verify_case
+    from circuits_benchmark.compiler.verification import verify_case
 
     compression = compress(compiled, seed, on_step)
     verified = {}
@@ -91,11 +93,11 @@ def scored_compressed_id(case_id: int, output_dir: Path) -> str | None:
     return str(ModelId.compressed(case_id, chosen)) if verified and all(verified["faithful"].values()) else None
 
 
+@register_loader("compressed")
 def load_compressed_model(model_id: ModelId, output_dir: Path) -> BenchmarkModel:
     """The registry's loader of `compressed:<case>[:d<width>]` (see the module docstring)."""
-    from circuits_benchmark.models.compiled import load_compiled_case
-    from circuits_benchmark.models.registry import compiled_benchmark_model
-    from circuits_benchmark.models.verification import verify_case
+    from circuits_benchmark.compiler.cache import load_compiled_case
+    from circuits_benchmark.compiler.verification import verify_case
 
     case_id = model_id.case_id
     stored, folder = find_compression(case_id, output_dir)

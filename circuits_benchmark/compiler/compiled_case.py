@@ -1,4 +1,4 @@
-"""`CompiledCase`: a case's compiled model with its encodings and ground truths (see `models.compiled`
+"""`CompiledCase`: a case's compiled model with its encodings and ground truths (see `compiler.cache`
 for how it is built and cached)."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any, Sequence
 import torch
 
 from circuits_benchmark.cases import Case
-from circuits_benchmark.choices import Ablation
+from circuits_benchmark.choices import Ablation, Granularity
 from circuits_benchmark.circuits.circuit import Circuit
 from circuits_benchmark.models.tokenizer import CaseTokenizer
 from circuits_benchmark.models.transformer import CircuitTransformer
@@ -38,10 +38,10 @@ class CompiledCase:
     def is_categorical(self) -> bool:
         return self.output_classes is not None
 
-    def ground_truth(self, ablation: str = "resample", granularity: str = "component") -> Circuit:
+    def ground_truth(self, ablation: Ablation = Ablation.RESAMPLE, granularity: Granularity = Granularity.COMPONENT) -> Circuit:
         """Ground-truth circuit for an ablation kind (mean shares resample's) at a granularity."""
         circuit = self.ground_truths[Ablation.parse(ablation).ground_truth]
-        return circuit.canonical() if granularity == "component" else circuit
+        return circuit.canonical() if granularity == Granularity.COMPONENT else circuit
 
     @functools.cached_property
     def tokenizer(self) -> CaseTokenizer:

@@ -13,7 +13,7 @@ from typing import Any
 
 from circuits_benchmark.circuits.circuit import Circuit
 from circuits_benchmark.evaluation.figures import pyplot, save_png
-from circuits_benchmark.evaluation.report_files import eval_dir, write_report
+from circuits_benchmark.analyses.eval_files import eval_dir, write_report
 
 
 def acdc_comparison_report(

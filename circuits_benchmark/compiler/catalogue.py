@@ -6,9 +6,9 @@ import dataclasses
 from pathlib import Path
 from typing import Callable, Iterable
 
-from circuits_benchmark.models.verification import VerificationReport, verify_case
-from circuits_benchmark.models.compiled import load_compiled_case, verification_path
-from circuits_benchmark.models.compiled_case import CompiledCase
+from circuits_benchmark.compiler.verification import VerificationReport, verify_case
+from circuits_benchmark.compiler.cache import load_compiled_case, verification_path
+from circuits_benchmark.compiler.compiled_case import CompiledCase
 from circuits_benchmark.storage.files import StorageError, atomic_write_json, read_json
 
 Progress = Callable[[int], None]

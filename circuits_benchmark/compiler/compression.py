@@ -40,9 +40,9 @@ import numpy as np
 import torch
 
 from circuits_benchmark.cases.program_outputs import evaluate_program
-from circuits_benchmark.models.compiled_case import CompiledCase
+from circuits_benchmark.compiler.compiled_case import CompiledCase
 from circuits_benchmark.models.transformer import CircuitTransformer, TransformerConfig
-from circuits_benchmark.models.verification import count_mismatches
+from circuits_benchmark.compiler.verification import count_mismatches
 from circuits_benchmark.patching.engine import PatchableModel
 
 MATCH_BAR = 0.995

@@ -18,10 +18,11 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
+from circuits_benchmark.choices import Granularity
 from circuits_benchmark.cases.program_outputs import evaluate_program
 from circuits_benchmark.circuits.circuit import Circuit, Edge
-from circuits_benchmark.circuits.ground_truth import GROUND_TRUTH_ABLATIONS
-from circuits_benchmark.models.compiled_case import CompiledCase
+from circuits_benchmark.compiler.ground_truth import GROUND_TRUTH_ABLATIONS
+from circuits_benchmark.compiler.compiled_case import CompiledCase
 from circuits_benchmark.patching.output_change import PatchingBatch
 
 ENUMERATION_LIMIT = 10_000
@@ -162,7 +163,7 @@ def _ablation_checks(compiled: CompiledCase, inputs: list[list[Any]], expected: 
     checks = {}
     for ablation in GROUND_TRUTH_ABLATIONS:
         changed_pairs = _pair_counter(compiled, ablation, clean, corrupted, scored)
-        truth = compiled.ground_truth(ablation, granularity="qkv")
+        truth = compiled.ground_truth(ablation, granularity=Granularity.QKV)
         redundant = [edge for edge in truth.edges if changed_pairs(truth.without_edge(edge)) == 0]
         unfaithful = changed_pairs(truth)
         checks[ablation] = AblationCheck(ablation, unfaithful == 0, unfaithful, redundant)
@@ -186,7 +187,7 @@ def prune_ground_truth(compiled: CompiledCase, ablation: str) -> tuple[Circuit, 
     inputs, _ = verification_inputs(compiled, PRUNING_SEED)
     expected = evaluate_program(compiled.case, inputs)
     changed_pairs = _pair_counter(compiled, ablation, *_circuit_pairs(compiled, inputs, expected, PRUNING_SEED, PRUNING_PAIRS))
-    truth = compiled.ground_truth(ablation, granularity="qkv")
+    truth = compiled.ground_truth(ablation, granularity=Granularity.QKV)
     removed: list[Edge] = []
     candidates = [edge for edge in truth.edges if changed_pairs(truth.without_edge(edge)) == 0]
     while candidates:

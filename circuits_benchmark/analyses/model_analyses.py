@@ -9,30 +9,31 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable
 
-from circuits_benchmark.evaluation.attention_roles import ROLE_THRESHOLD, draw_attention, head_roles, roles_summary
-from circuits_benchmark.evaluation.known_computation import known_computation
-from circuits_benchmark.evaluation.layer_corruption import (
+from circuits_benchmark.choices import Ablation
+from circuits_benchmark.analyses.attention_roles import ROLE_THRESHOLD, draw_attention, head_roles, roles_summary
+from circuits_benchmark.analyses.known_computation import known_computation
+from circuits_benchmark.analyses.layer_corruption import (
     CHANGE_THRESHOLD,
     agreement,
     circuit_layers,
     corrupt_layers,
     draw_corruptions,
 )
-from circuits_benchmark.evaluation.probing import (
+from circuits_benchmark.analyses.probing import (
     MIN_SELECTIVITY,
     PROBE_THRESHOLD,
     draw_probes,
     probe_model,
     probing_summary,
 )
-from circuits_benchmark.evaluation.report_files import DEFAULT_EXAMPLES, eval_dir, write_report
+from circuits_benchmark.analyses.eval_files import DEFAULT_EXAMPLES, eval_dir, write_report
 from circuits_benchmark.models.benchmark_model import BenchmarkModel
 from circuits_benchmark.models.registry import load_benchmark_model
 from circuits_benchmark.patching.output_change import PatchingBatch
 
 def probe_report(model_id: str, output_dir: Path, n_examples: int = DEFAULT_EXAMPLES, seed: int = 0) -> dict[str, Any]:
     """`eval probe`: linear probes for every known variable at every location, where probing says
-    each is written against where it is (`evaluation.probing`); result.json and probes.png."""
+    each is written against where it is (`analyses.probing`); result.json and probes.png."""
 
     def analyse(model: BenchmarkModel) -> tuple[dict[str, Any], Callable[[Path], None]]:
         known = known_computation(model, n_examples, seed, output_dir)
@@ -51,7 +52,7 @@ def probe_report(model_id: str, output_dir: Path, n_examples: int = DEFAULT_EXAM
 
 def attention_report(model_id: str, output_dir: Path, n_examples: int = DEFAULT_EXAMPLES, seed: int = 0) -> dict[str, Any]:
     """`eval attention`: each head's role read from its patterns, against its known selector's
-    (`evaluation.attention_roles`); result.json and attention.png."""
+    (`analyses.attention_roles`); result.json and attention.png."""
 
     def analyse(model: BenchmarkModel) -> tuple[dict[str, Any], Callable[[Path], None]]:
         known = known_computation(model, n_examples, seed, output_dir)
@@ -64,10 +65,10 @@ def attention_report(model_id: str, output_dir: Path, n_examples: int = DEFAULT_
 
 def layers_report(model_id: str, output_dir: Path, n_examples: int = DEFAULT_EXAMPLES, seed: int = 0) -> dict[str, Any]:
     """`eval layers`: every layer corruption of a model, its effect and, with a ground truth, the
-    circuit's prediction and their agreement (`evaluation.layer_corruption`); result.json and layers.png."""
+    circuit's prediction and their agreement (`analyses.layer_corruption`); result.json and layers.png."""
 
     def analyse(model: BenchmarkModel) -> tuple[dict[str, Any], Callable[[Path], None]]:
-        truth = model.ground_truth("resample")
+        truth = model.ground_truth(Ablation.RESAMPLE)
         results = corrupt_layers(PatchingBatch.sample(model, n_examples, seed), truth)
         findings = {
             "circuit_layers": None if truth is None else sorted(circuit_layers(truth)),

@@ -1,6 +1,5 @@
-"""`eval iit` and `eval node_realism` / `gt_node_realism`: reports on trained (and compiled) models
-and on circuits in them, written under `<output_dir>/eval/`; and the ground-truth checks stored
-with every trained model (`check_trained_ground_truth`).
+"""`eval iit` and `eval node_realism` / `gt_node_realism`: evaluations of trained (and compiled)
+models and of circuits in them, written under `<output_dir>/eval/`.
 """
 
 from __future__ import annotations
@@ -10,13 +9,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from circuits_benchmark.choices import Ablation
 from circuits_benchmark.circuits.circuit import Circuit
 from circuits_benchmark.errors import BenchmarkError
 from circuits_benchmark.evaluation.circuit_checks import draw_node_effects, ground_truth_check, node_ablation_effects, node_realism
-from circuits_benchmark.evaluation.report_files import DEFAULT_EXAMPLES, eval_dir, write_report
+from circuits_benchmark.analyses.eval_files import DEFAULT_EXAMPLES, eval_dir, write_report
 from circuits_benchmark.models.benchmark_model import BenchmarkModel
 from circuits_benchmark.models.model_id import ModelId
 from circuits_benchmark.models.registry import load_benchmark_model
@@ -24,35 +21,10 @@ from circuits_benchmark.patching.output_change import PatchingBatch
 from circuits_benchmark.storage.files import read_json
 from circuits_benchmark.training.objectives import heldout_metrics
 from circuits_benchmark.training.artifacts import TrainedRun
+from circuits_benchmark.training.ground_truth_checks import TRAINED_ABLATIONS
 from circuits_benchmark.training.siit_models import load_run
 from circuits_benchmark.training.task_families import build_task
 
-# The ablations a SIIT model's ground truth is trained to hold under (the strict loss resamples;
-# mean ablation comes along). Zero ablation is reported by `eval iit` but not trained for.
-TRAINED_ABLATIONS = (Ablation.RESAMPLE, Ablation.MEAN)
-
-
-def check_trained_ground_truth(
-    model: BenchmarkModel, n_examples: int = DEFAULT_EXAMPLES, seed: int = 0,
-    ablations: tuple[str, ...] = TRAINED_ABLATIONS, device: str = "cpu",
-) -> dict[str, dict[str, Any]]:
-    """Ground-truth checks (`GroundTruthCheck.to_dict`) of a trained model, or of one in training,
-    under the ablations its strict loss trains for (resample, and mean beside it), as stored in
-    meta.json and the release manifest. The input pairs depend only on the task, `n_examples` and
-    `seed`, so a check made during training agrees with the one made on the model it writes."""
-    batch = PatchingBatch.sample(model, n_examples, seed, device)
-    with torch.no_grad():
-        return {a: ground_truth_check(batch, model, a).to_dict() for a in ablations}
-
-
-def ground_truth_problems(check: dict[str, Any]) -> list[str]:
-    """What keeps a stored ground-truth check from passing, in words ([] when faithful and minimal)."""
-    problems = []
-    if not check["faithful"]:
-        problems.append(f"ground truth unfaithful ({100 * check['changed_fraction']:.2f}% of positions change)")
-    if not check["minimal"]:
-        problems.append(f"ground truth not minimal (redundant: {', '.join(check['redundant'])})")
-    return problems
 
 
 def iit_metrics(run: TrainedRun, output_dir: Path) -> dict[str, float]:
@@ -92,7 +64,7 @@ def evaluate_trained_run(
 
 
 def realism_of_result(
-    result_path: Path, model_id: str, output_dir: Path, ablation: str = "resample", n_examples: int = DEFAULT_EXAMPLES, seed: int = 0
+    result_path: Path, model_id: str, output_dir: Path, ablation: Ablation = Ablation.RESAMPLE, n_examples: int = DEFAULT_EXAMPLES, seed: int = 0
 ) -> dict[str, Any]:
     """`eval node_realism`: node realism of the circuit in a result.json (its "circuit" key).
 
@@ -115,7 +87,7 @@ def realism_of_result(
 
 
 def realism_of_ground_truth(
-    model_id: str, output_dir: Path, ablation: str = "resample", n_examples: int = DEFAULT_EXAMPLES, seed: int = 0
+    model_id: str, output_dir: Path, ablation: Ablation = Ablation.RESAMPLE, n_examples: int = DEFAULT_EXAMPLES, seed: int = 0
 ) -> dict[str, Any]:
     """`eval gt_node_realism`: node realism of a model's own ground truth for `ablation`."""
     model = load_benchmark_model(model_id, output_dir)

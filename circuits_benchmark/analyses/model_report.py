@@ -11,9 +11,10 @@ import html
 from pathlib import Path
 from typing import Any
 
+from circuits_benchmark.choices import Ablation
 from circuits_benchmark.errors import BenchmarkError
-from circuits_benchmark.evaluation.model_analyses import attention_report, layers_report, probe_report
-from circuits_benchmark.evaluation.report_files import eval_dir
+from circuits_benchmark.analyses.model_analyses import attention_report, layers_report, probe_report
+from circuits_benchmark.analyses.eval_files import eval_dir
 from circuits_benchmark.formatting import format_number
 from circuits_benchmark.models.benchmark_model import BenchmarkModel
 from circuits_benchmark.models.registry import load_benchmark_model
@@ -74,7 +75,7 @@ def _draw_ground_truth(model: BenchmarkModel, path: Path) -> Path | None:
     """The ground truth's diagram, or None without one (or without Graphviz)."""
     from circuits_benchmark.circuits.drawing import draw_circuit
 
-    truth = model.ground_truth("resample")
+    truth = model.ground_truth(Ablation.RESAMPLE)
     if truth is None:
         return None
     try:

@@ -82,7 +82,7 @@ def known_computation(model: BenchmarkModel, n_inputs: int, seed: int, output_di
 
 def _from_program(model: BenchmarkModel, case_id: int, n_inputs: int, seed: int, output_dir: Path) -> KnownComputation:
     from circuits_benchmark.cases.program_outputs import trace_program
-    from circuits_benchmark.models.compiled import load_compiled_case
+    from circuits_benchmark.compiler.cache import load_compiled_case
 
     compiled = load_compiled_case(case_id, output_dir / "cache")
     inputs = compiled.case.sample_inputs(np.random.default_rng(seed), n_inputs)

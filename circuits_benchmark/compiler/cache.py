@@ -18,9 +18,9 @@ import torch
 from circuits_benchmark.cases import Case, get_case
 from circuits_benchmark.choices import Ablation
 from circuits_benchmark.circuits.circuit import Circuit
-from circuits_benchmark.circuits.ground_truth import GROUND_TRUTH_ABLATIONS
-from circuits_benchmark.models.compiled_case import CompiledCase
-from circuits_benchmark.models.verification import dont_care_edges, prune_ground_truth
+from circuits_benchmark.compiler.ground_truth import GROUND_TRUTH_ABLATIONS
+from circuits_benchmark.compiler.compiled_case import CompiledCase
+from circuits_benchmark.compiler.verification import dont_care_edges, prune_ground_truth
 from circuits_benchmark.models.transformer import CircuitTransformer, TransformerConfig
 from circuits_benchmark.paths import DEFAULT_RESULTS_DIR
 from circuits_benchmark.storage.files import (
@@ -66,12 +66,12 @@ def _write_entry(case: Case, entry_dir: Path) -> None:
     import numpy as np
 
     from circuits_benchmark.cases.program_outputs import varying_sops
-    from circuits_benchmark.circuits.ground_truth import (
+    from circuits_benchmark.compiler.ground_truth import (
         destination_reads,
         ground_truth_circuit,
         varying_residual_labels,
     )
-    from circuits_benchmark.models.tracr_compiler import compile_case
+    from circuits_benchmark.compiler.tracr_compiler import compile_case
 
     compiled = compile_case(case)
     inputs = case.sample_inputs(np.random.default_rng(0), VARIATION_SAMPLE_SIZE)
@@ -104,9 +104,9 @@ def _write_entry(case: Case, entry_dir: Path) -> None:
     # rule in `verification.prune_ground_truth`); what was removed is kept for `cases show`.
     # Zero ablation is left as read: there, the reads that look idle (tracr's BOS fallback) do
     # matter on rare inputs, which sampled pairs can miss (measured: case 5).
-    truth, removed = prune_ground_truth(_read_entry(case, "", staging), "resample")
-    entry["ground_truth"]["resample"] = truth.to_dict()
-    entry["pruned_edges"] = {"resample": [list(edge) for edge in removed]}
+    truth, removed = prune_ground_truth(_read_entry(case, "", staging), Ablation.RESAMPLE)
+    entry["ground_truth"][Ablation.RESAMPLE] = truth.to_dict()
+    entry["pruned_edges"] = {Ablation.RESAMPLE: [list(edge) for edge in removed]}
     atomic_write_json(staging / "compiled.json", entry)
     # Edges left in a ground truth whose single removal changes nothing (zero ablation's idle-looking
     # reads): scored as neither true nor false (`BenchmarkModel.dont_care`).

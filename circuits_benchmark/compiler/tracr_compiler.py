@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from circuits_benchmark.choices import OutputKind
 from circuits_benchmark.cases.case import BOS, PAD, Case, CaseError
 from circuits_benchmark.circuits.components import EMBED, head_name, layer_of, mlp_name
 from circuits_benchmark.models.transformer import CircuitTransformer, TransformerConfig
@@ -246,7 +247,7 @@ def _model_config(case: Case, layers: _CraftLayers, stream: _ResidualStream) -> 
         d_vocab_out=stream.output.num_dims + 1 if stream.categorical else 1,
         n_ctx=case.max_seq_len,
         causal=case.causal,
-        output_kind="categorical" if stream.categorical else "numerical",
+        output_kind=OutputKind.CATEGORICAL if stream.categorical else OutputKind.NUMERICAL,
         use_bias=True,  # all zero but the unembedding's undefined logit
     )
 
