@@ -24,7 +24,7 @@ from circuits_benchmark.choices import StopReason
 from circuits_benchmark.errors import BenchmarkError
 from circuits_benchmark.models.model_id import ModelId
 from circuits_benchmark.storage.files import StorageError, atomic_write_json
-from circuits_benchmark.training.artifacts import CHECKPOINT_FILE, META_FILE, Checkpoint, TrainedRun, TrainingMeta, TrainingProgress, run_dir, write_run
+from circuits_benchmark.training.artifacts import CHECKPOINT_FILE, META_FILE, Checkpoint, TrainedModel, TrainingMeta, TrainingProgress, run_dir, write_run
 from circuits_benchmark.training.ground_truth_checks import check_trained_ground_truth
 from circuits_benchmark.training.siit_models import trained_benchmark_model
 from circuits_benchmark.training.objectives import SiitObjective, heldout_metrics
@@ -96,7 +96,7 @@ def train_siit(
     model = model.cpu().eval().requires_grad_(False)
     write_run(directory, model, task.ll_ground_truths, meta)
     # Sufficiency and necessity of the ground truth, judged on the finished model (the one written).
-    run = TrainedRun(case, meta.run_id, directory, model, task.ll_ground_truths, task.correspondence, meta)
+    run = TrainedModel(case, meta.run_id, directory, model, task.ll_ground_truths, task.correspondence, meta)
     meta.ground_truth_checks = check_trained_ground_truth(trained_benchmark_model(run, output_dir), seed=settings.seed)
     atomic_write_json(directory / META_FILE, meta.to_dict())
     return meta
