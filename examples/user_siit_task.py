@@ -28,7 +28,7 @@ from circuits_benchmark.circuits.circuit import Circuit
 from circuits_benchmark.models.benchmark_model import BenchmarkModel
 from circuits_benchmark.models.tokenizer import CaseTokenizer
 from circuits_benchmark.models.transformer import TransformerConfig
-from circuits_benchmark.training.artifacts import TrainedRun
+from circuits_benchmark.training.artifacts import TrainedModel
 from circuits_benchmark.training.correspondence import Correspondence
 from circuits_benchmark.training.data_split import InputSplit
 from circuits_benchmark.training.task import SiitTask
@@ -107,13 +107,13 @@ class PreviousTokenTasks(TaskFamily):
             hl_model={"name": KEY},
         )
 
-    def benchmark_model(self, run: TrainedRun, output_dir: Path) -> BenchmarkModel:
+    def benchmark_model(self, run: TrainedModel, output_dir: Path) -> BenchmarkModel:
         return BenchmarkModel(
             model_id=run.model_id, model=run.model, sample_tokens=sample_tokens,
             metric_positions=targeted_positions(), ground_truths=run.ground_truths,
         )
 
-    def ground_truth_current(self, run: TrainedRun, output_dir: Path) -> bool:
+    def ground_truth_current(self, run: TrainedModel, output_dir: Path) -> bool:
         return run.ground_truths["resample"] == ground_truth()
 
     def tokenizer(self, key: CaseKey, output_dir: Path) -> CaseTokenizer:

@@ -22,7 +22,7 @@ from circuits_benchmark.patching.engine import EdgeLayout
 from circuits_benchmark.training.artifacts import GROUND_TRUTH_FILE, META_FILE, run_dir
 from circuits_benchmark.training.correspondence import Correspondence, ll_config, ll_ground_truths
 from circuits_benchmark.training.data_split import split_unique_inputs
-from circuits_benchmark.evaluation.circuit_checks import ground_truth_check, node_realism
+from circuits_benchmark.evaluation.circuit_checks import ablate_outside, ground_truth_check
 from circuits_benchmark.patching.output_change import PatchingBatch
 from circuits_benchmark.training.objectives import SiitObjective, output_loss, output_matches
 from circuits_benchmark.training.siit_models import best_run_id, load_run
@@ -224,8 +224,8 @@ def test_ground_truth_check_and_node_realism(cache_dir: Path, tmp_path: Path) ->
     )
     padded_check = ground_truth_check(batch, padded, "resample")
     assert padded_check.faithful and padded_check.redundant == ["embed->output"]
-    assert node_realism(batch, tracr.ground_truth("resample")).changed_fraction == 0.0
-    assert node_realism(batch, Circuit([], ["embed", "output"])).changed_fraction > 0.5
+    assert ablate_outside(batch, tracr.ground_truth("resample")).changed_fraction == 0.0
+    assert ablate_outside(batch, Circuit([], ["embed", "output"])).changed_fraction > 0.5
 
 
 def test_suite_training_in_two_processes_resumes_by_skipping_finished_cases(tmp_path: Path, cache_dir: Path, cli) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 from circuits_benchmark.choices import Ablation
 from circuits_benchmark.circuits.circuit import Circuit
 from circuits_benchmark.errors import BenchmarkError
-from circuits_benchmark.evaluation.circuit_checks import draw_node_effects, ground_truth_check, node_ablation_effects, node_realism
+from circuits_benchmark.evaluation.circuit_checks import ablate_outside, draw_node_effects, ground_truth_check, node_ablation_effects
 from circuits_benchmark.analyses.eval_files import DEFAULT_EXAMPLES, eval_dir, write_report
 from circuits_benchmark.models.benchmark_model import BenchmarkModel
 from circuits_benchmark.models.model_id import ModelId
@@ -20,14 +20,14 @@ from circuits_benchmark.models.registry import load_benchmark_model
 from circuits_benchmark.patching.output_change import PatchingBatch
 from circuits_benchmark.storage.files import read_json
 from circuits_benchmark.training.objectives import heldout_metrics
-from circuits_benchmark.training.artifacts import TrainedRun
+from circuits_benchmark.training.artifacts import TrainedModel
 from circuits_benchmark.training.ground_truth_checks import TRAINED_ABLATIONS
 from circuits_benchmark.training.siit_models import load_run
 from circuits_benchmark.training.task_families import build_task
 
 
 
-def iit_metrics(run: TrainedRun, output_dir: Path) -> dict[str, float]:
+def iit_metrics(run: TrainedModel, output_dir: Path) -> dict[str, float]:
     """Held-out accuracy, IIA and strict IIA of a trained run, on the split it was trained with.
 
     Raises BenchmarkError when the split cannot be rebuilt as it was (the case changed).
@@ -63,7 +63,7 @@ def evaluate_trained_run(
     return write_report(report, target, lambda: draw_node_effects(effects, run.model_id, target / "node_effects.png"))
 
 
-def realism_of_result(
+def outside_ablation_of_result(
     result_path: Path, model_id: str, output_dir: Path, ablation: Ablation = Ablation.RESAMPLE, n_examples: int = DEFAULT_EXAMPLES, seed: int = 0
 ) -> dict[str, Any]:
     """`eval node_realism`: node realism of the circuit in a result.json (its "circuit" key).
@@ -83,10 +83,10 @@ def realism_of_result(
         raise BenchmarkError(f"{result_path}: {error}") from None
     digest = hashlib.sha256(json.dumps(circuit.to_dict(), sort_keys=True).encode()).hexdigest()[:12]
     model = load_benchmark_model(model_id, output_dir)
-    return _realism_report("node_realism", model, circuit, str(result_path), output_dir, ablation, n_examples, seed, digest)
+    return _outside_ablation_report("node_realism", model, circuit, str(result_path), output_dir, ablation, n_examples, seed, digest)
 
 
-def realism_of_ground_truth(
+def outside_ablation_of_ground_truth(
     model_id: str, output_dir: Path, ablation: Ablation = Ablation.RESAMPLE, n_examples: int = DEFAULT_EXAMPLES, seed: int = 0
 ) -> dict[str, Any]:
     """`eval gt_node_realism`: node realism of a model's own ground truth for `ablation`."""
@@ -94,14 +94,14 @@ def realism_of_ground_truth(
     truth = model.ground_truth(ablation)
     if truth is None:
         raise BenchmarkError(f"{model_id} has no ground truth")
-    return _realism_report("gt_node_realism", model, truth, "ground truth", output_dir, ablation, n_examples, seed, "ground_truth")
+    return _outside_ablation_report("gt_node_realism", model, truth, "ground truth", output_dir, ablation, n_examples, seed, "ground_truth")
 
 
-def _realism_report(
+def _outside_ablation_report(
     kind: str, benchmark_model: BenchmarkModel, circuit: Circuit, source: str, output_dir: Path,
     ablation: str, n_examples: int, seed: int, folder: str,
 ) -> dict[str, Any]:
-    change = node_realism(PatchingBatch.sample(benchmark_model, n_examples, seed), circuit, ablation)
+    change = ablate_outside(PatchingBatch.sample(benchmark_model, n_examples, seed), circuit, ablation)
     report = {
         "model_id": benchmark_model.model_id,
         "circuit_source": source,

@@ -215,15 +215,15 @@ def eval_node_realism(
     """Output change when every node outside a circuit is ablated: a discovered one (--result, one
     case), else each selected model's ground truth (`gt_node_realism` is this without --result)."""
     from circuits_benchmark.training.task_families import parse_task_keys
-    from circuits_benchmark.analyses.iit_evaluation import realism_of_ground_truth, realism_of_result
+    from circuits_benchmark.analyses.iit_evaluation import outside_ablation_of_ground_truth, outside_ablation_of_result
 
     check_number("--n-examples", n_examples, minimum=2)
     if result is not None:
-        report = realism_of_result(result, _one_model_id(indices, weights, tracr), output_dir, ablation, n_examples, seed)
-        _print_realism(report)
+        report = outside_ablation_of_result(result, _one_model_id(indices, weights, tracr), output_dir, ablation, n_examples, seed)
+        _print_outside_ablation(report)
         return
     for case_id in parse_task_keys(indices):
-        _print_realism(realism_of_ground_truth(case_model_id(case_id, weights, tracr), output_dir, ablation, n_examples, seed))
+        _print_outside_ablation(outside_ablation_of_ground_truth(case_model_id(case_id, weights, tracr), output_dir, ablation, n_examples, seed))
 
 
 def _one_model_id(indices: str | None, weights: str | None, tracr: bool) -> str:
@@ -264,7 +264,7 @@ def _tracker(enabled: bool, project: str, case_id: int, settings: Any, output_di
     return WandbTracker(name, config, output_dir / "wandb", project)
 
 
-def _print_realism(report: dict[str, Any]) -> None:
+def _print_outside_ablation(report: dict[str, Any]) -> None:
     change = report["change"]
     console.print(
         f"[bold]{report['model_id']}[/bold], {report['circuit_source']} ({len(report['circuit']['nodes'])} nodes), "

@@ -27,7 +27,7 @@ FAITHFULNESS_TOLERANCE = 0.005
 NECESSITY_SHARE = 0.01
 
 
-def node_realism(batch: PatchingBatch, circuit: Circuit, ablation: Ablation = Ablation.RESAMPLE) -> OutputChange:
+def ablate_outside(batch: PatchingBatch, circuit: Circuit, ablation: Ablation = Ablation.RESAMPLE) -> OutputChange:
     """Output change when every node outside `circuit` is ablated (all its outgoing edges; embed stays)."""
     outside = set(batch.patchable.layout.sources) - set(circuit.nodes) - {EMBED}
     return batch.change(batch.cut_nodes_mask(outside), ablation)

@@ -16,7 +16,7 @@ from circuits_benchmark.errors import BenchmarkError
 from circuits_benchmark.hard import edits, high_level, program, prototypes, task
 from circuits_benchmark.models.benchmark_model import BenchmarkModel
 from circuits_benchmark.models.tokenizer import CaseTokenizer
-from circuits_benchmark.training.artifacts import TrainedRun
+from circuits_benchmark.training.artifacts import TrainedModel
 from circuits_benchmark.training.task import SiitTask
 from circuits_benchmark.training.task_families import CaseKey, Recipe, TaskFamily, register_task_family
 
@@ -35,7 +35,7 @@ class HardTasks(TaskFamily):
     def build_task(self, key: CaseKey, output_dir: Path, seed: int) -> SiitTask:
         return task.siit_task(str(key), prototypes.trained_spec(prototypes.prototype_spec(str(key))), seed)
 
-    def benchmark_model(self, run: TrainedRun, output_dir: Path) -> BenchmarkModel:
+    def benchmark_model(self, run: TrainedModel, output_dir: Path) -> BenchmarkModel:
         """The trained network with the task's edits. Raises BenchmarkError for a model trained on
         another program."""
         spec = prototypes.prototype_spec(str(run.case_id))
@@ -46,7 +46,7 @@ class HardTasks(TaskFamily):
         model = edits.apply_edits(run.model, spec, calibration) if spec != trained else run.model
         return task.benchmark_model(run.model_id, spec, model)
 
-    def ground_truth_current(self, run: TrainedRun, output_dir: Path) -> bool:
+    def ground_truth_current(self, run: TrainedModel, output_dir: Path) -> bool:
         spec = prototypes.prototype_spec(str(run.case_id))
         return run.ground_truths.get(Ablation.RESAMPLE) == high_level.ll_ground_truth(spec)
 

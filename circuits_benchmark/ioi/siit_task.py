@@ -15,7 +15,7 @@ from circuits_benchmark.models.benchmark_model import BenchmarkModel
 from circuits_benchmark.models.tokenizer import CaseTokenizer
 from circuits_benchmark.training.correspondence import Correspondence
 from circuits_benchmark.training.data_split import InputSplit
-from circuits_benchmark.training.artifacts import TrainedRun
+from circuits_benchmark.training.artifacts import TrainedModel
 from circuits_benchmark.training.task import SiitTask, unique_rows
 from circuits_benchmark.training.task_families import CaseKey, Recipe, TaskFamily, register_task_family
 
@@ -55,7 +55,7 @@ class IoiTasks(TaskFamily):
             pair_order=high_level.SubjectPairing(train_tokens, high_level.SAME_SUBJECT_SHARE).pair,
         )
 
-    def benchmark_model(self, run: TrainedRun, output_dir: Path) -> BenchmarkModel:
+    def benchmark_model(self, run: TrainedModel, output_dir: Path) -> BenchmarkModel:
         """Sentences of every template, the last position. Raises BenchmarkError for a model of
         an earlier IOI task (other words or templates)."""
         if run.meta.hl_model.get("fingerprint") != high_level.task_fingerprint():
@@ -70,7 +70,7 @@ class IoiTasks(TaskFamily):
             ground_truths=run.ground_truths,
         )
 
-    def ground_truth_current(self, run: TrainedRun, output_dir: Path) -> bool:
+    def ground_truth_current(self, run: TrainedModel, output_dir: Path) -> bool:
         return run.ground_truths == high_level.ll_ground_truths()
 
     def tokenizer(self, key: CaseKey, output_dir: Path) -> CaseTokenizer:

@@ -145,7 +145,7 @@ class TrainingMeta:
 
 
 @dataclasses.dataclass
-class TrainedRun:
+class TrainedModel:
     """A finished SIIT run: read back from disk (`siit_models.load_run`), or held by the trainer."""
 
     case_id: CaseKey

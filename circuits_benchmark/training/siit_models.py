@@ -26,7 +26,7 @@ from circuits_benchmark.training.artifacts import (
     META_FILE,
     MODEL_FILE,
     RELEASE_RUN_ID,
-    TrainedRun,
+    TrainedModel,
     TrainingMeta,
     case_runs_dir,
     release_case_dir,
@@ -145,7 +145,7 @@ def resolve_run_id(output_dir: Path, case_id: CaseKey, requested: str | None) ->
     raise BenchmarkError(f"no run of case {case_id} has weights id {requested} (runs: {listing})")
 
 
-def load_run(output_dir: Path, case_id: CaseKey, run_id: str | None = None) -> TrainedRun:
+def load_run(output_dir: Path, case_id: CaseKey, run_id: str | None = None) -> TrainedModel:
     """Reads a finished run (`run_id` as `resolve_run_id` reads it: None is the default run,
     "release" the released model, a number InterpBench's weights id); raises BenchmarkError if
     absent or broken, or if a file's sha256 is not the one recorded (a released model's in its
@@ -165,7 +165,7 @@ def load_run(output_dir: Path, case_id: CaseKey, run_id: str | None = None) -> T
     except (KeyError, TypeError, ValueError, RuntimeError) as error:
         raise BenchmarkError(f"run {directory} is damaged: {error}") from None
     model.eval().requires_grad_(False)
-    return TrainedRun(case_id, run_id, directory, model, truths, correspondence, meta)
+    return TrainedModel(case_id, run_id, directory, model, truths, correspondence, meta)
 
 
 def _released_sha256(case_id: CaseKey, release_dir: Path) -> dict[str, str]:
@@ -187,7 +187,7 @@ def load_siit_model(model_id: ModelId, output_dir: Path) -> BenchmarkModel:
     return trained_benchmark_model(run, output_dir)
 
 
-def trained_benchmark_model(run: TrainedRun, output_dir: Path) -> BenchmarkModel:
+def trained_benchmark_model(run: TrainedModel, output_dir: Path) -> BenchmarkModel:
     """A trained model (read from disk, or held by the trainer) around its task: its network and
     LL ground truth, the task's inputs and positions, and the parts its checks found redundant."""
     task_model = task_family(run.case_id).benchmark_model(run, output_dir)

@@ -35,7 +35,7 @@ from circuits_benchmark.training.task_keys import SIIT_RELEASE_DIR, CaseKey
 if TYPE_CHECKING:
     from circuits_benchmark.models.benchmark_model import BenchmarkModel
     from circuits_benchmark.models.tokenizer import CaseTokenizer
-    from circuits_benchmark.training.artifacts import TrainedRun
+    from circuits_benchmark.training.artifacts import TrainedModel
     from circuits_benchmark.training.task import SiitTask
     from circuits_benchmark.training.settings import SiitSettings
 
@@ -80,13 +80,13 @@ class TaskFamily(abc.ABC):
         BenchmarkError when the task cannot be trained."""
 
     @abc.abstractmethod
-    def benchmark_model(self, run: "TrainedRun", output_dir: Path) -> "BenchmarkModel":
+    def benchmark_model(self, run: "TrainedModel", output_dir: Path) -> "BenchmarkModel":
         """The task around a trained model: inputs, metric positions, defined positions (the
         network and ground truth are replaced by the run's). Raises BenchmarkError for a model
         trained on an earlier version of the task."""
 
     @abc.abstractmethod
-    def ground_truth_current(self, run: "TrainedRun", output_dir: Path) -> bool:
+    def ground_truth_current(self, run: "TrainedModel", output_dir: Path) -> bool:
         """Whether the run's stored ground truth is still the one its task implies now."""
 
     @abc.abstractmethod

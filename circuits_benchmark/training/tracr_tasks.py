@@ -20,7 +20,7 @@ from circuits_benchmark.models.tokenizer import CaseTokenizer
 from circuits_benchmark.training.correspondence import build_correspondence, ll_config, ll_ground_truths
 from circuits_benchmark.training.data_split import split_unique_inputs
 from circuits_benchmark.training.high_level import CompiledHighLevel
-from circuits_benchmark.training.artifacts import TrainedRun
+from circuits_benchmark.training.artifacts import TrainedModel
 from circuits_benchmark.training.task import SiitTask
 from circuits_benchmark.training.task_families import CaseKey, TaskFamily, register_task_family
 
@@ -55,10 +55,10 @@ class TracrTasks(TaskFamily):
             hl_model={"fingerprint": compiled.fingerprint, "config": compiled.model.cfg.to_dict()},
         )
 
-    def benchmark_model(self, run: TrainedRun, output_dir: Path) -> BenchmarkModel:
+    def benchmark_model(self, run: TrainedModel, output_dir: Path) -> BenchmarkModel:
         return load_benchmark_model(ModelId.tracr(run.case_id), output_dir)
 
-    def ground_truth_current(self, run: TrainedRun, output_dir: Path) -> bool:
+    def ground_truth_current(self, run: TrainedModel, output_dir: Path) -> bool:
         return ll_ground_truths(run.correspondence, _compiled(run.case_id, output_dir).ground_truths) == run.ground_truths
 
     def tokenizer(self, key: CaseKey, output_dir: Path) -> CaseTokenizer:

@@ -25,7 +25,7 @@ from circuits_benchmark.errors import BenchmarkError
 from circuits_benchmark.models.benchmark_model import BenchmarkModel
 from circuits_benchmark.models.model_id import ModelId
 from circuits_benchmark.storage.files import StorageError, atomic_write_json
-from circuits_benchmark.training.artifacts import CHECKPOINT_FILE, META_FILE, Checkpoint, TrainedRun, TrainingMeta, TrainingProgress, run_dir, write_run
+from circuits_benchmark.training.artifacts import CHECKPOINT_FILE, META_FILE, Checkpoint, TrainedModel, TrainingMeta, TrainingProgress, run_dir, write_run
 from circuits_benchmark.training.ground_truth_checks import check_trained_ground_truth, ground_truth_problems
 from circuits_benchmark.training.siit_models import trained_benchmark_model
 from circuits_benchmark.training.objectives import SiitObjective, heldout_metrics
@@ -103,7 +103,7 @@ def train_siit(
         """The model being trained around its task, as the final check will see it written (its
         meta, never written, is what the task family reads: the HL model's fingerprint, the seed)."""
         meta = _meta(task, settings, progress, StopReason.EPOCH_LIMIT, device)
-        run = TrainedRun(case, meta.run_id, directory, model, task.ll_ground_truths, task.correspondence, meta)
+        run = TrainedModel(case, meta.run_id, directory, model, task.ll_ground_truths, task.correspondence, meta)
         return trained_benchmark_model(run, output_dir)
 
     loop = _Loop(task, settings, model, optimizer, directory, device, progress, checkpoint_seconds, model_in_training)
@@ -113,7 +113,7 @@ def train_siit(
     model = model.cpu().eval().requires_grad_(False)
     write_run(directory, model, task.ll_ground_truths, meta)
     # Sufficiency and necessity of the ground truth, judged on the finished model (the one written).
-    run = TrainedRun(case, meta.run_id, directory, model, task.ll_ground_truths, task.correspondence, meta)
+    run = TrainedModel(case, meta.run_id, directory, model, task.ll_ground_truths, task.correspondence, meta)
     meta.ground_truth_checks = check_trained_ground_truth(trained_benchmark_model(run, output_dir), seed=settings.seed)
     atomic_write_json(directory / META_FILE, meta.to_dict())
     return meta
