@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterator, Protocol
 import numpy as np
 import torch
 
-from circuits_benchmark.choices import StopReason
+from circuits_benchmark.choices import Ablation, StopReason
 from circuits_benchmark.errors import BenchmarkError
 from circuits_benchmark.models.benchmark_model import BenchmarkModel
 from circuits_benchmark.models.model_id import ModelId
@@ -44,7 +44,7 @@ EVAL_STEPS = 32
 # bar while its circuit is untrue (case 3 at a 60% target, at epoch 40 with 18% of outputs changed;
 # a user's plug-in case at 99.5% with a 0.64% unfaithful ground truth) trains on instead of
 # stopping where no release can take it.
-STOPPING_ABLATION = "resample"
+STOPPING_ABLATION = Ablation.RESAMPLE
 # The key of an evaluation record that holds its ground-truth check (made only at the bar).
 GROUND_TRUTH_KEY = "ground_truth"
 
