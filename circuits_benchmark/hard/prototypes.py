@@ -17,24 +17,19 @@ from pathlib import Path
 import torch
 
 from circuits_benchmark.errors import BenchmarkError
-from circuits_benchmark.hard import edits, task
+from circuits_benchmark.hard import catalogue, edits, task
 from circuits_benchmark.hard.program import HardSpec
 from circuits_benchmark.models.transformer import CircuitTransformer
 from circuits_benchmark.storage.files import load_tensors
 
 MODELS_DIR = Path(__file__).parent / "models"
 SEED = 0
-PROTOTYPES = {
-    "hard-redundant": HardSpec(copies=3, backup=True),
-    "hard-saturated": HardSpec(locate=True, saturation=3.0),
-    "hard-rare": HardSpec(rare_share=0.03),
-    "hard-distractor": HardSpec(locate=True, distractor=0.5),
-}
+PROTOTYPES = catalogue.PROTOTYPES
 
 
 def trained_spec(spec: HardSpec) -> HardSpec:
-    """The program SIIT trains: the spec without the knobs that act after training."""
-    return dataclasses.replace(spec, saturation=1.0, distractor=0.0)
+    """The program SIIT trains: the spec without the knob that acts after training."""
+    return dataclasses.replace(spec, saturation=1.0)
 
 
 def weights_name(spec: HardSpec) -> str:
@@ -59,7 +54,7 @@ def load_prototype(name: str) -> tuple[HardSpec, CircuitTransformer]:
     model = CircuitTransformer(task.ll_config(trained))
     model.load_state_dict(load_tensors(MODELS_DIR / f"{weights_name(spec)}.safetensors"))
     if spec != trained:
-        model = edits.apply_edits(model, spec, task.training_split(trained, SEED).train[: edits.CALIBRATION_INPUTS])
+        model = edits.apply_edits(model, spec)
     model.eval()
     for parameter in model.parameters():
         parameter.requires_grad_(False)
