@@ -13,8 +13,15 @@ The catalogue covers each mechanism alone at several strengths and programs, and
 
 from __future__ import annotations
 
+import dataclasses
+
 from circuits_benchmark.errors import BenchmarkError
 from circuits_benchmark.hard.program import HardSpec
+
+
+def trained_spec(spec: HardSpec) -> HardSpec:
+    """The program SIIT trains: the spec without saturation, which acts after training."""
+    return dataclasses.replace(spec, saturation=1.0)
 
 
 def task_name(spec: HardSpec) -> str:

@@ -12,13 +12,12 @@ the mechanism, not a defect.
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Any
 
 from circuits_benchmark.errors import BenchmarkError
 from circuits_benchmark.hard import catalogue, checks, edits, high_level, program, task
-from circuits_benchmark.hard.program import HardSpec
+from circuits_benchmark.hard.catalogue import trained_spec
 from circuits_benchmark.models.benchmark_model import BenchmarkModel
 from circuits_benchmark.models.tokenizer import CaseTokenizer
 from circuits_benchmark.training.artifacts import TrainedRun
@@ -27,11 +26,6 @@ from circuits_benchmark.training.task_families import CaseKey, Recipe, TaskFamil
 from circuits_benchmark.training.task_keys import SIIT_RELEASE_DIR
 
 HARD_RELEASE_DIR = SIIT_RELEASE_DIR.parent / "hard"
-
-
-def trained_spec(spec: HardSpec) -> HardSpec:
-    """The program SIIT trains: the spec without saturation, which acts after training."""
-    return dataclasses.replace(spec, saturation=1.0)
 
 
 class HardTasks(TaskFamily):
