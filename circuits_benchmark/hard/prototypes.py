@@ -41,6 +41,11 @@ def prototype_spec(name: str) -> HardSpec:
     return PROTOTYPES[name]
 
 
+def shipped() -> list[str]:
+    """The prototypes whose trained weights ship (hard-distractor's side outputs are not trained yet)."""
+    return [name for name, spec in PROTOTYPES.items() if (MODELS_DIR / f"{weights_name(spec)}.safetensors").exists()]
+
+
 def load_trained(spec: HardSpec) -> CircuitTransformer:
     """The shipped trained network of a spec's program (no edit), frozen."""
     trained = trained_spec(spec)
