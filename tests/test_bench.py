@@ -24,7 +24,8 @@ from circuits_benchmark.models.model_id import ModelId
 from circuits_benchmark.runs import RunConfig, RunPlace, run_discovery
 from circuits_benchmark.storage.results_db import DATABASE_FILE, ResultsStore
 from circuits_benchmark.training.artifacts import release_case_dir
-from circuits_benchmark.training.release import released_case_ids
+from circuits_benchmark.hard.siit_task import HARD_RELEASE_DIR
+from circuits_benchmark.training.release import read_manifest, released_case_ids
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = BenchRequest(case_ids=[3], kinds=["tracr"], labels=["acdc", "eap", "random"], n_examples=40)
@@ -66,6 +67,7 @@ def test_the_default_plan_covers_the_original_release_with_every_method_and_swee
                   for i in ORIGINAL_RELEASE_IDS if i != 18}
     expected = {f"tracr:{i}" for i in ORIGINAL_RELEASE_IDS} | {f"siit:{i}:release" for i in released} | compressed
     expected |= IOI_RELEASED  # the IOI model too
+    expected |= {f"siit:{key}:release" for key in read_manifest(HARD_RELEASE_DIR)["models"]}  # and the released hard family
     assert {job.config.model_id for job in jobs} == expected
     assert len(jobs) == len(expected) * per_model
     assert len({job.place.run_key for job in jobs}) == len(jobs)
@@ -102,7 +104,9 @@ def test_the_full_suite_covers_every_compiled_case_and_every_released_model(tmp_
     compressed = {scored_compressed_id(i, tmp_path) for i in all_case_ids()} - {None}
     assert compressed and all(ModelId.parse(m).width for m in compressed)  # shipped, scored, named by width
     released = {f"siit:{i}:release" for i in released_case_ids()} | IOI_RELEASED
-    assert models == {f"tracr:{i}" for i in all_case_ids()} | released | compressed
+    # The hard family is in the default bench: every model of its release.
+    hard = {f"siit:{key}:release" for key in read_manifest(HARD_RELEASE_DIR)["models"]}
+    assert models == {f"tracr:{i}" for i in all_case_ids()} | released | hard | compressed
 
 
 def test_bench_stores_every_run_and_the_sweep_roc_matches_a_sweep_run(benched: Path) -> None:

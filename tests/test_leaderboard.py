@@ -19,7 +19,7 @@ from circuits_benchmark.evaluation.roc import auroc
 from circuits_benchmark.evaluation.statistics import a12_magnitude, mann_whitney_u, vargha_delaney_a12
 from circuits_benchmark.leaderboard.pages import write_leaderboard
 from circuits_benchmark.leaderboard.submission import submit
-from circuits_benchmark.leaderboard.summary import COMPARED_METRICS, SeriesResult, combine_seeds, series_results
+from circuits_benchmark.leaderboard.summary import COMPARED_METRICS, SeriesResult, build_leaderboard, combine_seeds, series_results
 from circuits_benchmark.runs import RunResult
 from circuits_benchmark.storage.results_db import ResultsStore, RunRecord
 
@@ -90,6 +90,18 @@ def test_a_sweep_series_takes_its_roc_from_the_points_and_faithfulness_from_the_
     assert result.roc_source == "sweep" and result.points == 3 and result.wall_time_s == 3.0
     assert result.edge_auroc == auroc([(0.0, 0.5), (0.5, 1.0), (1.0, 1.0)]) == 0.875
     assert result.node_auroc is None and result.cpr == 0.1
+
+
+def test_the_hard_family_has_a_section_of_its_own() -> None:
+    records = [
+        dataclasses.replace(point(f"{model}-{label}", f"{model}-{label}", 0.0, 1.0, 1), model_id=model, model_kind="siit", case_id=None, label=label)
+        for model in ("siit:3:release", "siit:hard-rare:release") for label in ("acdc", "eap")
+    ]
+    board = build_leaderboard(records, "test.db")
+    assert [(section.model_kind, section.common_models) for section in board.sections] == [
+        ("hard", ["siit:hard-rare:release"]), ("siit", ["siit:3:release"]),
+    ]
+    assert board.sections[0].title.startswith("Hard known-circuit models")
 
 
 # --- submissions ------------------------------------------------------------------------------

@@ -38,17 +38,21 @@ def build(
 
 @app.command("list")
 def list_release() -> None:
-    """Every released model with its held-out figures and ground-truth checks, and the cases left out."""
+    """Every released model with its held-out figures and ground-truth checks, and the cases left
+    out: the project's release, then each family's own (the hard family's)."""
     from circuits_benchmark.training.release import read_manifest
+    from circuits_benchmark.training.task_families import task_families
 
-    _print_manifest(read_manifest())
+    for release_dir in dict.fromkeys(family.release_dir for family in task_families()):
+        if (release_dir / "manifest.json").exists():
+            _print_manifest(read_manifest(release_dir), release_dir.name)
 
 
-def _print_manifest(manifest: dict) -> None:
+def _print_manifest(manifest: dict, name: str = "siit") -> None:
     from circuits_benchmark.training.settings import HELD_OUT_METRICS
 
     table = titled_table(
-        "released SIIT models (held-out figures; ground truth under resample / mean ablation)",
+        f"released models of {name}/ (held-out figures; ground truth under resample / mean ablation)",
         "model", "params", "accuracy", "IIA", "strict IIA", "resample", "mean",
     )
     for entry in manifest["models"].values():
@@ -56,7 +60,7 @@ def _print_manifest(manifest: dict) -> None:
         table.add_row(
             entry["model_id"], str(entry["parameters"]),
             *(f"{100 * metrics[m]:.2f}%" for m in HELD_OUT_METRICS),
-            *(ground_truth_verdict(checks[a]) for a in (Ablation.RESAMPLE, Ablation.MEAN)),
+            *(ground_truth_verdict(checks[a]) if a in checks else "not checked" for a in (Ablation.RESAMPLE, Ablation.MEAN)),
         )
     console.print(table)
     for case_id, excluded in manifest.get("excluded", {}).items():

@@ -9,7 +9,8 @@ reference run, the method at its default setting. A stochastic method run with s
 gives one series per seed; they are combined into one result per (method, model): the mean, with
 the standard deviation across seeds as its spread.
 
-Ranking on common ground. In each section (model kind x ablation) the common models are those
+Ranking on common ground. In each section (model kind x ablation; the hard family's SIIT models
+are a kind of their own) the common models are those
 every built-in method ran on (every method, when there are only submissions). A method that ran on
 all of them is ranked by its mean edge AUROC over exactly those models; equal means share a rank
 (1, 1, 3). Methods that ran on fewer models are listed apart, with their own coverage, never
@@ -26,6 +27,7 @@ from typing import Iterable
 from circuits_benchmark.choices import RocSource, RunSource
 from circuits_benchmark.evaluation.roc import auroc
 from circuits_benchmark.evaluation.statistics import PairedComparison, bootstrap_interval, paired_permutation_test
+from circuits_benchmark.hard import TASK_PREFIX as HARD_TASK_PREFIX
 from circuits_benchmark.models.model_id import ModelId
 from circuits_benchmark.storage.results_db import RunRecord
 
@@ -71,8 +73,16 @@ class SeriesResult:
 
     @property
     def section(self) -> tuple[str, str]:
-        """Results are only compared within one model kind and ablation."""
-        return self.model_kind, self.ablation
+        """Results are only compared within one model kind and ablation (the hard family's
+        models, SIIT-trained, are a kind of their own: `section_kind`)."""
+        return section_kind(self.model_kind, self.model_id), self.ablation
+
+
+def section_kind(model_kind: str, model_id: str) -> str:
+    """The leaderboard section a model belongs to: its kind, but "hard" for a hard task's SIIT model."""
+    if model_kind == "siit" and str(ModelId.parse(model_id).case).startswith(HARD_TASK_PREFIX):
+        return "hard"
+    return model_kind
 
 
 @dataclasses.dataclass
@@ -332,6 +342,7 @@ class Section:
     def title(self) -> str:
         kind = {
             "tracr": "compiled (tracr) models", "siit": "SIIT-trained models", "compressed": "compressed tracr models",
+            "hard": "hard known-circuit models (SIIT-trained, issue 25)",
         }.get(self.model_kind, f"{self.model_kind} models")
         return f"{kind[0].upper()}{kind[1:]}, {self.ablation} ablation"
 

@@ -25,9 +25,8 @@ from circuits_benchmark.errors import BenchmarkError
 from circuits_benchmark.models.model_id import ModelId
 from circuits_benchmark.storage.files import StorageError, atomic_write_json
 from circuits_benchmark.training.artifacts import CHECKPOINT_FILE, META_FILE, Checkpoint, TrainedModel, TrainingMeta, TrainingProgress, run_dir, write_run
-from circuits_benchmark.training.ground_truth_checks import check_trained_ground_truth
-from circuits_benchmark.training.siit_models import trained_benchmark_model
 from circuits_benchmark.training.objectives import SiitObjective, heldout_metrics
+from circuits_benchmark.training.siit_models import trained_benchmark_model
 from circuits_benchmark.training.task import SiitTask, fresh_ll_model
 from circuits_benchmark.training.task_families import CaseKey, build_task, task_family
 from circuits_benchmark.training.settings import HELD_OUT_METRICS, SiitSettings
@@ -97,7 +96,7 @@ def train_siit(
     write_run(directory, model, task.ll_ground_truths, meta)
     # Sufficiency and necessity of the ground truth, judged on the finished model (the one written).
     run = TrainedModel(case, meta.run_id, directory, model, task.ll_ground_truths, task.correspondence, meta)
-    meta.ground_truth_checks = check_trained_ground_truth(trained_benchmark_model(run, output_dir), seed=settings.seed)
+    meta.ground_truth_checks = task_family(case).check_ground_truth(run, trained_benchmark_model(run, output_dir))
     atomic_write_json(directory / META_FILE, meta.to_dict())
     return meta
 
