@@ -1,6 +1,10 @@
 """Trained SIIT runs as benchmark models: `siit:<case>[:<run-id>]`: the run the user trained (by
 id, or the best one), else the model release that ships with the project (`siit:<case>:release`).
 
+A trained model's inputs (for its checks, and for every method run on it) leave out what it trained
+on: a tracr case's sampler skips the run's training inputs (rebuilt from its seed), IOI's draws
+from the held-out templates and name pairs only.
+
 A trained model is scored against the LL ground truth stored with it (ground_truth.json), which
 training derived from the very correspondence its losses used. Everything else a discovery method
 needs (input sampler, metric positions, defined positions) is the tracr case's, taken from the
@@ -13,9 +17,11 @@ import dataclasses
 import sys
 from pathlib import Path
 
+import torch
+
 from circuits_benchmark.circuits.circuit import Circuit
 from circuits_benchmark.errors import BenchmarkError
-from circuits_benchmark.models.benchmark_model import BenchmarkModel
+from circuits_benchmark.models.benchmark_model import BenchmarkModel, ExcludingSampler
 from circuits_benchmark.models.model_id import IOI, ModelId
 from circuits_benchmark.models.registry import load_benchmark_model
 from circuits_benchmark.models.transformer import CircuitTransformer, TransformerConfig
@@ -141,6 +147,7 @@ def load_siit_model(model_id: ModelId, output_dir: Path) -> BenchmarkModel:
         task_model = ioi_task_model(run)
     else:
         task_model = load_benchmark_model(ModelId.tracr(case_id), output_dir)
+        task_model.sample_tokens = ExcludingSampler(task_model.sample_tokens, training_inputs(run, output_dir))
     if case_id != IOI and not ground_truth_is_current(run, task_model.ground_truths):
         print(
             f"warning: case {case_id}'s ground truth changed since run {run.run_id} was trained: retrain it",
@@ -153,6 +160,18 @@ def load_siit_model(model_id: ModelId, output_dir: Path) -> BenchmarkModel:
         task_model, model_id=run.model_id, model=run.model, ground_truths=run.ground_truths, dont_care_edges=dont_care,
         correspondence=dict(run.correspondence.mapping),
     )
+
+
+def training_inputs(run: TrainedRun, output_dir: Path) -> torch.Tensor:
+    """The inputs a tracr case's run trained on, rebuilt from its seed (`data_split`); raises
+    BenchmarkError when the rebuilt split is not the one the run recorded."""
+    from circuits_benchmark.models.compiled import load_compiled_case
+    from circuits_benchmark.training.data_split import split_unique_inputs
+
+    split = split_unique_inputs(load_compiled_case(run.case_id, output_dir / "cache"), run.meta.seed)
+    if split.fingerprint() != run.meta.split.get("fingerprint"):
+        raise BenchmarkError(f"{run.model_id}: its training split cannot be rebuilt (fingerprint differs), so its training inputs cannot be held out")
+    return split.train
 
 
 def ioi_task_model(run: TrainedRun) -> BenchmarkModel:
@@ -168,7 +187,7 @@ def ioi_task_model(run: TrainedRun) -> BenchmarkModel:
     return BenchmarkModel(
         model_id=run.model_id,
         model=run.model,
-        sample_tokens=task_model.sample_tokens,
+        sample_tokens=task_model.sample_held_out_tokens,
         metric_positions=task_model.metric_positions(),
         ground_truths=run.ground_truths,
     )
