@@ -61,7 +61,6 @@ class SeriesResult:
     edge_roc: list[tuple[float, float]]
     node_roc: list[tuple[float, float]]
     edge_auroc: float | None
-    component_edge_auroc: float | None
     node_auroc: float | None
     cpr: float | None
     cmd: float | None
@@ -74,6 +73,7 @@ class SeriesResult:
     edge_auroc_spread: float | None = None
     description: str = ""
     cost_fpe: float | None = None  # forward-pass equivalents (a sweep's points summed; seeds averaged)
+    component_edge_auroc: float | None = None
     seed_values: dict[str, list[float]] = dataclasses.field(default_factory=dict)
 
     @property
