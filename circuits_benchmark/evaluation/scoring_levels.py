@@ -112,7 +112,9 @@ class TruthEvaluation:
             "at_threshold": {level: confusion.to_dict() for level, confusion in self.at_threshold.items()},
             "roc_source": self.roc_source,
             "rocs": self.rocs,
-            "aurocs": self.aurocs,
+            "edge_auroc": self.edge_auroc,
+            "component_edge_auroc": self.component_edge_auroc,
+            "node_auroc": self.node_auroc,
         }
 
 
