@@ -121,7 +121,7 @@ def test_a_tie_straddling_the_cut_is_interpolated() -> None:
 
 def test_a_model_the_task_metric_cannot_tell_from_the_empty_circuit_has_no_curve() -> None:
     curve = curve_of(LinearMeasure([0.0] * 1000), torch.rand(1000))
-    assert curve.faithfulness == [] and curve.cpr is None and curve.cmd is None
+    assert curve.edge_counts == curve.faithfulness == [] and curve.cpr is None and curve.cmd is None
 
 
 def test_to_dict() -> None:

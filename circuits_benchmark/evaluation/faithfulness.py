@@ -9,7 +9,7 @@ never pass 1, so CMD was always 1 - CPR; with a task metric a circuit can do bet
 model (f > 1) or worse than the empty one (f < 0), and CMD, the area under |1 - f|, says something
 of its own. CPR is the area under f against the edge fraction (trapezoid, with f(0) = 0 added),
 higher is better; CMD is lower-is-better. Where m(full) = m(empty) (no counted position whose
-clean and corrupted answers differ) f is undefined: the curve is empty and CPR and CMD are None.
+clean and corrupted answers differ) f is undefined: the curve has no point and CPR and CMD are None.
 
 **Held-out pairs.** The curve is measured on pairs no method saw: (clean, corrupted) pairs drawn
 from the "faithfulness" stream of the run's seed (`BenchmarkModel.clean_and_corrupted`), minus
@@ -131,7 +131,7 @@ def curve_of(measure: TaskMetricMeasure, edge_scores: torch.Tensor) -> Faithfuln
 
     empty, full = metric_of_top(0), measure.full_metric()
     if abs(full - empty) <= UNDEFINED_SPAN * max(1.0, abs(full)):
-        return FaithfulnessCurve(counts, [100 * c / n_edges for c in counts], [], None, None)
+        return FaithfulnessCurve([], [], [], None, None)
 
     def faithfulness_at(count: int) -> float:
         above, through = _tie_group(ranked, count)
