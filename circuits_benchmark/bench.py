@@ -8,9 +8,11 @@
    has only its trained model. A variant is a registry method at
    its default settings (subnetwork probing twice: on nodes and, as `sp-edge`, on edges). ACDC,
    subnetwork probing and edge pruning are swept over their grids; each grid value is its own job, so a
-   cluster can spread a sweep and an interrupted sweep keeps its finished points. Stochastic
-   methods (those the registry marks stochastic: random scores, subnetwork probing, edge pruning,
-   UGS) run with `seeds` seeds, seed, seed + 1, ...
+   cluster can spread a sweep and an interrupted sweep keeps its finished points. Every method
+   runs with `seeds` seeds, seed, seed + 1, ...: each seed is an independent draw of the data
+   (`BenchmarkModel.clean_and_corrupted`), so deterministic methods get intervals from the data too,
+   and stochastic ones (random scores, subnetwork probing, edge pruning, UGS) draw their own
+   randomness from it as well
 2. skip every job whose run key (built from its RunConfig) is already in the store;
 3. run the rest in this process or on Ray, storing each run the moment it finishes.
 
@@ -159,16 +161,11 @@ def plan_jobs(request: BenchRequest, output_dir: Path) -> list[Job]:
     for model_id in request.model_ids if request.model_ids is not None else model_ids(case_ids, list(request.kinds), output_dir):
         for label in labels:
             method, overrides = VARIANTS[label]
-            for seed in _seeds(request, method):
+            for seed in range(request.seed, request.seed + request.seeds):  # data seeds, for every method
                 config = RunConfig(method, model_id, MethodSettings(**overrides), request.ablation, None, False, request.n_examples, seed)
                 config.validate()
                 jobs += _sweep_jobs(config, label)
     return jobs
-
-
-def _seeds(request: BenchRequest, method: str) -> range:
-    """seed, seed + 1, ...: `request.seeds` of them for a stochastic method, one otherwise."""
-    return range(request.seed, request.seed + (request.seeds if METHODS[method].stochastic else 1))
 
 
 def _sweep_jobs(reference: RunConfig, label: str) -> list[Job]:

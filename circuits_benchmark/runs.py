@@ -18,21 +18,15 @@ from typing import Any
 
 import torch
 
-from circuits_benchmark.choices import Ablation, OutputKind, RocSource, RunSource
+from circuits_benchmark.choices import Ablation, OutputKind, RunSource
 from circuits_benchmark.circuits.circuit import Circuit, full_circuit
 from circuits_benchmark.discovery.methods import METHODS, variant_label
 from circuits_benchmark.discovery.metric_registry import METRICS, default_metric, parse_metric
-from circuits_benchmark.discovery.problem import DiscoveryProblem, MethodOutput, component_edge_scores, node_scores
+from circuits_benchmark.discovery.problem import DiscoveryProblem, MethodOutput
 from circuits_benchmark.discovery.settings import MethodSettings
 from circuits_benchmark.errors import BenchmarkError
 from circuits_benchmark.evaluation.faithfulness import FaithfulnessCurve, faithfulness_curve
-from circuits_benchmark.evaluation.roc import (
-    Confusion,
-    auroc,
-    roc_from_circuits,
-    roc_from_scores,
-    scored_nodes,
-)
+from circuits_benchmark.evaluation.scoring_levels import LEVELS, Candidates, TruthEvaluation, evaluate_against_truth, level_scores
 from circuits_benchmark.formatting import format_number
 from circuits_benchmark.models.benchmark_model import BenchmarkModel
 from circuits_benchmark.models.model_id import ModelId
@@ -125,30 +119,6 @@ class RunPlace:
     reference: bool = True
 
 
-@dataclasses.dataclass(frozen=True)
-class TruthEvaluation:
-    """A run judged against the ground truth: the circuit at the run's threshold (confusion per
-    level, "edges" and "nodes"), and the ROC and AUROC per level, from the sweep's circuits
-    (roc_source "sweep") or the score ranking ("ranking")."""
-
-    at_threshold: dict[str, Confusion]
-    roc_source: RocSource
-    edge_roc: list[tuple[float, float]]
-    node_roc: list[tuple[float, float]]
-    edge_auroc: float | None
-    node_auroc: float | None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "at_threshold": {level: confusion.to_dict() for level, confusion in self.at_threshold.items()},
-            "roc_source": self.roc_source,
-            "edge_roc": self.edge_roc,
-            "node_roc": self.node_roc,
-            "edge_auroc": self.edge_auroc,
-            "node_auroc": self.node_auroc,
-        }
-
-
 @dataclasses.dataclass
 class RunResult:
     """One method on one model, scored.
@@ -159,7 +129,7 @@ class RunResult:
         scores: edge scores at component level ("edges"), per node ("nodes") and per head input
             ("qkv_edges"), as [source, destination, score] lists.
         circuit: the circuit at the threshold (component level). details: method-specific numbers.
-        ground_truth: the circuit scored against (None where none is known), and `evaluation`.
+        ground_truth: the circuit scored against (q/k/v level; None where none is known), and `evaluation`.
         dont_care: its edges (component level) scored as neither true nor false: those whose
             single removal changes no output (`BenchmarkModel.dont_care`).
         cost: the method's passes through the engine (`PassCounter.to_dict`: forward rows,
@@ -247,74 +217,59 @@ def apply_method(problem: DiscoveryProblem, config: RunConfig) -> tuple[MethodOu
 
 
 def evaluate_output(problem: DiscoveryProblem, output: MethodOutput, config: RunConfig, cost: PassCounter | None = None) -> RunResult:
-    """Scores, the circuit at the chosen threshold, and its evaluation against the ground truth."""
+    """Scores, the circuit at the chosen threshold, its evaluation against the ground truth at every
+    level (`scoring_levels`; don't-care edges and nodes are left out of the candidates, so that
+    keeping or dropping them neither helps nor hurts), and its faithfulness on held-out pairs."""
     cfg = problem.patchable.model.cfg
-    full = full_circuit(cfg.n_layers, cfg.n_heads, cfg.d_mlp > 0)
     output = dataclasses.replace(output, edge_scores=output.edge_scores.detach().cpu())
-    edge_scores = component_edge_scores(problem, output.edge_scores)
+    qkv_scores = dict(zip(problem.patchable.layout.edges(), output.edge_scores.tolist()))
+    ranked = level_scores(qkv_scores)
     circuit = output.sweep[-1][1] if output.sweep else problem.circuit_from_mask(output.edge_scores >= config.settings.threshold)
-    truth = problem.benchmark_model.ground_truth(config.ablation)
-    dont_care = problem.benchmark_model.dont_care_components(config.ablation)
+    model = problem.benchmark_model
+    truth = model.ground_truth(config.ablation, granularity="qkv")
+    evaluation = None
+    if truth is not None:
+        full = full_circuit(cfg.n_layers, cfg.n_heads, cfg.d_mlp > 0, granularity="qkv")
+        candidates = Candidates.of(truth, full, model.dont_care(config.ablation), model.dont_care_components(config.ablation))
+        evaluation = evaluate_against_truth(qkv_scores, [c for _, c in output.sweep], circuit, candidates)
     return RunResult(
         config=config,
-        model_id=problem.benchmark_model.model_id,
+        model_id=model.model_id,
         metric=problem.metric,
         versions=library_versions(),
         scores={
-            "edges": [[s, d, v] for (s, d), v in edge_scores.items()],
-            "nodes": node_scores(edge_scores),
-            "qkv_edges": [[s, d, v] for (s, d), v in zip(problem.patchable.layout.edges(), output.edge_scores.tolist())],
+            "edges": [[s, d, v] for (s, d), v in ranked["component_edges"].items()],
+            "nodes": ranked["nodes"],
+            "qkv_edges": [[s, d, v] for (s, d), v in qkv_scores.items()],
         },
         circuit=circuit.canonical(),
         details=output.details,
         faithfulness=faithfulness_curve(problem, output.edge_scores),
         ground_truth=truth,
-        evaluation=None if truth is None else _against_truth(output, edge_scores, circuit, truth, full, dont_care),
-        dont_care=sorted(dont_care[0]),
+        evaluation=evaluation,
+        dont_care=sorted(model.dont_care_components(config.ablation)[0]),
         cost=None if cost is None else cost.to_dict(),
     )
-
-
-def _against_truth(
-    output: MethodOutput, edge_scores: dict, circuit: Circuit, truth: Circuit, full: Circuit,
-    dont_care: tuple[set[tuple[str, str]], set[str]],
-) -> TruthEvaluation:
-    """ROC, AUROC and the confusion at the threshold; don't-care edges and nodes are left out of
-    the candidates, so that keeping or dropping them neither helps nor hurts."""
-    idle_edges, idle_nodes = dont_care
-    true_edges, all_edges = set(truth.edges) - idle_edges, set(full.edges) - idle_edges
-    true_nodes, all_nodes = scored_nodes(truth) - idle_nodes, scored_nodes(full) - idle_nodes
-    if output.sweep and len(output.sweep) > 1:
-        source = RocSource.SWEEP
-        edge_roc = roc_from_circuits((set(c.canonical().edges) for _, c in output.sweep), true_edges, all_edges)
-        node_roc = roc_from_circuits((scored_nodes(c) for _, c in output.sweep), true_nodes, all_nodes)
-    else:
-        source = RocSource.RANKING
-        edge_roc = roc_from_scores(edge_scores, true_edges, all_edges)
-        node_roc = roc_from_scores(node_scores(edge_scores), true_nodes, all_nodes)
-    at_threshold = {
-        "edges": Confusion.of(set(circuit.canonical().edges), true_edges, all_edges),
-        "nodes": Confusion.of(scored_nodes(circuit), true_nodes, all_nodes),
-    }
-    return TruthEvaluation(at_threshold, source, edge_roc, node_roc, auroc(edge_roc), auroc(node_roc))
 
 
 def to_record(result: RunResult, place: RunPlace, wall_time_s: float) -> RunRecord:
     """The store's record of a scored run (the storage boundary: typed result in, row out)."""
     evaluation = result.evaluation
+    aurocs = evaluation.aurocs if evaluation else {}
     metrics = {
-        "edge_auroc": evaluation.edge_auroc if evaluation else None,
-        "node_auroc": evaluation.node_auroc if evaluation else None,
+        "edge_auroc": aurocs.get("edges"),
+        "component_edge_auroc": aurocs.get("component_edges"),
+        "node_auroc": aurocs.get("nodes"),
         "cpr": result.faithfulness.cpr,
         "cmd": result.faithfulness.cmd,
         "cost_fpe": result.cost["forward_pass_equivalents"] if result.cost else None,
     }
-    for level in ("edges", "nodes"):
+    for level in LEVELS:
         confusion = evaluation.at_threshold.get(level) if evaluation else None
         metrics[f"{level[:-1]}_tpr"] = confusion.tpr if confusion else None
         metrics[f"{level[:-1]}_fpr"] = confusion.fpr if confusion else None
     stored = result.to_dict()
-    kept_evaluation = {k: v for k, v in stored.get("evaluation", {}).items() if k not in ("edge_roc", "node_roc")}
+    kept_evaluation = {k: v for k, v in stored.get("evaluation", {}).items() if k != "rocs"}
     config = result.config
     # The model the run resolved to (`siit:3` names its run here), as the bench names models.
     model_id = ModelId.parse(result.model_id)
@@ -338,7 +293,7 @@ def to_record(result: RunResult, place: RunPlace, wall_time_s: float) -> RunReco
         finished_at=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         host=socket.gethostname(),
         metrics=metrics,
-        roc={"edges": evaluation.edge_roc if evaluation else [], "nodes": evaluation.node_roc if evaluation else []},
+        roc={level: evaluation.rocs[level] if evaluation else [] for level in LEVELS},
         result={key: stored[key] for key in ("config", "circuit", "scores", "faithfulness")}
         | {"evaluation": kept_evaluation, "details": stored["details"], "dont_care_edges": stored["dont_care_edges"]},
     )
@@ -353,9 +308,6 @@ def _draw(result: RunResult, problem: DiscoveryProblem, target: Path) -> None:
     draw_circuit(result.circuit, target / "circuit.png", title, full_circuit(cfg.n_layers, cfg.n_heads, cfg.d_mlp > 0))
     evaluation = result.evaluation
     if evaluation:
-        curves = {
-            f"edges AUROC {format_number(evaluation.edge_auroc, 3)}": evaluation.edge_roc,
-            f"nodes AUROC {format_number(evaluation.node_auroc, 3)}": evaluation.node_roc,
-        }
+        curves = {f"{level.replace('_', ' ')} AUROC {format_number(evaluation.aurocs[level], 3)}": evaluation.rocs[level] for level in LEVELS}
         draw_roc(curves, title, target / "roc.png")
 

@@ -24,10 +24,11 @@ from circuits_benchmark.models.model_id import ModelId
 from circuits_benchmark.runs import RunConfig, RunPlace, run_discovery
 from circuits_benchmark.storage.results_db import DATABASE_FILE, ResultsStore
 from circuits_benchmark.training.artifacts import release_case_dir
-from circuits_benchmark.training.release import released_case_ids
+from circuits_benchmark.hard.siit_task import HARD_RELEASE_DIR
+from circuits_benchmark.training.release import read_manifest, released_case_ids
 
 ROOT = Path(__file__).resolve().parents[1]
-FAST = BenchRequest(case_ids=[3], kinds=["tracr"], labels=["acdc", "eap", "random"], n_examples=40)
+FAST = BenchRequest(case_ids=[3], kinds=["tracr"], labels=["acdc", "eap", "random"], n_examples=40, seeds=2)
 
 IOI_RELEASED = {"siit:ioi:release"}
 
@@ -56,8 +57,7 @@ def test_the_default_plan_covers_the_original_release_with_every_method_and_swee
     jobs = plan_jobs(BenchRequest(), tmp_path)
     # acdc's default 0.025 is off its grid; edge pruning's default 0.9 is on it
     points = {"acdc": len(ACDC_SWEEP) + 1, "sp": len(SP_SWEEP), "sp-edge": len(SP_SWEEP), "edge-pruning": len(EDGE_PRUNING_SWEEP)}
-    seeds = {"sp": 3, "sp-edge": 3, "random": 3, "edge-pruning": 3, "ugs": 3}  # the stochastic methods, three seeds by default
-    per_model = sum(points.get(label, 1) * seeds.get(label, 1) for label in VARIANTS)
+    per_model = sum(points.get(label, 1) * 3 for label in VARIANTS)  # every method on three data seeds by default
     # With nothing trained here, the trained models are the released ones: no training step needed.
     released = [i for i in ORIGINAL_RELEASE_IDS if i in released_case_ids()]
     assert set(released) == {3, 4, 13, 18, 19, 21, 24, 34, 38}  # the non-trivial original-release cases
@@ -66,6 +66,7 @@ def test_the_default_plan_covers_the_original_release_with_every_method_and_swee
                   for i in ORIGINAL_RELEASE_IDS if i != 18}
     expected = {f"tracr:{i}" for i in ORIGINAL_RELEASE_IDS} | {f"siit:{i}:release" for i in released} | compressed
     expected |= IOI_RELEASED  # the IOI model too
+    expected |= {f"siit:{key}:release" for key in read_manifest(HARD_RELEASE_DIR)["models"]}  # and the released hard family
     assert {job.config.model_id for job in jobs} == expected
     assert len(jobs) == len(expected) * per_model
     assert len({job.place.run_key for job in jobs}) == len(jobs)
@@ -73,7 +74,8 @@ def test_the_default_plan_covers_the_original_release_with_every_method_and_swee
     assert all(job.config.settings.edgewise and job.place.sweep_size == len(SP_SWEEP) for job in sp_edge)
     assert sum(job.place.reference for job in sp_edge) == 3 and len({job.place.series_key for job in sp_edge}) == 3
     assert {job.config.seed for job in sp_edge} == {42, 43, 44}
-    assert {job.config.seed for job in jobs if job.place.label in ("acdc", "eap", "patching")} == {42}
+    # Deterministic methods too: their intervals hold the variance from the data.
+    assert {job.config.seed for job in jobs if job.place.label in ("acdc", "eap", "patching")} == {42, 43, 44}
 
 
 def test_a_trained_model_joins_the_plan_in_place_of_the_released_one(tmp_path: Path) -> None:
@@ -102,7 +104,9 @@ def test_the_full_suite_covers_every_compiled_case_and_every_released_model(tmp_
     compressed = {scored_compressed_id(i, tmp_path) for i in all_case_ids()} - {None}
     assert compressed and all(ModelId.parse(m).width for m in compressed)  # shipped, scored, named by width
     released = {f"siit:{i}:release" for i in released_case_ids()} | IOI_RELEASED
-    assert models == {f"tracr:{i}" for i in all_case_ids()} | released | compressed
+    # The hard family is in the default bench: every model of its release.
+    hard = {f"siit:{key}:release" for key in read_manifest(HARD_RELEASE_DIR)["models"]}
+    assert models == {f"tracr:{i}" for i in all_case_ids()} | released | hard | compressed
 
 
 def test_bench_stores_every_run_and_the_sweep_roc_matches_a_sweep_run(benched: Path) -> None:
@@ -110,10 +114,10 @@ def test_bench_stores_every_run_and_the_sweep_roc_matches_a_sweep_run(benched: P
         runs = store.runs()
     assert len(runs) == len(plan_jobs(FAST, benched))
     acdc = [r for r in runs if r.label == "acdc"]
-    assert len(acdc) == len(ACDC_SWEEP) + 1 and all(r.versions["torch"] and r.wall_time_s > 0 for r in acdc)
+    assert len(acdc) == (len(ACDC_SWEEP) + 1) * FAST.seeds and all(r.versions["torch"] and r.wall_time_s > 0 for r in acdc)
     from circuits_benchmark.leaderboard.summary import series_results
 
-    series = {s.label: s for s in series_results(runs)[0]}
+    series = {s.label: s for s in series_results(runs)[0] if s.seed == 42}
     config = RunConfig("acdc", "tracr:3", MethodSettings(), sweep=True, n_examples=FAST.n_examples)
     swept = run_discovery(config, benched / "single", draw=False).evaluation
     assert series["acdc"].roc_source == "sweep"
@@ -172,13 +176,13 @@ def test_ctrl_c_keeps_finished_runs_and_a_rerun_completes_the_rest(benched: Path
 
 def test_two_benches_at_once_share_the_store(benched: Path, tmp_path: Path) -> None:
     with_compiled_cache(benched, tmp_path)
-    args = [sys.executable, str(ROOT / "main.py"), "bench", "-i", "3", "--models", "tracr", "--methods", "acdc,eap,random,magnitude", "--n-examples", "40", "-o", str(tmp_path)]
+    args = [sys.executable, str(ROOT / "main.py"), "bench", "-i", "3", "--models", "tracr", "--methods", "acdc,eap,random,magnitude", "--n-examples", "40", "--seeds", "1", "-o", str(tmp_path)]
     benches = [subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
     for process in benches:
         _, stderr = process.communicate(timeout=120)
         assert process.returncode == 0, stderr
     keys = stored_keys(tmp_path)
-    assert len(keys) == len(set(keys)) == len(ACDC_SWEEP) + 1 + 1 + 3 + 1  # acdc's sweep, eap, random's 3 seeds, magnitude
+    assert len(keys) == len(set(keys)) == len(ACDC_SWEEP) + 1 + 1 + 1 + 1  # acdc's sweep, eap, random, magnitude
 
 
 def test_the_ray_executor_fills_the_same_store(benched: Path, tmp_path: Path) -> None:
@@ -189,7 +193,7 @@ def test_the_ray_executor_fills_the_same_store(benched: Path, tmp_path: Path) ->
         report = run_bench(request, tmp_path)
     finally:
         ray.shutdown()
-    assert report.ran == 1 + 3 and not report.failures  # eap, random with three seeds
+    assert report.ran == 2 * FAST.seeds and not report.failures  # eap and random on every seed
     with ResultsStore(tmp_path) as on_ray, ResultsStore(benched) as here:
         for run in on_ray.runs():
             assert run.metrics == here.run(run.run_key).metrics
@@ -197,7 +201,7 @@ def test_the_ray_executor_fills_the_same_store(benched: Path, tmp_path: Path) ->
 
 def test_two_worker_processes_fill_the_same_store(benched: Path, tmp_path: Path) -> None:
     report = run_bench(dataclasses.replace(FAST, labels=["eap", "random"], jobs=2), tmp_path)
-    assert report.ran == 1 + 3 and not report.failures
+    assert report.ran == 2 * FAST.seeds and not report.failures
     with ResultsStore(tmp_path) as in_workers, ResultsStore(benched) as here:
         for run in in_workers.runs():
             assert run.metrics == here.run(run.run_key).metrics

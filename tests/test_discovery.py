@@ -16,7 +16,7 @@ from circuits_benchmark.discovery.methods import METHODS
 from circuits_benchmark.discovery.problem import MethodOutput
 from circuits_benchmark.discovery.settings import MethodSettings
 from circuits_benchmark.evaluation.roc import auroc, roc_from_circuits, roc_from_scores
-from circuits_benchmark.models.benchmark_model import BenchmarkModel
+from circuits_benchmark.models.benchmark_model import DATA_STREAMS, BenchmarkModel
 from circuits_benchmark.models.registry import load_benchmark_model
 from circuits_benchmark.models.transformer import CircuitTransformer, TransformerConfig
 from circuits_benchmark.runs import RunConfig, build_problem, evaluate_output, run_discovery
@@ -100,6 +100,15 @@ def test_a_stochastic_method_draws_afresh_on_every_model() -> None:
         for model in (first, first, other)
     ]
     assert torch.equal(scores[0], scores[1]) and not torch.equal(scores[0], scores[2])
+
+
+def test_data_seeds_and_streams_draw_independent_inputs(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Seed s's corrupted batch was once seed s + 1's clean batch, so seeds shared half their data;
+    every (seed, stream) now spawns generators of its own: no two of these batches are alike."""
+    model = load_benchmark_model("tracr:21", tmp_path_factory.getbasetemp() / "runs")
+    batches = [batch for seed in (42, 43) for stream in DATA_STREAMS for batch in model.clean_and_corrupted(50, seed, stream)]
+    assert all(not torch.equal(a, b) for i, a in enumerate(batches) for b in batches[i + 1 :])
+    assert torch.equal(model.clean_and_corrupted(50, 42)[0], batches[0])  # "method" is the default stream
 
 
 def test_eap_is_not_degenerate_on_tracr(tmp_path_factory: pytest.TempPathFactory) -> None:

@@ -14,7 +14,7 @@ from circuits_benchmark.discovery.attribution import edge_attribution_patching
 from circuits_benchmark.discovery.problem import DiscoveryProblem
 from circuits_benchmark.discovery.settings import MethodSettings
 from circuits_benchmark.errors import BenchmarkError
-from circuits_benchmark.hard import checks, edits, high_level, prototypes, task
+from circuits_benchmark.hard import catalogue, checks, edits, high_level, prototypes, task
 from circuits_benchmark.hard.program import COPY_AT, LOOKUP_AT, RARE_ID, HardSpec, sample_tokens
 from circuits_benchmark.patching.output_change import PatchingBatch
 from circuits_benchmark.training.high_level import interventions_of
@@ -48,7 +48,11 @@ def test_spec_refuses_bad_knobs():
     with pytest.raises(BenchmarkError, match="odd"):
         HardSpec(copies=2)
     with pytest.raises(BenchmarkError, match="saturation"):
-        HardSpec(saturation=5.0)
+        HardSpec(locate=True, saturation=5.0)
+    with pytest.raises(BenchmarkError, match="saturation"):
+        HardSpec(saturation=0.5)  # the knob acts on the locate head
+    with pytest.raises(BenchmarkError, match="side outputs"):
+        HardSpec(distractor=5)
     with pytest.raises(BenchmarkError, match="rare_share"):
         HardSpec(rare_share=0.9)
 
@@ -78,7 +82,7 @@ def _edge_scores(problem: DiscoveryProblem, method, **settings) -> dict[tuple[st
     return dict(zip(problem.batch.layout.edges(), scores))
 
 
-@pytest.fixture(scope="module", params=list(prototypes.PROTOTYPES))
+@pytest.fixture(scope="module", params=prototypes.shipped())
 def prototype(request):
     spec, model = prototypes.load_prototype(request.param)
     return request.param, spec, model
@@ -89,9 +93,8 @@ def test_every_prototype_passes_its_checks_on_held_out_inputs(prototype):
     held_out = prototypes.held_out_inputs(spec)
     answers = model(held_out).argmax(-1)
     expected = _answers(spec, held_out)
-    positions = task.metric_positions(spec)
-    assert (answers == expected)[:, positions].float().mean() >= 0.995, name
-    result = checks.check_hard_model(model, spec, held_out, positions)
+    assert (answers == expected)[:, task.metric_positions(spec)].float().mean() >= 0.995, name
+    result = checks.check_hard_model(model, spec, held_out, task.answer_positions(spec))
     assert result.passed, (name, result.to_dict())
 
 
@@ -124,21 +127,24 @@ def test_rare_part_is_necessary_on_its_share_and_small_on_average():
     assert share(rare) < 0.1
     assert min(share(high_level.ll_node(spec, node)) for node in ("copy0", "lookup")) > 0.5
     held_out = prototypes.held_out_inputs(spec)
-    result = checks.check_hard_model(model, spec, held_out, task.metric_positions(spec))
+    result = checks.check_hard_model(model, spec, held_out, task.answer_positions(spec))
     assert result.rare[rare]["share_changed"] >= checks.RARE_NECESSITY_SHARE
     assert (held_out == RARE_ID).any(dim=1).sum() > 100  # the share is judged on enough inputs
 
 
-def test_distractor_moves_logits_but_no_answer():
-    spec, model = prototypes.load_prototype("hard-distractor")
-    benchmark = task.benchmark_model("test", spec, model)
-    batch = PatchingBatch.sample(benchmark, 500, seed=3)
-    layer, head = edits.distractor_head(model)
-    masks = batch.cut_nodes_mask({f"a{layer}.h{head}"})
-    assert batch.change(masks, "resample").changed_fraction == 0.0
-    with torch.no_grad():
-        patched = batch.patchable.run(batch.clean, masks, batch.ablated("resample"))
-    assert (patched - batch.reference)[batch.weights].norm(dim=-1).mean() > 0.2
+def test_side_outputs_are_outside_the_task_and_its_circuit():
+    spec = HardSpec(distractor=4)
+    tokens = sample_tokens(spec, np.random.default_rng(0), 400)
+    clean = _answers(spec, tokens)
+    answers, sides = list(spec.answer_positions), [position for position, _ in spec.side_outputs]
+    for j in range(spec.distractor):
+        patched = _answers(spec, tokens, (f"side{j}",))
+        assert torch.equal(patched[:, answers], clean[:, answers])  # no answer of the task reads a side node
+        assert (patched[:, sides[j]] != clean[:, sides[j]]).float().mean() > 0.5
+    side_heads = {high_level.ll_node(spec, f"side{j}") for j in range(spec.distractor)}
+    assert len(side_heads) == spec.distractor and not side_heads & set(high_level.ll_ground_truth(spec).nodes)
+    assert task.metric_positions(spec).nonzero().flatten().tolist() == sorted(answers + sides)
+    assert task.answer_positions(spec).nonzero().flatten().tolist() == answers
 
 
 def test_patching_ranks_redundant_parts_below_an_edge_outside_the_circuit():
@@ -156,8 +162,38 @@ def test_hard_family_is_registered_and_trains_the_program_without_its_edits():
     from circuits_benchmark.training.task_families import task_family
 
     family = task_family("hard-saturated")
-    assert family.name == "hard" and set(family.keys()) == set(prototypes.PROTOTYPES)
+    assert family.name == "hard" and set(prototypes.PROTOTYPES) < set(family.keys()) == set(catalogue.TASKS)
+    assert len(family.keys()) >= 30 and all(key.startswith("hard-") for key in family.keys())
     built = family.build_task("hard-saturated", output_dir=None, seed=0)
-    assert built.hl_model["spec"] == prototypes.trained_spec(prototypes.PROTOTYPES["hard-saturated"]).to_dict()
+    assert built.hl_model["spec"] == catalogue.trained_spec(catalogue.TASKS["hard-saturated"]).to_dict()
     assert built.hl_model["spec"]["saturation"] == 1.0
     assert family.settings().target == 0.999
+
+
+def test_catalogue_names_every_task_by_its_knobs_and_covers_each_mechanism_alone_and_combined():
+    named = {name: spec for name, spec in catalogue.TASKS.items() if name not in catalogue.PROTOTYPES}
+    assert all(catalogue.task_name(spec) == name for name, spec in named.items())
+    mechanisms = {
+        name: {m for m, on in {"redundancy": spec.copies > 1 or spec.backup, "saturation": spec.locate, "rare": spec.rare,
+                               "distractor": spec.distractor > 0}.items() if on}
+        for name, spec in catalogue.TASKS.items()
+    }
+    for mechanism in ("redundancy", "saturation", "rare", "distractor"):
+        assert sum(found == {mechanism} for found in mechanisms.values()) >= 3, mechanism
+    assert sum(len(found) >= 2 for found in mechanisms.values()) >= 10
+
+
+def test_saturation_knob_softens_the_locate_head_and_the_outputs_without_changing_an_answer():
+    base = prototypes.prototype_spec("hard-saturated")
+    model = prototypes.load_trained(base)
+    held_out = prototypes.held_out_inputs(base)
+    confidence = {}
+    for factor in (0.3, 1.0, 3.0):
+        spec = HardSpec(locate=True, saturation=factor)
+        edited = edits.apply_edits(model, spec)
+        with torch.no_grad():
+            outputs = edited(held_out)
+        assert torch.equal(outputs.argmax(-1)[:, task.answer_positions(spec)], model(held_out).argmax(-1)[:, task.answer_positions(spec)])
+        confidence[factor] = float(outputs.softmax(-1)[:, task.answer_positions(spec)].amax(-1).mean())
+        assert checks.check_hard_model(edited, spec, held_out, task.answer_positions(spec)).passed, factor
+    assert confidence[0.3] < 0.9 < 0.99 < confidence[1.0] <= confidence[3.0]

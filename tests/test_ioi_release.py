@@ -130,7 +130,7 @@ def test_duplicate_head_looks_back_from_the_repeat_to_the_first_mention(output_d
 
 def test_acdc_finds_the_released_circuit_from_the_command_line(output_dir: Path, cli) -> None:
     """`run acdc -i ioi` on a checkout that has trained nothing scores the release; at a coarse
-    threshold ACDC recovers the ground truth's 6 component edges and nothing else."""
+    threshold ACDC recovers the ground truth's 8 q/k/v edges (6 component edges) and nothing else."""
     result = cli("run", "acdc", "-i", "ioi", "--threshold", "0.5", "--n-examples", "10", "-o", str(output_dir))
     assert result.exit_code == 0, result.stderr
-    assert "siit:ioi:release edges TP 6 FP 0 FN 0" in result.stdout
+    assert "siit:ioi:release edges TP 8 FP 0 FN 0" in result.stdout

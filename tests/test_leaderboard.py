@@ -19,7 +19,7 @@ from circuits_benchmark.evaluation.roc import auroc
 from circuits_benchmark.evaluation.statistics import a12_magnitude, mann_whitney_u, vargha_delaney_a12
 from circuits_benchmark.leaderboard.pages import write_leaderboard
 from circuits_benchmark.leaderboard.submission import submit
-from circuits_benchmark.leaderboard.summary import COMPARED_METRICS, SeriesResult, combine_seeds, series_results
+from circuits_benchmark.leaderboard.summary import COMPARED_METRICS, SeriesResult, build_leaderboard, combine_seeds, series_results
 from circuits_benchmark.runs import RunResult
 from circuits_benchmark.storage.results_db import ResultsStore, RunRecord
 
@@ -92,6 +92,18 @@ def test_a_sweep_series_takes_its_roc_from_the_points_and_faithfulness_from_the_
     assert result.node_auroc is None and result.cpr == 0.1
 
 
+def test_the_hard_family_has_a_section_of_its_own() -> None:
+    records = [
+        dataclasses.replace(point(f"{model}-{label}", f"{model}-{label}", 0.0, 1.0, 1), model_id=model, model_kind="siit", case_id=None, label=label)
+        for model in ("siit:3:release", "siit:hard-rare:release") for label in ("acdc", "eap")
+    ]
+    board = build_leaderboard(records, "test.db")
+    assert [(section.model_kind, section.common_models) for section in board.sections] == [
+        ("hard", ["siit:hard-rare:release"]), ("siit", ["siit:3:release"]),
+    ]
+    assert board.sections[0].title.startswith("Hard known-circuit models")
+
+
 # --- submissions ------------------------------------------------------------------------------
 
 
@@ -111,7 +123,7 @@ def test_a_submission_is_scored_exactly_like_the_builtin_run_it_copies(benched: 
     evaluation = result.evaluation
     assert record.metrics["edge_auroc"] == evaluation.edge_auroc and record.metrics["node_auroc"] == evaluation.node_auroc
     assert (record.metrics["cpr"], record.metrics["cmd"]) == (result.faithfulness.cpr, result.faithfulness.cmd)
-    assert record.roc["edges"] == [tuple(p) for p in evaluation.edge_roc]
+    assert all(record.roc[level] == [tuple(p) for p in evaluation.rocs[level]] for level in evaluation.rocs)
     with ResultsStore(benched) as store:
         assert store.run(record.run_key).source == "submission"
     assert "copied-eap" in (benched / "leaderboard.md").read_text()
@@ -120,9 +132,19 @@ def test_a_submission_is_scored_exactly_like_the_builtin_run_it_copies(benched: 
 def test_component_level_scores_and_unlisted_edges(benched: Path, tmp_path: Path) -> None:
     from circuits_benchmark.models.registry import load_benchmark_model
 
-    truth = load_benchmark_model("tracr:3", benched).ground_truth("resample")
+    model = load_benchmark_model("tracr:3", benched)
     file = tmp_path / "truth.json"
-    file.write_text(json.dumps({"method": "oracle", "threshold": 0.5, "models": [{"model": "tracr:3", "edges": [[s, d, 1.0] for s, d in truth.edges]}]}))
+    # The ground truth at component level: m0 -> a1.h0 scores all three inputs of the head, of which
+    # only v is true, so the q/k/v level counts q and k as false positives; the component level does not.
+    edges = [[s, d, 1.0] for s, d in model.ground_truth("resample").edges]
+    file.write_text(json.dumps({"method": "oracle", "threshold": 0.5, "models": [{"model": "tracr:3", "edges": edges}]}))
+    (record,) = submit(file, benched)
+    metrics = record.metrics
+    assert metrics["component_edge_auroc"] == 1.0 and metrics["component_edge_tpr"] == 1.0 and metrics["component_edge_fpr"] == 0.0
+    assert metrics["edge_tpr"] == 1.0 and metrics["edge_fpr"] == pytest.approx(2 / 20) and metrics["edge_auroc"] < 1.0
+    # At q/k/v level the same oracle scores 1.
+    edges = [[s, d, 1.0] for s, d in model.ground_truth("resample", granularity="qkv").edges]
+    file.write_text(json.dumps({"method": "oracle", "threshold": 0.5, "models": [{"model": "tracr:3", "edges": edges}]}))
     (record,) = submit(file, benched)
     assert record.metrics["edge_auroc"] == 1.0 and record.metrics["edge_tpr"] == 1.0 and record.metrics["edge_fpr"] == 0.0
 
@@ -248,10 +270,10 @@ def test_the_page_shows_every_result_of_the_database_sorted_in_a_real_browser(be
         expected = combine_seeds(series_results(store.runs())[0])
     shown = sorted((row[0], row[2], row[6]) for row in parser.rows)
     assert shown == sorted((f"case {s.case_id}", s.label, f"{s.edge_auroc:.3f}") for s in expected)
-    assert {row[1] for row in parser.rows} == {"3/15"}  # case 3: 3 true edges among 15 candidates
+    assert {row[1] for row in parser.rows} == {"3/23"}  # case 3: 3 true q/k/v edges among 23 candidates
     edge_aurocs = [float(row[6]) for row in parser.rows]
     assert edge_aurocs == sorted(edge_aurocs) and len(set(edge_aurocs)) > 1  # sorted by the page's own script
-    assert dom.count("<svg") == 2 + 1 + 1  # two box plots, the cost scatter and one ROC plot for the one case
+    assert dom.count("<svg") == 3 + 1 + 1  # three box plots (one per level), the cost scatter and one ROC plot for the one case
     assert 'id="budget-tracr-resample"' in dom
     assert dataclasses.asdict(board.sections[0].summaries[0])["models"] == 1
     assert parser.body_attributes.get("data-label-overlaps") == "0"

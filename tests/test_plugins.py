@@ -29,7 +29,7 @@ def test_a_user_case_method_and_metric_run_everywhere(tmp_path: Path, cli_proces
     (folder,) = (tmp_path / "source-order" / "case-1000" / "tracr").iterdir()
     result = json.loads((folder / "result.json").read_text())
     assert result["method"] == "source-order" and result["config"]["metric"] == "mean-abs"  # recorded by name
-    benched = run_cli("bench", "-i", "1000", "--models", "tracr", "--methods", "source-order,acdc", "--jobs", "2", "-o", str(tmp_path))
+    benched = run_cli("bench", "-i", "1000", "--models", "tracr", "--methods", "source-order,acdc", "--seeds", "1", "--jobs", "2", "-o", str(tmp_path))
     assert benched.exit_code == 0 and "0 failed" in benched.stdout, benched.stderr
     with ResultsStore(tmp_path) as store:
         labels = {run.label for run in store.runs() if run.source == "bench"}

@@ -7,8 +7,14 @@ import itertools
 
 import pytest
 
-from circuits_benchmark.evaluation.statistics import bootstrap_interval, paired_permutation_test
-from circuits_benchmark.leaderboard.summary import SeriesResult, combine_seeds, common_models, method_summaries
+from circuits_benchmark.evaluation.statistics import (
+    EXACT_SIGN_FLIPS,
+    PERMUTATION_DRAWS,
+    bootstrap_interval,
+    holm_adjusted,
+    paired_permutation_test,
+)
+from circuits_benchmark.leaderboard.summary import SeriesResult, combine_seeds, common_models, comparisons, method_summaries
 
 
 def result(label: str, model: str, edge: float, source: str = "bench", seed: int = 42, cost: float | None = 1.0) -> SeriesResult:
@@ -49,6 +55,20 @@ def test_seeds_become_one_result_with_their_spread() -> None:
     assert (combined.seeds, combined.edge_auroc, combined.seed) == (3, pytest.approx(0.5), 42)
     # population standard deviation of .4, .6, .5: sqrt((.01 + .01 + 0) / 3)
     assert combined.edge_auroc_spread == pytest.approx((0.02 / 3) ** 0.5)
+    assert combined.seed_values["edge_auroc"] == [0.4, 0.6, 0.5]
+
+
+def test_intervals_hold_the_variance_from_data_seeds() -> None:
+    """Two models on which a method's mean over seeds is the same, .5 and .7: with one seed each the
+    interval only spans the two models; with seeds that disagree widely it is wider."""
+    steady = [result("m", "tracr:3", 0.5), result("m", "tracr:4", 0.7)]
+    noisy = [result("m", "tracr:3", v, seed=s) for s, v in ((42, 0.0), (43, 1.0), (44, 0.5))]
+    noisy += [result("m", "tracr:4", v, seed=s) for s, v in ((42, 0.2), (43, 1.0), (44, 0.9))]
+    (steady_summary,), (noisy_summary,) = (method_summaries(combine_seeds(s), {"tracr:3", "tracr:4"}) for s in (steady, noisy))
+    assert steady_summary.edge_auroc_mean == pytest.approx(noisy_summary.edge_auroc_mean)
+    (low, high), (noisy_low, noisy_high) = steady_summary.edge_auroc_interval, noisy_summary.edge_auroc_interval
+    assert 0.5 <= low and high <= 0.7
+    assert noisy_low < low - 0.1 and noisy_high > high + 0.1
 
 
 def test_paired_permutation_test_counts_every_sign_flip() -> None:
@@ -65,12 +85,45 @@ def test_paired_permutation_test_counts_every_sign_flip() -> None:
     assert paired_permutation_test(first, second).p_value == pytest.approx(sum(f >= observed - 1e-12 for f in flips) / len(flips))
 
 
+def test_the_exact_test_reaches_far_and_the_sampled_one_states_its_floor() -> None:
+    """m equal differences: only the two flips with all signs alike are as extreme, p = 2 / 2^m,
+    exact up to EXACT_SIGN_FLIPS differences (17 once jumped to a sampled 1.5e-4). Past that the
+    Monte Carlo p is (b + 1) / (N + 1): here no draw is as extreme, so p is the floor, marked."""
+    for m in (17, 20, EXACT_SIGN_FLIPS):
+        test = paired_permutation_test([1.0] * m, [0.5] * m)
+        assert (test.method, test.p_value, test.at_floor) == ("exact", pytest.approx(2 / 2**m, rel=1e-9), False)
+    sampled = paired_permutation_test([1.0] * (EXACT_SIGN_FLIPS + 1), [0.5] * (EXACT_SIGN_FLIPS + 1))
+    assert sampled.method == "sampled" and sampled.win_rate == 1.0
+    assert sampled.p_value == sampled.floor == pytest.approx(1 / (PERMUTATION_DRAWS + 1)) and sampled.at_floor
+    # Against brute force on 12 differences with ties among their sizes (exact by halves).
+    first = [0.9, 0.8, 1.0, 0.7, 0.95, 0.6, 0.3, 0.9, 0.55, 1.0, 0.2, 0.75]
+    second = [0.5, 0.9, 0.4, 0.6, 0.5, 0.65, 0.7, 0.5, 0.6, 0.6, 0.1, 0.35]
+    differences = [a - b for a, b in zip(first, second)]
+    observed = abs(sum(differences))
+    flips = [abs(sum(s * d for s, d in zip(signs, differences))) for signs in itertools.product((1, -1), repeat=len(differences))]
+    assert paired_permutation_test(first, second).p_value == pytest.approx(sum(f >= observed - 1e-12 for f in flips) / len(flips))
+
+
 def test_paired_test_edge_cases() -> None:
     assert paired_permutation_test([1.0, 1.0], [1.0, 1.0]).p_value == 1.0  # no difference at all
-    sampled = paired_permutation_test([1.0] * 20, [0.5] * 20)  # 20 non-zero differences: sampled
-    assert sampled.method == "sampled" and 0 < sampled.p_value < 0.001 and sampled.win_rate == 1.0
     with pytest.raises(ValueError):
         paired_permutation_test([1.0], [1.0, 0.5])
+
+
+def test_holm_correction_by_hand_and_on_a_table() -> None:
+    # Sorted .01, .03, .04, .5 times 4, 3, 2, 1: .04, .09, .08, .5; made monotone: .04, .09, .09, .5.
+    assert holm_adjusted([0.01, 0.04, 0.03, 0.5]) == pytest.approx([0.04, 0.09, 0.09, 0.5])
+    assert holm_adjusted([0.9, 0.6]) == [1.0, 1.0]  # capped at 1
+    # Three methods, three pairs: each raw p is exact, each shown p Holm-adjusted, both directions alike.
+    models = [f"tracr:{i}" for i in range(1, 8)]
+    series = [result("a", m, 1.0) for m in models] + [result("b", m, 0.5) for m in models]
+    series += [result("c", m, v) for m, v in zip(models, [1.0, 0.4, 1.0, 0.6, 1.0, 0.5, 1.0])]
+    table = comparisons(series, ["a", "b", "c"], "edge_auroc")
+    raw = {pair: table[pair].p_value for pair in (("a", "b"), ("a", "c"), ("b", "c"))}
+    assert raw["a", "b"] == pytest.approx(2 / 2**7)
+    assert [table[pair].adjusted_p_value for pair in raw] == pytest.approx(holm_adjusted(list(raw.values())))
+    assert table["b", "a"].adjusted_p_value == table["a", "b"].adjusted_p_value
+    assert table["b", "a"].win_rate == 1 - table["a", "b"].win_rate == 0.0
 
 
 def test_bootstrap_interval_of_the_mean() -> None:

@@ -27,7 +27,7 @@ def record(key: str, edge_auroc: float | None = 0.75, series: str | None = None)
         parameters={"threshold": 0.1}, sweep_parameter="threshold", sweep_value=0.1, sweep_size=2, reference=False,
         versions={"torch": "2.13.0"}, wall_time_s=0.5, finished_at="2026-01-01T00:00:00+00:00", host="here",
         metrics={"edge_auroc": edge_auroc, "node_auroc": 1.0, "cpr": 0.8, "cmd": 0.2, "edge_tpr": 1.0, "edge_fpr": None},
-        roc={"edges": [(0.0, 0.5), (1.0, 1.0)], "nodes": [(0.0, 1.0)]},
+        roc={"edges": [(0.0, 0.5), (1.0, 1.0)], "component_edges": [(0.0, 1.0)], "nodes": [(0.0, 1.0)]},
         result={"circuit": {"edges": [["embed", "a0.h0"]]}, "scores": {"edges": [["embed", "a0.h0", -math.inf]]}},
     )
 

@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 
 from circuits_benchmark.cli.options import DEFAULT_OUTPUT_DIR, AblationOption, InterpBench, OutputDir, Seed
-from circuits_benchmark.discovery.methods import METHODS, method_variants
+from circuits_benchmark.discovery.methods import method_variants
 
 console = Console(width=200) if not sys.stdout.isatty() else Console()
 
@@ -46,7 +46,7 @@ def bench(
     ablation: AblationOption = "resample",
     n_examples: Examples = 100,
     seed: Seed = 42,
-    seeds: Annotated[int, typer.Option("--seeds", help=f"Seeds of each stochastic method ({', '.join(label for label, (name, _) in method_variants().items() if METHODS[name].stochastic)}): seed, seed+1, ...")] = 3,
+    seeds: Annotated[int, typer.Option("--seeds", help="Data seeds of every method (independent draws of its inputs; stochastic methods draw their randomness from them too): seed, seed+1, ...")] = 3,
     executor: Executor = "local",
     jobs: Jobs = None,
     ray_address: RayAddress = None,

@@ -18,21 +18,21 @@ app = typer.Typer(help="The released SIIT models: build the release from trained
 console = Console()
 
 
-def manifest_table(manifest: dict) -> Table:
-    """The released models, one row per case (the model is `siit:<case>:release`), with verdicts
-    in words that an 80-column terminal shows whole."""
+def manifest_table(manifest: dict, name: str = "siit") -> Table:
+    """The models of a release (the release folder `name`), one row per task (the model is
+    `siit:<task>:release`), with verdicts in words that an 80-column terminal shows whole."""
     from circuits_benchmark.training.settings import HELD_OUT_METRICS
 
     table = titled_table(
-        "released SIIT models siit:<case>:release (held-out figures; ground truth under resample / mean ablation)",
-        "case", "params", "accuracy", "IIA", "strict IIA", "resample", "mean",
+        f"released models of {name}/, siit:<task>:release (held-out figures; ground truth under resample / mean ablation)",
+        "task", "params", "accuracy", "IIA", "strict IIA", "resample", "mean",
     )
-    for case_id, entry in manifest["models"].items():
+    for key, entry in manifest["models"].items():
         metrics, checks = entry["metrics"], entry["ground_truth_checks"]
         table.add_row(
-            case_id, str(entry["parameters"]),
+            key, str(entry["parameters"]),
             *(f"{100 * metrics[m]:.2f}%" for m in HELD_OUT_METRICS),
-            *(ground_truth_verdict(checks[a]) for a in (Ablation.RESAMPLE, Ablation.MEAN)),
+            *(ground_truth_verdict(checks[a]) if a in checks else "not checked" for a in (Ablation.RESAMPLE, Ablation.MEAN)),
         )
     return table
 
@@ -58,14 +58,18 @@ def build(
 
 @app.command("list")
 def list_release() -> None:
-    """Every released model with its held-out figures and ground-truth checks, and the cases left out."""
+    """Every released model with its held-out figures and ground-truth checks, and the cases left
+    out: the project's release, then each family's own (the hard family's)."""
     from circuits_benchmark.training.release import read_manifest
+    from circuits_benchmark.training.task_families import task_families
 
-    _print_manifest(read_manifest())
+    for release_dir in dict.fromkeys(family.release_dir for family in task_families()):
+        if (release_dir / "manifest.json").exists():
+            _print_manifest(read_manifest(release_dir), release_dir.name)
 
 
-def _print_manifest(manifest: dict) -> None:
-    console.print(manifest_table(manifest))
+def _print_manifest(manifest: dict, name: str = "siit") -> None:
+    console.print(manifest_table(manifest, name))
     for entry in manifest["models"].values():
         for line in redundancy_notes(entry["model_id"], entry["ground_truth_checks"]):
             console.print(line)

@@ -85,8 +85,11 @@ def _report(result: RunResult) -> None:
     if evaluation:
         edges = evaluation.at_threshold["edges"]
         line += f" edges TP {edges.tp} FP {edges.fp} FN {edges.fn} (TPR {format_number(edges.tpr, 3)}, FPR {format_number(edges.fpr, 3)})"
-        line += f"  AUROC edges {format_number(evaluation.edge_auroc, 3)} nodes {format_number(evaluation.node_auroc, 3)} [{evaluation.roc_source}]"
-    line += f"  CPR {result.faithfulness.cpr:.3f}  {result.wall_time_s:.2f}s  -> {result.result_dir}"
+        line += (
+            f"  AUROC q/k/v edges {format_number(evaluation.edge_auroc, 3)} components {format_number(evaluation.component_edge_auroc, 3)}"
+            f" nodes {format_number(evaluation.node_auroc, 3)} [{evaluation.roc_source}]"
+        )
+    line += f"  CPR {format_number(result.faithfulness.cpr, 3)}  {result.wall_time_s:.2f}s  -> {result.result_dir}"
     console.print(line, highlight=False)
 
 

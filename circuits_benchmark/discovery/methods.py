@@ -44,8 +44,9 @@ class Method:
     sweep_run: for threshold methods, what the ROC sweep varies and "module:function" of the sweep
     run in one process (score methods have neither: their ROC comes from their ranking).
     variants: further leaderboard entries of the method, label -> settings that differ from the
-    defaults (subnetwork probing on edges, InterpBench's `sp --edgewise`). stochastic: its result
-    depends on the seed, so the bench runs it with several seeds.
+    defaults (subnetwork probing on edges, InterpBench's `sp --edgewise`). stochastic: it draws
+    randomness of its own from the seed (`DiscoveryProblem.method_seed`), besides the data every
+    method draws from it (the bench runs every method on several data seeds).
     """
 
     run: "str | MethodFunction"

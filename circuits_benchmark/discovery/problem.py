@@ -121,24 +121,6 @@ class MethodOutput:
     details: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
-def component_edge_scores(problem: DiscoveryProblem, edge_scores: torch.Tensor) -> dict[tuple[str, str], float]:
-    """Scores at component granularity: an edge into a head scores the max over its q, k and v."""
-    scores: dict[tuple[str, str], float] = {}
-    for (source, destination), score in zip(problem.patchable.layout.edges(), edge_scores.tolist()):
-        key = (source, components.component_of(destination))
-        scores[key] = max(scores.get(key, float("-inf")), score)
-    return scores
-
-
-def node_scores(edge_scores: dict[tuple[str, str], float]) -> dict[str, float]:
-    """A node's score is the best score of an edge that touches it."""
-    scores: dict[str, float] = {}
-    for (source, destination), score in edge_scores.items():
-        for node in (source, destination):
-            scores[node] = max(scores.get(node, float("-inf")), score)
-    return scores
-
-
 def run_sweep(problem: DiscoveryProblem, values: Iterable[float], chosen: float, point: Callable[[float], MethodOutput]) -> MethodOutput:
     """A threshold method's sweep: `point(value)` (one run, whose sweep holds its one circuit) at
     every value in order; under a budget the points past it are skipped, the chosen one always

@@ -1,8 +1,7 @@
 """Confusion counts, ROC curves and AUROC of discovered circuits against a ground truth.
 
-Everything is scored at component granularity. Edges: every edge of the model's full graph is a
-candidate. Nodes: heads and MLPs only (embed and output belong to every circuit, so counting them
-would inflate the true-positive rate).
+Candidates are any hashable items: `scoring_levels` says which they are at each level (q/k/v
+edges, component edges, nodes) and how a q/k/v ranking becomes a ranking of each.
 
 AUROC definition. Points are (FPR, TPR) pairs, from a score ranking (one point per distinct score
 value, predicting every candidate scoring at least that value, so tied candidates enter together:
@@ -18,8 +17,6 @@ from __future__ import annotations
 import dataclasses
 from typing import Hashable, Iterable, Mapping
 
-from circuits_benchmark.circuits.circuit import Circuit
-from circuits_benchmark.circuits.components import EMBED, OUTPUT
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,19 +48,20 @@ class Confusion:
         return {**dataclasses.asdict(self), "tpr": self.tpr, "fpr": self.fpr}
 
 
-def scored_nodes(circuit: Circuit) -> set[str]:
-    """The nodes that count for node-level scoring (heads and MLPs)."""
-    return {n for n in circuit.canonical().nodes if n not in (EMBED, OUTPUT)}
-
-
 def roc_from_scores(scores: Mapping[Hashable, float], truth: set, candidates: set) -> list[tuple[float, float]]:
-    """ROC points from a score ranking (higher = more likely in the circuit)."""
-    ranked = {c: scores.get(c, float("-inf")) for c in candidates}
-    points = []
-    for threshold in sorted(set(ranked.values()), reverse=True):
-        confusion = Confusion.of({c for c, s in ranked.items() if s >= threshold}, truth, candidates)
-        points.append((confusion.fpr, confusion.tpr))
-    return _valid(points)
+    """ROC points from a score ranking (higher = more likely in the circuit): one per distinct
+    score, predicting every candidate scoring at least that much."""
+    positives = len(truth & candidates)
+    negatives = len(candidates) - positives
+    if not positives or not negatives:
+        return []
+    ranked = sorted(((scores.get(c, float("-inf")), c in truth) for c in candidates), key=lambda item: -item[0])
+    points, tp, fp = [], 0, 0
+    for index, (score, is_true) in enumerate(ranked):
+        tp, fp = tp + is_true, fp + (not is_true)
+        if index + 1 == len(ranked) or ranked[index + 1][0] != score:  # the last of a group of equal scores
+            points.append((fp / negatives, tp / positives))
+    return points
 
 
 def roc_from_circuits(predictions: Iterable[set], truth: set, candidates: set) -> list[tuple[float, float]]:

@@ -82,8 +82,13 @@ class HardChecks:
         return self.sufficient_change <= FAITHFULNESS_TOLERANCE
 
     @property
+    def broken_claims(self) -> list[str]:
+        """The tolerance claims that fail."""
+        return [name for name, row in self.tolerance.items() if row["kept_change"] > FAITHFULNESS_TOLERANCE or row["broken_share"] < NECESSITY_SHARE]
+
+    @property
     def tolerance_holds(self) -> bool:
-        return all(row["kept_change"] <= FAITHFULNESS_TOLERANCE and row["broken_share"] >= NECESSITY_SHARE for row in self.tolerance.values())
+        return not self.broken_claims
 
     @property
     def unnecessary(self) -> list[str]:
@@ -98,6 +103,14 @@ class HardChecks:
     def to_dict(self) -> dict[str, Any]:
         return {**dataclasses.asdict(self), "sufficient": self.sufficient, "tolerance_holds": self.tolerance_holds,
                 "unnecessary": self.unnecessary, "passed": self.passed}
+
+    def as_ground_truth_check(self) -> dict[str, Any]:
+        """The shape of a standard ground-truth check (`evaluation.circuit_checks`), as stored in
+        meta.json and judged by the release: faithful (sufficient), minimal (every part necessary
+        in a context and the tolerance claims hold), the share changed, the failures (unnecessary
+        parts, then broken claims), and every figure under "hard"."""
+        return {"faithful": self.sufficient, "minimal": not self.unnecessary and self.tolerance_holds, "changed_fraction": self.sufficient_change,
+                "redundant": self.unnecessary + [f"claim: {name}" for name in self.broken_claims], "hard": self.to_dict()}
 
 
 def contexts(spec: HardSpec) -> list[tuple[Part, ...]]:

@@ -11,15 +11,18 @@ Nodes (each holds one value per input) and what they compute from the tokens:
 - `lookup`: the lookup table applied to the token at `LOOKUP_AT`;
 - `backup`: silent (-1) when `lookup` holds the table's value of the token at `LOOKUP_AT`, else
   that value; the lookup answer is `backup` when it speaks, else `lookup`. On a clean input the
-  backup is silent; when `lookup` is patched it speaks and repairs the answer.
+  backup is silent; when `lookup` is patched it speaks and repairs the answer;
+- `side{j}` (j < distractor): the class of the token at the position side output j reports
+  (`program.SIDE_OUTPUTS`), which is that output. No answer of the task reads it.
 
 An intervention sets a set of nodes to their values on a source input and recomputes the rest
 (`backup` reads `lookup`). The model is trained on every node alone, on every set of two or more
 copies, and on `lookup` and `backup` together (`interventions`).
 
 LL correspondence (`ll_node`): copies, rare and follows_marker are heads of layer 0 in that
-order, locate is head 0 of layer 1, lookup is MLP 0 and backup MLP 1. The ground truth
-(`ll_ground_truth`) enters each head through the inputs it needs under resample ablation: a
+order, locate is head 0 of layer 1, lookup is MLP 0 and backup MLP 1; the side nodes are heads
+outside the task's circuit, the last heads of layer 1 first (`side_heads`). The ground truth
+(`ll_ground_truth`, the task's: no side node) enters each head through the inputs it needs under resample ablation: a
 copy's value (the token), the rare head's key (where the rare token is; what it writes depends on
 the position only), the follows_marker head's value (whether the previous token is the marker;
 it attends by position), the locate head's key (from follows_marker) and value (the token); each
@@ -38,11 +41,14 @@ from circuits_benchmark.circuits.circuit import Circuit
 from circuits_benchmark.circuits.components import EMBED, OUTPUT, head_name
 from circuits_benchmark.hard.program import (
     COPY_AT, COPY_SOURCE, LENGTH, LOCATE_AT, LOOKUP_AT, MARKER_ID, OUTPUT_CLASSES, RARE_CLASS, RARE_ID,
-    HardSpec,
+    HardSpec, side_class,
 )
 from circuits_benchmark.training.high_level import Intervention
 
 SILENT = -1
+# Every LL model has at least this many heads per layer (one more than the circuit's layer-0 heads
+# where that is more, so that every layer has heads outside the circuit).
+MIN_HEADS = 4
 
 
 def node_names(spec: HardSpec) -> tuple[str, ...]:
@@ -50,7 +56,32 @@ def node_names(spec: HardSpec) -> tuple[str, ...]:
     nodes = [f"copy{i}" for i in range(spec.copies)]
     nodes += ["rare"] * spec.rare + ["follows_marker"] * spec.locate + ["locate"] * spec.locate
     nodes += ["lookup"] + ["backup"] * spec.backup
+    nodes += [f"side{j}" for j in range(spec.distractor)]
     return tuple(nodes)
+
+
+def task_nodes(spec: HardSpec) -> tuple[str, ...]:
+    """The nodes that compute the task's answers (every node but the side ones)."""
+    return tuple(node for node in node_names(spec) if not node.startswith("side"))
+
+
+def _layer0_heads(spec: HardSpec) -> list[str]:
+    """The task's nodes that are heads of layer 0, in order."""
+    return [n for n in node_names(spec) if n.startswith("copy") or n in ("rare", "follows_marker")]
+
+
+def n_heads(spec: HardSpec) -> int:
+    """Heads per layer of the LL model."""
+    return max(MIN_HEADS, len(_layer0_heads(spec)) + 1)
+
+
+def side_heads(spec: HardSpec) -> list[str]:
+    """The heads outside the task's circuit, in the order side nodes take them: layer 1's from
+    the last, then layer 0's from the last."""
+    heads = n_heads(spec)
+    layer1 = [head_name(1, h) for h in range(heads - 1, int(spec.locate) - 1, -1)]
+    layer0 = [head_name(0, h) for h in range(heads - 1, len(_layer0_heads(spec)) - 1, -1)]
+    return layer1 + layer0
 
 
 def copy_group(spec: HardSpec) -> tuple[str, ...]:
@@ -70,9 +101,11 @@ def interventions(spec: HardSpec) -> tuple[Intervention, ...]:
 
 def ll_node(spec: HardSpec, node: str) -> str:
     """The LL node realising an HL node."""
-    heads = [n for n in node_names(spec) if n.startswith("copy") or n in ("rare", "follows_marker")]
+    heads = _layer0_heads(spec)
     if node in heads:
         return head_name(0, heads.index(node))
+    if node.startswith("side"):
+        return side_heads(spec)[int(node.removeprefix("side"))]
     return {"locate": head_name(1, 0), "lookup": "m0", "backup": "m1"}[node]
 
 
@@ -82,9 +115,9 @@ def correspondence(spec: HardSpec) -> dict[str, tuple[str, ...]]:
 
 
 def ll_ground_truth(spec: HardSpec) -> Circuit:
-    """The LL ground truth at q/k/v granularity (see the module docstring)."""
+    """The LL ground truth of the task at q/k/v granularity (see the module docstring)."""
     edges = []
-    for node in node_names(spec):
+    for node in task_nodes(spec):
         ll = ll_node(spec, node)
         if node.startswith("copy") or node == "follows_marker":
             edges.append((EMBED, f"{ll}.v"))
@@ -152,6 +185,8 @@ class HardCausalModel:
         if self.spec.backup:
             backup = settle("backup", torch.where(lookup == truth, SILENT, truth))
             answers[LOOKUP_AT] = torch.where(backup == SILENT, lookup, backup)
+        for j, (position, source) in enumerate(self.spec.side_outputs):
+            answers[position] = settle(f"side{j}", side_class(tokens[:, source]))
         logits = torch.zeros(*tokens.shape, len(OUTPUT_CLASSES), device=tokens.device)
         for position, answer in answers.items():
             logits[:, position] = F.one_hot(answer, len(OUTPUT_CLASSES)).float()

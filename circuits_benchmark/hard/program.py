@@ -10,6 +10,11 @@ the inputs the benchmark draws). Answers are read at the last positions only:
 - `LOOKUP_AT`: the program's table (a permutation of the content tokens, drawn from `program`)
   applied to the token there;
 - `LOCATE_AT` (tasks that locate): the token right after the marker.
+
+Side outputs (the distractor, `HardSpec.distractor` of them) are not part of the task: side output j
+is read at position `SIDE_OUTPUTS[j][0]` and is the class of the token at position
+`SIDE_OUTPUTS[j][1]` (`side_class`: a content token's class, `rare` for the marker and the rare
+token). The model computes them beside the task, with heads outside the task's circuit.
 """
 
 from __future__ import annotations
@@ -39,6 +44,14 @@ RARE_CLASS = OUTPUT_CLASSES.index("rare")
 # The share of training and held-out inputs that hold the rare token, whatever its share in the
 # benchmark's inputs: at a few percent the model would see too few of them to learn the part.
 RARE_TRAINING_SHARE = 0.3
+# Side outputs (distractors): (position read at, position of the token it reports). Each reads an
+# earlier position (a head must move the token; the current one would reach the output directly).
+SIDE_OUTPUTS = ((5, 2), (4, 1), (3, 2), (2, 1))
+# The smallest and largest factor `saturation` accepts: below 0.3 the locate head's softened
+# attention lets answers change with only the circuit kept (0.2: 5.7% of them), above 3 its
+# sharpened one (10: 1.0%; EXPERIMENTS.md).
+MAX_SATURATION = 3.0
+MIN_SATURATION = 0.3
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,12 +61,15 @@ class HardSpec:
     copies: odd number of heads that each copy the `COPY_AT` answer, combined by a vote (1: no
         redundancy); `backup`: an MLP that repairs the lookup MLP when it is ablated (self-repair);
     locate: whether the task has the marker and its answer, the token after it (the part saturation acts on);
-    saturation: factor on the attention logits of the head that finds the token after the marker,
-        after training (1: none);
+    saturation: factor on the attention logits of the head that finds the token after the marker
+        and on the output logits, applied after training (`hard.edits`): 1 leaves the trained
+        model, which SIIT leaves saturated (one-hot attention, answers at probability ~1); below
+        1 is a higher temperature (the unsaturated end), above 1 a sharper one; other than 1
+        only for a task that locates;
     rare_share: share of benchmark inputs that hold the rare token, whose detector then overrides
         the copy answer (0: no rare part);
-    distractor: a head outside the circuit that shifts the answers' logits by this fraction of
-        the smallest margin that keeps every answer (0: none);
+    distractor: how many side outputs (`SIDE_OUTPUTS`) the model computes beside the task, each
+        with a head outside the task's circuit (0: none);
     program: seed of the lookup table.
     """
 
@@ -62,18 +78,20 @@ class HardSpec:
     locate: bool = False
     saturation: float = 1.0
     rare_share: float = 0.0
-    distractor: float = 0.0
+    distractor: int = 0
     program: int = 0
 
     def __post_init__(self) -> None:
         if self.copies < 1 or self.copies % 2 == 0:
             raise BenchmarkError(f"copies must be odd and at least 1 (a vote needs a majority), got {self.copies}")
-        if not math.isfinite(self.saturation) or self.saturation < 1 or (self.saturation > 1 and not self.locate):
-            raise BenchmarkError(f"saturation must be >= 1, and above 1 only for a task that locates, got {self.saturation}")
+        if not (math.isfinite(self.saturation) and MIN_SATURATION <= self.saturation <= MAX_SATURATION) or (self.saturation != 1 and not self.locate):
+            raise BenchmarkError(
+                f"saturation must lie in [{MIN_SATURATION:g}, {MAX_SATURATION:g}], and differ from 1 only for a task that locates, got {self.saturation}"
+            )
         if not 0 <= self.rare_share <= 0.5:
             raise BenchmarkError(f"rare_share must lie in [0, 0.5], got {self.rare_share}")
-        if not 0 <= self.distractor < 1:
-            raise BenchmarkError(f"distractor must lie in [0, 1), got {self.distractor}")
+        if self.distractor not in range(len(SIDE_OUTPUTS) + 1):
+            raise BenchmarkError(f"distractor must be a number of side outputs from 0 to {len(SIDE_OUTPUTS)}, got {self.distractor}")
 
     @property
     def rare(self) -> bool:
@@ -81,7 +99,18 @@ class HardSpec:
 
     @property
     def answer_positions(self) -> tuple[int, ...]:
+        """Where the task's answers are read."""
         return ((LOCATE_AT,) if self.locate else ()) + (LOOKUP_AT, COPY_AT)
+
+    @property
+    def side_outputs(self) -> tuple[tuple[int, int], ...]:
+        """(position read at, position reported) of each side output."""
+        return SIDE_OUTPUTS[: self.distractor]
+
+    @property
+    def output_positions(self) -> tuple[int, ...]:
+        """Every position the model is trained to answer at: the task's, then the side outputs'."""
+        return self.answer_positions + tuple(position for position, _ in self.side_outputs)
 
     def lookup_table(self) -> torch.Tensor:
         """The lookup answer's table: content class -> content class (a permutation without fixed points)."""
@@ -93,6 +122,11 @@ class HardSpec:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+def side_class(tokens: torch.Tensor) -> torch.Tensor:
+    """The class a side output reports for token ids: a content token's own, `rare` for the others."""
+    return (tokens - 1).clamp(min=0, max=RARE_CLASS)
 
 
 def tokenizer() -> CaseTokenizer:

@@ -1,47 +1,37 @@
 """The small trained hard models that ship with the project, one per mechanism: what the
 mechanism tests run on (`tests/test_hard.py`), and the first hard tasks.
 
-Each is a SIIT run of its task's trained program (the knobs that act after training, saturation
-and the distractor, set to off), seed 0, stopped at 99.5% held-out accuracy, IIA and strict IIA
-(hard-redundant at 99.9%: at 99.5% its vote was still wrong, with only the circuit kept, on 11%
-of the inputs missing one copy, see EXPERIMENTS.md);
-its weights are `models/<trained>.safetensors`. Saturation and the distractor share one trained
-model and differ by their edit (`hard.edits`).
+Each is a SIIT run of its task's trained program (saturation, which acts after training, set
+to 1), seed 0, stopped at 99.5% held-out accuracy, IIA and strict IIA (hard-redundant at 99.9%:
+at 99.5% its vote was still wrong, with only the circuit kept, on 11% of the inputs missing one
+copy, see EXPERIMENTS.md); its weights are `models/<trained>.safetensors`. The released models
+of the whole family are in `circuits_benchmark/releases/hard/` (`hard.siit_task`).
 """
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import torch
 
 from circuits_benchmark.errors import BenchmarkError
-from circuits_benchmark.hard import edits, task
+from circuits_benchmark.hard import catalogue, edits, task
+from circuits_benchmark.hard.catalogue import trained_spec
 from circuits_benchmark.hard.program import HardSpec
 from circuits_benchmark.models.transformer import CircuitTransformer
 from circuits_benchmark.storage.files import load_tensors
 
 MODELS_DIR = Path(__file__).parent / "models"
 SEED = 0
-PROTOTYPES = {
-    "hard-redundant": HardSpec(copies=3, backup=True),
-    "hard-saturated": HardSpec(locate=True, saturation=3.0),
-    "hard-rare": HardSpec(rare_share=0.03),
-    "hard-distractor": HardSpec(locate=True, distractor=0.5),
-}
-
-
-def trained_spec(spec: HardSpec) -> HardSpec:
-    """The program SIIT trains: the spec without the knobs that act after training."""
-    return dataclasses.replace(spec, saturation=1.0, distractor=0.0)
+PROTOTYPES = catalogue.PROTOTYPES
 
 
 def weights_name(spec: HardSpec) -> str:
     """The file stem of a trained program's weights: its knobs that change what is trained."""
     trained = trained_spec(spec)
     rare = f"-rare{trained.rare_share:g}" if trained.rare else ""
-    return f"c{trained.copies}-b{int(trained.backup)}-l{int(trained.locate)}{rare}-p{trained.program}"
+    side = f"-s{trained.distractor}" if trained.distractor else ""
+    return f"c{trained.copies}-b{int(trained.backup)}-l{int(trained.locate)}{rare}{side}-p{trained.program}"
 
 
 def prototype_spec(name: str) -> HardSpec:
@@ -51,19 +41,26 @@ def prototype_spec(name: str) -> HardSpec:
     return PROTOTYPES[name]
 
 
-def load_prototype(name: str) -> tuple[HardSpec, CircuitTransformer]:
-    """A shipped prototype, edited as its spec says (the distractor is calibrated on the training
-    inputs of seed 0), frozen."""
-    spec = prototype_spec(name)
+def shipped() -> list[str]:
+    """The prototypes whose trained weights ship (hard-distractor's side outputs are not trained yet)."""
+    return [name for name, spec in PROTOTYPES.items() if (MODELS_DIR / f"{weights_name(spec)}.safetensors").exists()]
+
+
+def load_trained(spec: HardSpec) -> CircuitTransformer:
+    """The shipped trained network of a spec's program (no edit), frozen."""
     trained = trained_spec(spec)
     model = CircuitTransformer(task.ll_config(trained))
     model.load_state_dict(load_tensors(MODELS_DIR / f"{weights_name(spec)}.safetensors"))
-    if spec != trained:
-        model = edits.apply_edits(model, spec, task.training_split(trained, SEED).train[: edits.CALIBRATION_INPUTS])
     model.eval()
     for parameter in model.parameters():
         parameter.requires_grad_(False)
-    return spec, model
+    return model
+
+
+def load_prototype(name: str) -> tuple[HardSpec, CircuitTransformer]:
+    """A shipped prototype with its saturation applied, frozen."""
+    spec = prototype_spec(name)
+    return spec, edits.apply_edits(load_trained(spec), spec)
 
 
 def held_out_inputs(spec: HardSpec) -> torch.Tensor:

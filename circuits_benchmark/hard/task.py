@@ -1,10 +1,11 @@
 """A hard task prepared for SIIT (`training.task.SiitTask`) and around a trained model
 (`models.benchmark_model.BenchmarkModel`).
 
-The LL model is two layers of at least 4 heads (one more than the circuit's layer-0 heads, so
-every layer has heads outside the circuit), d_model 32, d_head 8, d_mlp 128. The inputs are
+The LL model is two layers of `high_level.n_heads` heads, d_model 32, d_head 8, d_mlp 128. The inputs are
 10,000 draws (the rare token in `RARE_TRAINING_SHARE` of them), de-duplicated, 20% (at most
-1,000) held out; only the answer positions are trained and scored.
+1,000) held out; only the output positions (the task's answers and the side outputs) are trained, and the same
+are the positions discovery methods measure (`metric_positions`); the ground truth and its
+checks concern the task's answers only (`answer_positions`).
 """
 
 from __future__ import annotations
@@ -24,13 +25,11 @@ from circuits_benchmark.training.data_split import MAX_TEST_INPUTS, POOL_DRAWS, 
 from circuits_benchmark.training.task import SiitTask
 
 D_MODEL = 32
-MIN_HEADS = 4
 
 
 def ll_config(spec: HardSpec) -> TransformerConfig:
     """The LL model's shape (module docstring)."""
-    heads_in_circuit = sum(1 for node in high_level.node_names(spec) if high_level.ll_node(spec, node).startswith("a0."))
-    n_heads = max(MIN_HEADS, heads_in_circuit + 1)
+    n_heads = high_level.n_heads(spec)
     return TransformerConfig(
         n_layers=2, n_heads=n_heads, d_model=D_MODEL, d_head=max(1, D_MODEL // n_heads), d_mlp=4 * D_MODEL,
         d_vocab=len(program.INPUT_TOKENS), d_vocab_out=len(program.OUTPUT_CLASSES), n_ctx=program.LENGTH + 1, causal=True,
@@ -38,9 +37,19 @@ def ll_config(spec: HardSpec) -> TransformerConfig:
 
 
 def metric_positions(spec: HardSpec) -> torch.Tensor:
-    """bool [pos]: the answer positions."""
+    """bool [pos]: every output position (the task's answers and the side outputs): what the model
+    is trained on and what discovery methods measure."""
+    return _positions(spec.output_positions)
+
+
+def answer_positions(spec: HardSpec) -> torch.Tensor:
+    """bool [pos]: the task's answer positions, where the ground truth is checked."""
+    return _positions(spec.answer_positions)
+
+
+def _positions(chosen: tuple[int, ...]) -> torch.Tensor:
     positions = torch.zeros(program.LENGTH + 1, dtype=torch.bool)
-    positions[list(spec.answer_positions)] = True
+    positions[list(chosen)] = True
     return positions
 
 

@@ -56,8 +56,8 @@ class IoiTasks(TaskFamily):
         )
 
     def benchmark_model(self, run: TrainedModel, output_dir: Path) -> BenchmarkModel:
-        """Sentences of every template, the last position. Raises BenchmarkError for a model of
-        an earlier IOI task (other words or templates)."""
+        """Sentences of the held-out templates and name pairs only, the last position. Raises
+        BenchmarkError for a model of an earlier IOI task (other words or templates)."""
         if run.meta.hl_model.get("fingerprint") != high_level.task_fingerprint():
             raise BenchmarkError(
                 f"{run.model_id} was trained on an earlier IOI task (other words or templates): retrain it with {self.train_command(IOI)}"
@@ -65,7 +65,7 @@ class IoiTasks(TaskFamily):
         return BenchmarkModel(
             model_id=run.model_id,
             model=run.model,
-            sample_tokens=task_model.sample_tokens,
+            sample_tokens=task_model.sample_held_out_tokens,
             metric_positions=task_model.metric_positions(),
             ground_truths=run.ground_truths,
         )

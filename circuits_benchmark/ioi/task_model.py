@@ -15,6 +15,12 @@ def sample_tokens(rng: np.random.Generator, count: int) -> torch.Tensor:
     return sentences.encode(sentences.sample_sentences(rng, count))
 
 
+def sample_held_out_tokens(rng: np.random.Generator, count: int) -> torch.Tensor:
+    """Token ids [count, pos] of sentences of the held-out templates and name pairs only: what a
+    trained model's checks and the methods run on it read (it never trained on any of them)."""
+    return sentences.encode(sentences.sample_sentences(rng, count, held_out=True))
+
+
 def metric_positions() -> torch.Tensor:
     """bool [pos]: only the last position carries the task's output."""
     positions = torch.zeros(sentences.SENTENCE_LENGTH + 1, dtype=torch.bool)

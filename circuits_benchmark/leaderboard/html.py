@@ -9,8 +9,8 @@ import html
 import numpy as np
 
 from circuits_benchmark.evaluation.roc import roc_envelope
-from circuits_benchmark.formatting import format_number, format_p_value
-from circuits_benchmark.leaderboard.explanations import EXPLANATION, METRIC_TITLES
+from circuits_benchmark.formatting import format_number
+from circuits_benchmark.leaderboard.explanations import EXPLANATION, METRIC_TITLES, comparison_text
 from circuits_benchmark.leaderboard.markdown import budget_rows
 from circuits_benchmark.leaderboard.summary import COMPARED_METRICS, Leaderboard, Section, SeriesResult
 from circuits_benchmark.models.model_id import ModelId
@@ -106,7 +106,7 @@ def _section(section: Section) -> str:
     plots = [_box_plot(section, metric, colours) for metric in COMPARED_METRICS]
     parts += ["<h3>AUROC across models, per method</h3>", f'<div class="plots">{"".join(plots)}</div>']
     for metric in COMPARED_METRICS:
-        parts += [f"<h3>{METRIC_TITLES[metric]}: row against column, paired win rate (p)</h3>", _comparison_table(section, metric)]
+        parts += [f"<h3>{METRIC_TITLES[metric]}: row against column, paired win rate (Holm-corrected p)</h3>", _comparison_table(section, metric)]
     parts += [
         "<h3>Edge AUROC against cost</h3>",
         "<p>One point per method and model; the large ring marks each method's medians.</p>",
@@ -125,7 +125,7 @@ def _ranking_table(section: Section, table_id: str) -> str:
     columns = [
         ("rank", "rank", False), ("method", "method", True), ("models", "models", False),
         ("edge_auroc_mean", "edge AUROC mean [95% CI]", False), ("edge_auroc_median", "edge AUROC median", False),
-        ("node_auroc_mean", "node AUROC mean [95% CI]", False), ("node_auroc_median", "node AUROC median", False),
+        ("component_edge_auroc_mean", "component edge AUROC mean [95% CI]", False), ("node_auroc_mean", "node AUROC mean [95% CI]", False), ("node_auroc_median", "node AUROC median", False),
         ("cpr_mean", "CPR", False), ("cmd_mean", "CMD", False), ("cost_median_s", "median s / model", False),
         ("cost_median_fpe", "median passes / model", False),
     ]
@@ -134,6 +134,7 @@ def _ranking_table(section: Section, table_id: str) -> str:
         cells = [
             _cell(s.rank) if s.rank is not None else '<td data-value="">-</td>', _cell(s.display_label), _cell(s.models),
             _interval_cell(s.edge_auroc_mean, s.edge_auroc_interval), _cell(s.edge_auroc_median),
+            _interval_cell(s.component_edge_auroc_mean, s.component_edge_auroc_interval),
             _interval_cell(s.node_auroc_mean, s.node_auroc_interval), _cell(s.node_auroc_median),
             _cell(s.cpr_mean), _cell(s.cmd_mean), _cell(s.cost_median_s), _cell(s.cost_median_fpe),
         ]
@@ -193,7 +194,7 @@ def _comparison_table(section: Section, metric: str) -> str:
         cells = []
         for second in labels:
             c = section.comparisons[metric].get((first, second))
-            cells.append("<td></td>" if c is None else f"<td>{c.win_rate:.2f} ({format_p_value(c.p_value)})</td>")
+            cells.append("<td></td>" if c is None else f"<td>{_e(comparison_text(c))}</td>")
         rows.append(f'<tr><th class="text">{_e(first)}</th>{"".join(cells)}</tr>')
     return f"<table><thead>{header}</thead><tbody>{''.join(rows)}</tbody></table>"
 

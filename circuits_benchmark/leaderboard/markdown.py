@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from circuits_benchmark.formatting import format_number, format_p_value
-from circuits_benchmark.leaderboard.explanations import EXPLANATION, METRIC_TITLES
+from circuits_benchmark.formatting import format_number
+from circuits_benchmark.leaderboard.explanations import EXPLANATION, METRIC_TITLES, comparison_text
 from circuits_benchmark.leaderboard.summary import COMPARED_METRICS, Leaderboard, MethodSummary, Section, equal_budget_table
 from circuits_benchmark.models.model_id import ModelId
 
@@ -16,14 +16,14 @@ def render_markdown(board: Leaderboard) -> str:
     for section in board.sections:
         lines += [f"## {section.title}", "", *ranking_markdown(section), ""]
         for metric in COMPARED_METRICS:
-            lines += [f"### {METRIC_TITLES[metric]}: row against column, paired win rate (p)", "", *_comparison_markdown(section, metric), ""]
+            lines += [f"### {METRIC_TITLES[metric]}: row against column, paired win rate (Holm-corrected p)", "", *_comparison_markdown(section, metric), ""]
         lines += ["### AUROC at equal cost", "", *budget_markdown(section), ""]
         lines += ["### Per model: edge AUROC / node AUROC (± spread over seeds)", "", *_per_model_markdown(section), ""]
     return "\n".join(lines)
 
 
 RANKING_HEADER = (
-    "| rank | method | models | edge AUROC mean [95% CI] | edge AUROC median | node AUROC mean [95% CI] "
+    "| rank | method | models | edge AUROC mean [95% CI] | edge AUROC median | component edge AUROC mean [95% CI] | node AUROC mean [95% CI] "
     "| node AUROC median | CPR | CMD | median s / model | median passes / model |"
 )
 
@@ -48,6 +48,7 @@ def _ranking_row(s: MethodSummary) -> str:
     cells = [
         "-" if s.rank is None else str(s.rank), s.display_label, str(s.models),
         _with_interval(s.edge_auroc_mean, s.edge_auroc_interval), format_number(s.edge_auroc_median),
+        _with_interval(s.component_edge_auroc_mean, s.component_edge_auroc_interval),
         _with_interval(s.node_auroc_mean, s.node_auroc_interval), format_number(s.node_auroc_median),
         format_number(s.cpr_mean), format_number(s.cmd_mean), cost, _passes(s.cost_median_fpe),
     ]
@@ -86,7 +87,7 @@ def _comparison_markdown(section: Section, metric: str) -> list[str]:
         cells = []
         for second in labels:
             comparison = section.comparisons[metric].get((first, second))
-            cells.append("" if comparison is None else f"{comparison.win_rate:.2f} ({format_p_value(comparison.p_value)})")
+            cells.append("" if comparison is None else comparison_text(comparison))
         rows.append(f"| {first} | " + " | ".join(cells) + " |")
     return rows
 

@@ -3,18 +3,22 @@ summaries on common ground, and paired statistics.
 
 A series is the set of runs sharing a series key: the points of a threshold sweep, or one run. A
 sweep's ROC is made of the confusion (FPR, TPR) of each point's circuit, as `evaluation.roc` does
-for a sweep run in one process; a single run's ROC is its score ranking. A sweep missing points
-(an interrupted bench) is left out until a rerun completes it. CPR and CMD come from the series'
-reference run, the method at its default setting. A stochastic method run with several seeds
-gives one series per seed; they are combined into one result per (method, model): the mean, with
-the standard deviation across seeds as its spread.
+for a sweep run in one process; a single run's ROC is its score ranking; both at every level of
+`evaluation.scoring_levels` (q/k/v edges, the primary level; component edges; nodes). A sweep
+missing points (an interrupted bench) is left out until a rerun completes it. CPR and CMD come from
+the series' reference run, the method at its default setting. Every method runs on several data
+seeds (a stochastic one draws its own randomness from the seed too), one series per seed; they are
+combined into one result per (method, model): the mean, with the standard deviation across seeds
+as its spread, and the seeds' values kept for the bootstrap intervals, which resample seeds
+within models.
 
-Ranking on common ground. In each section (model kind x ablation) the common models are those
+Ranking on common ground. In each section (model kind x ablation; the hard family's SIIT models
+are a kind of their own) the common models are those
 every built-in method ran on (every method, when there are only submissions). A method that ran on
 all of them is ranked by its mean edge AUROC over exactly those models; equal means share a rank
 (1, 1, 3). Methods that ran on fewer models are listed apart, with their own coverage, never
 ranked against the rest. Pairwise comparisons pair two methods on the models both ran on
-(`evaluation.statistics`).
+(`evaluation.statistics`); each table's p-values are Holm-corrected across its pairs of methods.
 """
 
 from __future__ import annotations
@@ -25,11 +29,14 @@ from typing import Iterable
 
 from circuits_benchmark.choices import RocSource, RunSource
 from circuits_benchmark.evaluation.roc import auroc
-from circuits_benchmark.evaluation.statistics import PairedComparison, bootstrap_interval, paired_permutation_test
+from circuits_benchmark.evaluation.statistics import PairedComparison, bootstrap_interval, holm_adjusted, paired_permutation_test
+from circuits_benchmark.hard import TASK_PREFIX as HARD_TASK_PREFIX
 from circuits_benchmark.models.model_id import ModelId
 from circuits_benchmark.storage.results_db import RunRecord
 
-COMPARED_METRICS = ("edge_auroc", "node_auroc")
+COMPARED_METRICS = ("edge_auroc", "component_edge_auroc", "node_auroc")
+# Metric name -> the level of `evaluation.scoring_levels` it is the AUROC of.
+METRIC_LEVELS = {"edge_auroc": "edges", "component_edge_auroc": "component_edges", "node_auroc": "nodes"}
 # Means closer than this rank as equal (float noise of averaging, not a difference).
 RANK_RESOLUTION = 1e-9
 
@@ -41,8 +48,9 @@ class SeriesResult:
     cost_s: what the result cost per model: the runs' wall time for built-in methods (a sweep's
     points summed; seeds averaged), the submitter's reported seconds for a submission (None when
     not reported: our scoring time is no cost of theirs). positives / candidates: ground-truth
-    edges and candidate edges of the model (component level). seeds, edge_auroc_spread: how many
-    seeds were combined and the standard deviation of their edge AUROCs (None for one seed).
+    edges and candidate edges of the model (q/k/v level). seeds, edge_auroc_spread: how many
+    seeds were combined and the standard deviation of their edge AUROCs (None for one seed);
+    seed_values: metric -> its value on each seed (for the bootstrap).
     """
 
     label: str
@@ -68,11 +76,21 @@ class SeriesResult:
     edge_auroc_spread: float | None = None
     description: str = ""
     cost_fpe: float | None = None  # forward-pass equivalents (a sweep's points summed; seeds averaged)
+    component_edge_auroc: float | None = None
+    seed_values: dict[str, list[float]] = dataclasses.field(default_factory=dict)
 
     @property
     def section(self) -> tuple[str, str]:
-        """Results are only compared within one model kind and ablation."""
-        return self.model_kind, self.ablation
+        """Results are only compared within one model kind and ablation (the hard family's
+        models, SIIT-trained, are a kind of their own: `section_kind`)."""
+        return section_kind(self.model_kind, self.model_id), self.ablation
+
+
+def section_kind(model_kind: str, model_id: str) -> str:
+    """The leaderboard section a model belongs to: its kind, but "hard" for a hard task's SIIT model."""
+    if model_kind == "siit" and str(ModelId.parse(model_id).case).startswith(HARD_TASK_PREFIX):
+        return "hard"
+    return model_kind
 
 
 @dataclasses.dataclass
@@ -91,6 +109,8 @@ class MethodSummary:
     edge_auroc_mean: float | None
     edge_auroc_interval: tuple[float, float] | None
     edge_auroc_median: float | None
+    component_edge_auroc_mean: float | None
+    component_edge_auroc_interval: tuple[float, float] | None
     node_auroc_mean: float | None
     node_auroc_interval: tuple[float, float] | None
     node_auroc_median: float | None
@@ -127,12 +147,12 @@ def _series(group: list[RunRecord]) -> SeriesResult:
     reference = next((run for run in group if run.reference), group[0])
     if len(group) > 1:
         source = RocSource.SWEEP
-        edge_roc, node_roc = (_confusion_points(group, level) for level in ("edge", "node"))
-        edge_auroc, node_auroc = auroc(edge_roc), auroc(node_roc)
+        rocs = {metric: _confusion_points(group, level) for metric, level in METRIC_LEVELS.items()}
+        aurocs = {metric: auroc(points) for metric, points in rocs.items()}
     else:
         source = RocSource.RANKING
-        edge_roc, node_roc = reference.roc.get("edges", []), reference.roc.get("nodes", [])
-        edge_auroc, node_auroc = reference.metrics.get("edge_auroc"), reference.metrics.get("node_auroc")
+        rocs = {metric: reference.roc.get(level, []) for metric, level in METRIC_LEVELS.items()}
+        aurocs = {metric: reference.metrics.get(metric) for metric in METRIC_LEVELS}
     confusion = (reference.result.get("evaluation") or {}).get("at_threshold", {}).get("edges")
     wall_time_s = sum(run.wall_time_s for run in group)
     # A series is named by its reference run.
@@ -141,10 +161,9 @@ def _series(group: list[RunRecord]) -> SeriesResult:
         **identity,
         points=len(group),
         roc_source=source,
-        edge_roc=edge_roc,
-        node_roc=node_roc,
-        edge_auroc=edge_auroc,
-        node_auroc=node_auroc,
+        edge_roc=rocs["edge_auroc"],
+        node_roc=rocs["node_auroc"],
+        **aurocs,
         cpr=reference.metrics.get("cpr"),
         cmd=reference.metrics.get("cmd"),
         wall_time_s=wall_time_s,
@@ -163,28 +182,31 @@ def _sum_or_none(values: Iterable[float | None]) -> float | None:
 
 
 def _confusion_points(group: list[RunRecord], level: str) -> list[tuple[float, float]]:
-    """(FPR, TPR) of each sweep point's circuit; points with an undefined rate are dropped, as in roc.py."""
-    points = [(run.metrics.get(f"{level}_fpr"), run.metrics.get(f"{level}_tpr")) for run in group]
+    """(FPR, TPR) of each sweep point's circuit at a level; points with an undefined rate are
+    dropped, as in roc.py."""
+    points = [(run.metrics.get(f"{level[:-1]}_fpr"), run.metrics.get(f"{level[:-1]}_tpr")) for run in group]
     return [(f, t) for f, t in points if f is not None and t is not None]
 
 
 def combine_seeds(series: list[SeriesResult]) -> list[SeriesResult]:
     """One result per (section, method, model): several seeds become their mean (ROC: the lowest
-    seed's, for the plots), with the edge AUROC's standard deviation as the spread."""
+    seed's, for the plots), with the edge AUROC's standard deviation as the spread and every
+    seed's value of each compared metric kept."""
     groups: dict[tuple, list[SeriesResult]] = {}
     for result in series:
         groups.setdefault((*result.section, result.label, result.model_id), []).append(result)
     combined = []
     for group in groups.values():
-        if len(group) == 1:
-            combined.append(group[0])
-            continue
         group = sorted(group, key=lambda r: r.seed)
-        edge = _values(group, "edge_auroc")
+        seed_values = {metric: _values(group, metric) for metric in COMPARED_METRICS}
+        if len(group) == 1:
+            combined.append(dataclasses.replace(group[0], seed_values=seed_values))
+            continue
+        edge = seed_values["edge_auroc"]
         combined.append(dataclasses.replace(
             group[0],
-            edge_auroc=_mean(edge),
-            node_auroc=_mean(_values(group, "node_auroc")),
+            **{metric: _mean(values) for metric, values in seed_values.items()},
+            seed_values=seed_values,
             cpr=_mean(_values(group, "cpr")),
             cmd=_mean(_values(group, "cmd")),
             wall_time_s=statistics.mean(r.wall_time_s for r in group),
@@ -232,7 +254,7 @@ def _rank_key(summary: MethodSummary) -> float:
 
 
 def _summary(label: str, results: list[SeriesResult]) -> MethodSummary:
-    edge, node = _values(results, "edge_auroc"), _values(results, "node_auroc")
+    edge, component, node = (_values(results, metric) for metric in COMPARED_METRICS)
     costs, passes = _values(results, "cost_s"), _values(results, "cost_fpe")
     return MethodSummary(
         label=label,
@@ -240,10 +262,12 @@ def _summary(label: str, results: list[SeriesResult]) -> MethodSummary:
         rank=None,
         models=len(results),
         edge_auroc_mean=_mean(edge),
-        edge_auroc_interval=bootstrap_interval(edge) if edge else None,
+        edge_auroc_interval=_interval(results, "edge_auroc"),
         edge_auroc_median=statistics.median(edge) if edge else None,
+        component_edge_auroc_mean=_mean(component),
+        component_edge_auroc_interval=_interval(results, "component_edge_auroc"),
         node_auroc_mean=_mean(node),
-        node_auroc_interval=bootstrap_interval(node) if node else None,
+        node_auroc_interval=_interval(results, "node_auroc"),
         node_auroc_median=statistics.median(node) if node else None,
         cpr_mean=_mean(_values(results, "cpr")),
         cmd_mean=_mean(_values(results, "cmd")),
@@ -252,6 +276,12 @@ def _summary(label: str, results: list[SeriesResult]) -> MethodSummary:
         description=next((r.description for r in results if r.description), ""),
         cost_median_fpe=statistics.median(passes) if passes else None,
     )
+
+
+def _interval(results: list[SeriesResult], metric: str) -> tuple[float, float] | None:
+    """The bootstrap interval of a metric's mean over models, resampling each model's data seeds."""
+    per_model = [r.seed_values.get(metric) or [getattr(r, metric)] for r in results if getattr(r, metric) is not None]
+    return bootstrap_interval(per_model) if per_model else None
 
 
 # Budgets of the equal-budget table, in forward-pass equivalents per model.
@@ -270,16 +300,24 @@ def equal_budget_table(summaries: list[MethodSummary]) -> list[tuple[float, list
 
 
 def comparisons(series: list[SeriesResult], labels: list[str], metric: str) -> dict[tuple[str, str], PairedComparison]:
-    """Every ordered pair of different methods, paired on the models both have a value on."""
+    """Every ordered pair of different methods, paired on the models both have a value on, with
+    p-values Holm-corrected across the table's unordered pairs (each tested once, then mirrored)."""
     values = {label: {s.model_id: getattr(s, metric) for s in series if s.label == label and getattr(s, metric) is not None} for label in labels}
-    table = {}
-    for first in labels:
-        for second in labels:
+    tested = {}
+    for i, first in enumerate(labels):
+        for second in labels[i + 1 :]:
             shared = sorted(set(values[first]) & set(values[second]))
-            if first != second and shared:
-                table[first, second] = paired_permutation_test(
+            if shared:
+                tested[first, second] = paired_permutation_test(
                     [values[first][m] for m in shared], [values[second][m] for m in shared]
                 )
+    adjusted = holm_adjusted([c.p_value for c in tested.values()])
+    table = {}
+    for (first, second), comparison, p_value in zip(tested, tested.values(), adjusted):
+        table[first, second] = dataclasses.replace(comparison, adjusted_p_value=p_value)
+        table[second, first] = dataclasses.replace(
+            comparison, adjusted_p_value=p_value, win_rate=1 - comparison.win_rate, mean_difference=-comparison.mean_difference
+        )
     return table
 
 
@@ -332,6 +370,7 @@ class Section:
     def title(self) -> str:
         kind = {
             "tracr": "compiled (tracr) models", "siit": "SIIT-trained models", "compressed": "compressed tracr models",
+            "hard": "hard known-circuit models (SIIT-trained, issue 25)",
         }.get(self.model_kind, f"{self.model_kind} models")
         return f"{kind[0].upper()}{kind[1:]}, {self.ablation} ablation"
 

@@ -8,12 +8,45 @@ from typing import Callable
 import numpy as np
 import torch
 
-from circuits_benchmark.choices import Ablation
+from circuits_benchmark.choices import Ablation, Granularity
 from circuits_benchmark.circuits.circuit import Circuit
+from circuits_benchmark.errors import BenchmarkError
 from circuits_benchmark.models.transformer import CircuitTransformer
 
 # (rng, count) -> token ids [count, pos], BOS included where the model uses one.
 InputSampler = Callable[[np.random.Generator, int], torch.Tensor]
+# The independent input streams of one seed (`BenchmarkModel.clean_and_corrupted`).
+DATA_STREAMS = ("method", "faithfulness")
+
+
+class ExcludingSampler:
+    """An input sampler that never returns one of `excluded` (token rows): it draws from `sampler`
+    and keeps the rows outside `excluded`, in the order drawn, so a trained model's inputs leave out
+    its training inputs while following the task's own distribution over the rest.
+
+    Raises BenchmarkError when MAX_ROUNDS draws of twice the missing count find too few rows
+    outside `excluded` (the input space is nearly all training inputs).
+    """
+
+    MAX_ROUNDS = 50
+
+    def __init__(self, sampler: InputSampler, excluded: torch.Tensor) -> None:
+        self.sampler = sampler
+        self.excluded = {tuple(row) for row in excluded.tolist()}
+
+    def __call__(self, rng: np.random.Generator, count: int) -> torch.Tensor:
+        kept: list[torch.Tensor] = []
+        for _ in range(self.MAX_ROUNDS):
+            missing = count - sum(len(part) for part in kept)
+            if missing <= 0:
+                break
+            drawn = self.sampler(rng, 2 * missing)
+            fresh = [i for i, row in enumerate(drawn.tolist()) if tuple(row) not in self.excluded]
+            kept.append(drawn[fresh])
+        tokens = torch.cat(kept)
+        if len(tokens) < count:
+            raise BenchmarkError(f"only {len(tokens)} of {count} inputs found outside the {len(self.excluded)} excluded ones")
+        return tokens[:count]
 
 
 @dataclasses.dataclass
@@ -49,11 +82,13 @@ class BenchmarkModel:
     def output_kind(self) -> str:
         return self.model.cfg.output_kind
 
-    def ground_truth(self, ablation: Ablation = Ablation.RESAMPLE) -> Circuit | None:
-        """Component-level ground truth for an ablation (mean shares resample's); None if unknown."""
+    def ground_truth(self, ablation: Ablation = Ablation.RESAMPLE, granularity: Granularity = Granularity.COMPONENT) -> Circuit | None:
+        """The ground truth for an ablation (mean shares resample's) at a granularity (component, or
+        qkv as stored); None if unknown."""
         if not self.ground_truths:
             return None
-        return self.ground_truths[Ablation.parse(ablation).ground_truth].canonical()
+        circuit = self.ground_truths[Ablation.parse(ablation).ground_truth]
+        return circuit.canonical() if granularity == Granularity.COMPONENT else circuit
 
     def dont_care(self, ablation: Ablation = Ablation.RESAMPLE) -> set[tuple[str, str]]:
         """The don't-care edges under `ablation` (q/k/v level): its own list where the model has one
@@ -73,8 +108,14 @@ class BenchmarkModel:
         idle = Circuit([e for e in raw.edges if e in dont_care], granularity=raw.granularity).canonical()
         return set(idle.edges) - set(kept.edges), set(idle.nodes) - set(kept.nodes)
 
-    def clean_and_corrupted(self, count: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """Two independent batches of inputs: clean, and corrupted (another seed), as the reference does."""
-        clean = self.sample_tokens(np.random.default_rng(seed), count)
-        corrupted = self.sample_tokens(np.random.default_rng(seed + 1), count)
+    def clean_and_corrupted(self, count: int, seed: int, stream: str = "method") -> tuple[torch.Tensor, torch.Tensor]:
+        """Two independent batches of inputs, clean and corrupted, from `stream` of `seed` (one of
+        DATA_STREAMS: "method", the inputs a method gets, or "faithfulness", the held-out pairs).
+
+        Every (seed, stream) spawns its own two generators (numpy's SeedSequence), so no two seeds or
+        streams share data the way seed s's corrupted batch and seed s + 1's clean batch once did.
+        """
+        clean_sequence, corrupted_sequence = np.random.SeedSequence(seed, spawn_key=(DATA_STREAMS.index(stream),)).spawn(2)
+        clean = self.sample_tokens(np.random.default_rng(clean_sequence), count)
+        corrupted = self.sample_tokens(np.random.default_rng(corrupted_sequence), count)
         return clean, corrupted

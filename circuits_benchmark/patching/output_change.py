@@ -74,9 +74,17 @@ class PatchingBatch:
         cls, benchmark_model: BenchmarkModel, n_examples: int, seed: int, device: str = "cpu",
         tolerance: float = NUMERICAL_MATCH_TOLERANCE,
     ) -> "PatchingBatch":
-        """`n_examples` clean and corrupted inputs drawn from the model's task with `seed`; the
-        positions that count are the task's metric positions where its output is defined."""
+        """`n_examples` clean and corrupted inputs drawn from the model's task with `seed`."""
         clean, corrupted = benchmark_model.clean_and_corrupted(n_examples, seed)
+        return cls.from_inputs(benchmark_model, clean, corrupted, device, tolerance)
+
+    @classmethod
+    def from_inputs(
+        cls, benchmark_model: BenchmarkModel, clean: torch.Tensor, corrupted: torch.Tensor, device: str = "cpu",
+        tolerance: float = NUMERICAL_MATCH_TOLERANCE,
+    ) -> "PatchingBatch":
+        """A batch of given clean and corrupted inputs; the positions that count are the task's
+        metric positions where its output is defined."""
         weights = benchmark_model.metric_positions.expand(clean.shape).clone()
         if benchmark_model.defined_positions is not None:
             weights &= benchmark_model.defined_positions(clean)

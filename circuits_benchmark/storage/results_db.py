@@ -4,8 +4,8 @@ Tables:
   runs        one row per finished run: its key, method, case, model, parameters, seed, versions,
               timing, its place in a threshold sweep, and the full result (circuit, scores,
               confusions, faithfulness curve) as JSON
-  metrics     (run, name) -> value: edge_auroc, node_auroc, cpr, cmd and, for the circuit at the
-              run's threshold, edge_tpr, edge_fpr, node_tpr, node_fpr
+  metrics     (run, name) -> value: edge_auroc (q/k/v edges), component_edge_auroc, node_auroc,
+              cpr, cmd and, for the circuit at the run's threshold, TPR and FPR at each level
   roc_points  (run, curve, position) -> (fpr, tpr): the run's ROC from its score ranking
 
 A run is identified by its `run_key` (built from its RunConfig by the caller); saving a key again
@@ -36,8 +36,11 @@ DATABASE_FILE = "results.sqlite"
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_S = 120.0
 # Metric names a run may carry; any other name is a caller's bug.
-METRIC_NAMES = ("edge_auroc", "node_auroc", "cpr", "cmd", "edge_tpr", "edge_fpr", "node_tpr", "node_fpr", "cost_fpe")
-ROC_CURVES = ("edges", "nodes")
+METRIC_NAMES = (
+    "edge_auroc", "component_edge_auroc", "node_auroc", "cpr", "cmd", "edge_tpr", "edge_fpr",
+    "component_edge_tpr", "component_edge_fpr", "node_tpr", "node_fpr", "cost_fpe",
+)
+ROC_CURVES = ("edges", "component_edges", "nodes")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -108,7 +111,7 @@ class RunRecord:
         reference: True for the run at the method's default setting (its CPR/CMD head the series).
         versions: package versions; wall_time_s, finished_at (ISO UTC), host: timing and place.
         metrics: name (one of METRIC_NAMES) -> value (None where undefined).
-        roc: curve ("edges", "nodes") -> (fpr, tpr) points of the run's own score ranking.
+        roc: curve (ROC_CURVES: "edges", "component_edges", "nodes") -> (fpr, tpr) points of the run's own score ranking.
         result: the rest of the result (circuit, scores, confusions, faithfulness curve, config).
         run_id: the database id, once stored.
     """

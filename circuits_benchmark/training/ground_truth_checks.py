@@ -23,13 +23,14 @@ TRAINED_ABLATIONS = (Ablation.RESAMPLE, Ablation.MEAN)
 
 def check_trained_ground_truth(
     model: BenchmarkModel, n_examples: int = CHECK_EXAMPLES, seed: int = 0,
-    ablations: tuple[str, ...] = TRAINED_ABLATIONS, device: str = "cpu",
+    ablations: tuple[str, ...] = TRAINED_ABLATIONS, device: str | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Ground-truth checks (`GroundTruthCheck.to_dict`) of a trained model, or of one in training,
     under the ablations its strict loss trains for (resample, and mean beside it), as stored in
     meta.json and the release manifest. The input pairs depend only on the task, `n_examples` and
-    `seed`, so a check made during training agrees with the one made on the model it writes."""
-    batch = PatchingBatch.sample(model, n_examples, seed, device)
+    `seed`, so a check made during training agrees with the one made on the model it writes.
+    `device`: where to run it (default: where the model is, which it stays on)."""
+    batch = PatchingBatch.sample(model, n_examples, seed, device or str(model.model.embed.W_E.device))
     with torch.no_grad():
         return {a: ground_truth_check(batch, model, a).to_dict() for a in ablations}
 

@@ -9,7 +9,9 @@ out, each with its figures and the reason.
 
 A model is released only when it clears the bar: accuracy, IIA and strict IIA at least
 `RELEASE_TARGET` on held-out inputs, and a ground truth that is faithful and minimal under
-resample ablation (`evaluation.ground_truth_check`). The release is read by the `siit:` loader
+resample ablation (`evaluation.ground_truth_check`; a family may judge by its own checks,
+`TaskFamily.release_ground_truth_checks`: the hard family's are `hard.checks`). A family may ship
+in its own folder (`TaskFamily.release_dir`: the hard family's is `releases/hard/`). The release is read by the `siit:` loader
 under the run id `release` (`siit:3:release`, and `siit:3` where no local run exists).
 """
 
@@ -23,7 +25,6 @@ from typing import Any, Sequence
 from circuits_benchmark.choices import Ablation
 from circuits_benchmark.errors import BenchmarkError
 from circuits_benchmark.models.model_id import ModelId
-from circuits_benchmark.models.registry import load_benchmark_model
 from circuits_benchmark.storage.files import StorageError, atomic_write_json, load_tensors, read_json, sha256_of
 from circuits_benchmark.training.artifacts import (
     CONFIG_FILE,
@@ -36,10 +37,11 @@ from circuits_benchmark.training.artifacts import (
     release_case_dir,
     run_dir,
 )
-from circuits_benchmark.training.ground_truth_checks import check_trained_ground_truth, ground_truth_problems
+from circuits_benchmark.training.ground_truth_checks import ground_truth_problems
 from circuits_benchmark.training.siit_models import (
     finished_run_ids,
     load_run,
+    trained_benchmark_model,
     run_rank,
 )
 from circuits_benchmark.training.settings import HELD_OUT_METRICS
@@ -107,7 +109,9 @@ def build_release(runs: dict[CaseKey, str], output_dir: Path, release_dir: Path 
 
     Cases already released and not in `runs` stay as they are; a case in `runs` that fails the
     bar is listed under "excluded" with its figures (and its earlier release, if any, removed).
-    Runs trained before the ground-truth check existed are checked here. Returns the manifest.
+    The ground truth is judged by the checks its family names (`TaskFamily.release_ground_truth_checks`:
+    those stored with the run, computed for runs trained before the checks existed; the hard
+    family's own, re-run on held-out inputs). Returns the manifest.
     """
     if release_dir is None:
         folders = {task_family(case_id).release_dir for case_id in runs}
@@ -118,10 +122,10 @@ def build_release(runs: dict[CaseKey, str], output_dir: Path, release_dir: Path 
     for case_id, run_id in sorted(runs.items(), key=lambda item: _case_order(str(item[0]))):
         source = run_dir(output_dir, case_id, run_id)
         meta = TrainingMeta.read(source)
-        if meta.ground_truth_checks is None:
-            meta.ground_truth_checks = check_trained_ground_truth(load_benchmark_model(meta.model_id, output_dir), seed=meta.seed)
+        run = load_run(output_dir, case_id, run_id)
+        meta.ground_truth_checks = task_family(case_id).release_ground_truth_checks(run, trained_benchmark_model(run, output_dir))
         target = release_case_dir(case_id, release_dir)
-        verdict = release_verdict(meta) if _ground_truth_current(output_dir, case_id, run_id) else (
+        verdict = release_verdict(meta) if task_family(case_id).ground_truth_current(run, output_dir) else (
             "trained against an earlier ground truth of its case: retrain it"
         )
         key = str(case_id)
@@ -157,10 +161,6 @@ def _copy_run(source: Path, target: Path, meta: TrainingMeta) -> TrainingMeta:
     shutil.rmtree(target, ignore_errors=True)
     staging.rename(target)
     return released_meta
-
-
-def _ground_truth_current(output_dir: Path, case_id: CaseKey, run_id: str) -> bool:
-    return task_family(case_id).ground_truth_current(load_run(output_dir, case_id, run_id), output_dir)
 
 
 def _manifest_entry(case_id: CaseKey, meta: TrainingMeta, directory: Path) -> dict[str, Any]:

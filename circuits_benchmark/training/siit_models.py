@@ -1,6 +1,10 @@
 """Trained SIIT runs as benchmark models: `siit:<task>[:<run-id>]`: the run the user trained (by
 id, or the best one), else the model release that ships with the project (`siit:<task>:release`).
 
+A trained model's inputs (for its checks, and for every method run on it) leave out what it trained
+on: a tracr case's sampler skips the run's training inputs (rebuilt from its seed), IOI's draws
+from the held-out templates and name pairs only.
+
 A trained model is scored against the LL ground truth stored with it (ground_truth.json), which
 training derived from the very correspondence its losses used. Everything else a discovery method
 needs (input sampler, metric positions, defined positions) is its task's, from its task family
@@ -12,6 +16,8 @@ from __future__ import annotations
 import dataclasses
 import sys
 from pathlib import Path
+
+import torch
 
 from circuits_benchmark.circuits.circuit import Circuit
 from circuits_benchmark.errors import BenchmarkError

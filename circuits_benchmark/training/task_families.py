@@ -13,6 +13,10 @@ everything that differs between them:
   positions), which the `siit:` loader returns;
 - `ground_truth_current(run, output_dir)`: whether a trained model's stored ground truth is still
   its task's (a stale one is warned about, and never released);
+- `check_ground_truth(run, output_dir)`: the checks of a finished model's ground truth (stored in
+  meta.json; their "redundant" edges are scored as don't-care), and
+  `release_ground_truth_checks(run, output_dir)`: those a release judges it by (by default the
+  stored ones; a family whose checks differ from the standard ones re-runs its own);
 - `tokenizer(key, output_dir)`.
 
 Families register themselves with `register_task_family` when their module is imported. The
@@ -93,6 +97,23 @@ class TaskFamily(abc.ABC):
     def tokenizer(self, key: CaseKey, output_dir: Path) -> "CaseTokenizer":
         """The task's tokenizer."""
 
+    def check_ground_truth(
+        self, run: "TrainedModel", model: "BenchmarkModel", ablations: tuple[str, ...] | None = None
+    ) -> dict[str, dict[str, Any]]:
+        """Ablation -> the check of a finished model's ground truth (`run`, as the benchmark model
+        `model` around its task; or of one in training, which early stopping checks under
+        `ablations` only), each with at least faithful, minimal, changed_fraction and redundant
+        (parts found unnecessary). By default the standard checks (`training.ground_truth_checks`,
+        under every trained ablation unless `ablations` says) on inputs of the run's seed."""
+        from circuits_benchmark.training.ground_truth_checks import TRAINED_ABLATIONS, check_trained_ground_truth
+
+        return check_trained_ground_truth(model, seed=run.meta.seed, ablations=ablations or TRAINED_ABLATIONS)
+
+    def release_ground_truth_checks(self, run: "TrainedModel", model: "BenchmarkModel") -> dict[str, dict[str, Any]]:
+        """The checks a release judges a run by: those stored with it, computed when it has none
+        (trained before the checks existed)."""
+        return run.meta.ground_truth_checks or self.check_ground_truth(run, model)
+
     def settings(self, **overrides: Any) -> "SiitSettings":
         """The family's recipe with `overrides` (SiitSettings fields) applied; raises
         BenchmarkError for an unknown field or a bad value."""
@@ -147,10 +168,12 @@ def build_task(key: CaseKey, output_dir: Path, seed: int) -> "SiitTask":
 def parse_task_keys(text: str | None) -> list[CaseKey]:
     """The `-i` selection of trained tasks: tracr cases as `cases.parse_case_ids` reads them
     (`3`, `1-10`, `suite`; none given: every case), and named tasks among them (`-i ioi`,
-    `-i 3,ioi`), which come after the cases. Raises BenchmarkError for an unknown part."""
+    `-i 3,ioi`) and a family's name for every task it names (`-i hard`), which come after the
+    cases. Raises BenchmarkError for an unknown part."""
     from circuits_benchmark.cases import parse_case_ids
 
-    parts = [part.strip() for part in (text or "").split(",")]
+    families = {family.name: [str(key) for key in family.keys()] for family in task_families() if family.keys()}
+    parts = [key for part in (text or "").split(",") for key in families.get(part.strip(), [part.strip()])]
     named = [part for part in parts if part in named_task_keys()]
     rest = ",".join(part for part in parts if part not in named)
     cases: list[CaseKey] = parse_case_ids(rest) if rest or not named else []

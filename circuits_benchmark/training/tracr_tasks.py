@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 
 from circuits_benchmark.errors import BenchmarkError
-from circuits_benchmark.models.benchmark_model import BenchmarkModel
+from circuits_benchmark.models.benchmark_model import BenchmarkModel, ExcludingSampler
 from circuits_benchmark.models.model_id import ModelId
 from circuits_benchmark.models.registry import load_benchmark_model
 from circuits_benchmark.models.tokenizer import CaseTokenizer
@@ -56,7 +56,14 @@ class TracrTasks(TaskFamily):
         )
 
     def benchmark_model(self, run: TrainedModel, output_dir: Path) -> BenchmarkModel:
-        return load_benchmark_model(ModelId.tracr(run.case_id), output_dir)
+        """The case's `tracr:` model, drawing only inputs the run did not train on. Raises
+        BenchmarkError when its training split cannot be rebuilt as recorded."""
+        task_model = load_benchmark_model(ModelId.tracr(run.case_id), output_dir)
+        split = split_unique_inputs(_compiled(run.case_id, output_dir), run.meta.seed)
+        if split.fingerprint() != run.meta.split.get("fingerprint"):
+            raise BenchmarkError(f"{run.model_id}: its training split cannot be rebuilt (fingerprint differs), so its training inputs cannot be held out")
+        task_model.sample_tokens = ExcludingSampler(task_model.sample_tokens, split.train)
+        return task_model
 
     def ground_truth_current(self, run: TrainedModel, output_dir: Path) -> bool:
         return ll_ground_truths(run.correspondence, _compiled(run.case_id, output_dir).ground_truths) == run.ground_truths

@@ -26,9 +26,9 @@ from circuits_benchmark.models.benchmark_model import BenchmarkModel
 from circuits_benchmark.models.model_id import ModelId
 from circuits_benchmark.storage.files import StorageError, atomic_write_json
 from circuits_benchmark.training.artifacts import CHECKPOINT_FILE, META_FILE, Checkpoint, TrainedModel, TrainingMeta, TrainingProgress, run_dir, write_run
-from circuits_benchmark.training.ground_truth_checks import check_trained_ground_truth, ground_truth_problems
-from circuits_benchmark.training.siit_models import trained_benchmark_model
+from circuits_benchmark.training.ground_truth_checks import ground_truth_problems
 from circuits_benchmark.training.objectives import SiitObjective, heldout_metrics
+from circuits_benchmark.training.siit_models import trained_benchmark_model
 from circuits_benchmark.training.task import SiitTask, fresh_ll_model
 from circuits_benchmark.training.task_families import CaseKey, build_task, task_family
 from circuits_benchmark.training.settings import HELD_OUT_METRICS, SiitSettings
@@ -39,14 +39,16 @@ CHECKPOINT_SECONDS = 15.0
 # measurement (every epoch on large training sets, every 8th on case 3's 204 inputs), and always
 # before training stops; measuring after each of case 3's 4-step epochs cost a third of its time.
 EVAL_STEPS = 32
-# Early stopping also asks for the check the release verdict makes (`release.release_verdict`):
-# the LL ground truth faithful and minimal under resample ablation. A run whose metrics reach the
+# Early stopping also asks for the check the release verdict reads (`release.release_verdict`):
+# the LL ground truth faithful and minimal under resample ablation, by its family's check. A run whose metrics reach the
 # bar while its circuit is untrue (case 3 at a 60% target, at epoch 40 with 18% of outputs changed;
 # a user's plug-in case at 99.5% with a 0.64% unfaithful ground truth) trains on instead of
 # stopping where no release can take it.
 STOPPING_ABLATION = Ablation.RESAMPLE
 # The key of an evaluation record that holds its ground-truth check (made only at the bar).
 GROUND_TRUTH_KEY = "ground_truth"
+# A model in training as its family's ground-truth check takes it: the run, and the run around its task.
+CheckedModel = tuple[TrainedModel, BenchmarkModel]
 
 
 def total_loss(terms: dict[str, torch.Tensor], settings: SiitSettings) -> torch.Tensor:
@@ -99,12 +101,12 @@ def train_siit(
         optimizer.load_state_dict(checkpoint.optimizer_state)
         progress, generator_state = checkpoint.progress, checkpoint.generator_state
 
-    def model_in_training() -> BenchmarkModel:
+    def model_in_training() -> CheckedModel:
         """The model being trained around its task, as the final check will see it written (its
         meta, never written, is what the task family reads: the HL model's fingerprint, the seed)."""
         meta = _meta(task, settings, progress, StopReason.EPOCH_LIMIT, device)
         run = TrainedModel(case, meta.run_id, directory, model, task.ll_ground_truths, task.correspondence, meta)
-        return trained_benchmark_model(run, output_dir)
+        return run, trained_benchmark_model(run, output_dir)
 
     loop = _Loop(task, settings, model, optimizer, directory, device, progress, checkpoint_seconds, model_in_training)
     with deterministic_kernels():
@@ -114,7 +116,7 @@ def train_siit(
     write_run(directory, model, task.ll_ground_truths, meta)
     # Sufficiency and necessity of the ground truth, judged on the finished model (the one written).
     run = TrainedModel(case, meta.run_id, directory, model, task.ll_ground_truths, task.correspondence, meta)
-    meta.ground_truth_checks = check_trained_ground_truth(trained_benchmark_model(run, output_dir), seed=settings.seed)
+    meta.ground_truth_checks = task_family(case).check_ground_truth(run, trained_benchmark_model(run, output_dir))
     atomic_write_json(directory / META_FILE, meta.to_dict())
     return meta
 
@@ -160,11 +162,11 @@ class _Loop:
         device: str,
         progress: TrainingProgress,
         checkpoint_seconds: float,
-        model_in_training: Callable[[], BenchmarkModel],
+        model_in_training: Callable[[], CheckedModel],
     ) -> None:
         self.task, self.settings, self.model, self.optimizer = task, settings, model, optimizer
-        self.device, self.model_in_training = device, model_in_training
-        self._checked_model: BenchmarkModel | None = None
+        self.model_in_training = model_in_training
+        self._checked_model: CheckedModel | None = None
         self.directory, self.progress, self.checkpoint_seconds = directory, progress, checkpoint_seconds
         self.objective: SiitObjective = task.objective(model, settings.tolerance, device)
         self.train = task.split.train.to(device)
@@ -249,7 +251,7 @@ class _Loop:
         if self._checked_model is None:
             self._checked_model = self.model_in_training()
         self.model.eval()
-        check = check_trained_ground_truth(self._checked_model, seed=self.settings.seed, ablations=(STOPPING_ABLATION,), device=self.device)
+        check = task_family(self.task.case).check_ground_truth(*self._checked_model, ablations=(STOPPING_ABLATION,))
         self.model.train()
         record[GROUND_TRUTH_KEY] = {key: check[STOPPING_ABLATION][key] for key in ("faithful", "minimal", "changed_fraction", "redundant")}
 

@@ -1,0 +1,88 @@
+"""The hard family's tasks: every named task (`hard-...`) and its knobs, the keys `-i` accepts.
+
+Four keep the names of the first prototypes (`hard-redundant`, `hard-saturated`, `hard-rare`,
+`hard-distractor`); every other is named by its knobs (`task_name`): `hard-` then, in order, the
+knobs set away from their default, and the program:
+
+    copies3, backup, locate, sat0.25 (saturation), rare3 (rare_share in percent), side2
+    (distractor), p1 (program)
+
+The catalogue covers each mechanism alone at several strengths and programs, and combined
+(EXPERIMENTS.md lists what was trained and released).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from circuits_benchmark.errors import BenchmarkError
+from circuits_benchmark.hard.program import HardSpec
+
+
+def trained_spec(spec: HardSpec) -> HardSpec:
+    """The program SIIT trains: the spec without saturation, which acts after training."""
+    return dataclasses.replace(spec, saturation=1.0)
+
+
+def task_name(spec: HardSpec) -> str:
+    """The name a task's knobs give it (module docstring)."""
+    parts = [f"copies{spec.copies}"] if spec.copies > 1 else []
+    parts += ["backup"] * spec.backup + ["locate"] * spec.locate
+    parts += [f"sat{spec.saturation:g}"] if spec.saturation != 1 else []
+    parts += [f"rare{100 * spec.rare_share:g}"] if spec.rare else []
+    parts += [f"side{spec.distractor}"] if spec.distractor else []
+    return "-".join(["hard", *parts, f"p{spec.program}"])
+
+
+PROTOTYPES = {
+    "hard-redundant": HardSpec(copies=3, backup=True),
+    "hard-saturated": HardSpec(locate=True, saturation=3.0),
+    "hard-rare": HardSpec(rare_share=0.03),
+    "hard-distractor": HardSpec(distractor=4),
+}
+
+_NAMED_BY_KNOBS = (
+    # Redundancy and self-repair alone.
+    HardSpec(copies=3, backup=True, program=1),
+    HardSpec(copies=5, backup=True, program=2),
+    HardSpec(copies=3, program=3),
+    HardSpec(backup=True, program=1),
+    # Saturation alone, from soft (the unsaturated end) to sharp.
+    HardSpec(locate=True, saturation=0.5, program=1),
+    HardSpec(locate=True, saturation=0.3, program=2),
+    HardSpec(locate=True, program=3),
+    HardSpec(locate=True, saturation=2.0, program=4),
+    # Rare parts alone, from rarer to less rare.
+    HardSpec(rare_share=0.01, program=1),
+    HardSpec(rare_share=0.1, program=2),
+    HardSpec(rare_share=0.03, program=3),
+    # Distractors alone, from one side output to four.
+    HardSpec(distractor=1, program=1),
+    HardSpec(distractor=2, program=2),
+    HardSpec(distractor=3, program=3),
+    HardSpec(distractor=4, program=4),
+    # Two mechanisms.
+    HardSpec(copies=3, backup=True, rare_share=0.03, program=1),
+    HardSpec(copies=3, backup=True, distractor=3, program=2),
+    HardSpec(copies=3, backup=True, locate=True, saturation=0.3, program=3),
+    HardSpec(rare_share=0.03, distractor=3, program=4),
+    HardSpec(locate=True, saturation=0.3, distractor=3, program=5),
+    HardSpec(locate=True, saturation=0.3, rare_share=0.03, program=6),
+    HardSpec(locate=True, distractor=2, program=7),
+    # Three and four mechanisms.
+    HardSpec(copies=3, backup=True, rare_share=0.03, distractor=2, program=5),
+    HardSpec(copies=3, backup=True, locate=True, saturation=0.3, distractor=2, program=6),
+    HardSpec(copies=3, backup=True, locate=True, rare_share=0.03, distractor=2, program=7),
+    HardSpec(copies=3, backup=True, locate=True, saturation=0.3, rare_share=0.03, distractor=2, program=8),
+    HardSpec(copies=5, backup=True, locate=True, saturation=0.3, rare_share=0.03, distractor=3, program=9),
+    HardSpec(copies=3, locate=True, saturation=0.5, rare_share=0.01, distractor=4, program=10),
+)
+
+TASKS: dict[str, HardSpec] = {**PROTOTYPES, **{task_name(spec): spec for spec in _NAMED_BY_KNOBS}}
+
+
+def task_spec(name: str) -> HardSpec:
+    """The knobs of a named hard task; raises BenchmarkError pointing at the list of them."""
+    if name not in TASKS:
+        raise BenchmarkError(f"no hard task {name!r}: `./main.py release list` and circuits_benchmark/hard/catalogue.py name them")
+    return TASKS[name]
