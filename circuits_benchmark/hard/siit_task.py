@@ -19,7 +19,7 @@ from circuits_benchmark.choices import Ablation
 from circuits_benchmark.errors import BenchmarkError
 from circuits_benchmark.hard import catalogue, checks, edits, high_level, program, task
 from circuits_benchmark.hard.catalogue import trained_spec
-from circuits_benchmark.models.benchmark_model import BenchmarkModel
+from circuits_benchmark.models.benchmark_model import BenchmarkModel, ExcludingSampler
 from circuits_benchmark.models.tokenizer import CaseTokenizer
 from circuits_benchmark.training.artifacts import TrainedModel
 from circuits_benchmark.training.task import SiitTask
@@ -44,12 +44,14 @@ class HardTasks(TaskFamily):
         return task.siit_task(str(key), trained_spec(catalogue.task_spec(str(key))), seed)
 
     def benchmark_model(self, run: TrainedModel, output_dir: Path) -> BenchmarkModel:
-        """The trained network with the task's saturation. Raises BenchmarkError for a model
-        trained on another program."""
+        """The trained network with the task's saturation, drawing only inputs it did not train on.
+        Raises BenchmarkError for a model trained on another program."""
         spec = catalogue.task_spec(str(run.case_id))
         if run.meta.hl_model.get("spec") != trained_spec(spec).to_dict():
             raise BenchmarkError(f"{run.model_id} was trained on another program: retrain it with {self.train_command(run.case_id)}")
-        return task.benchmark_model(run.model_id, spec, edits.apply_edits(run.model, spec))
+        model = task.benchmark_model(run.model_id, spec, edits.apply_edits(run.model, spec))
+        model.sample_tokens = ExcludingSampler(model.sample_tokens, task.training_split(trained_spec(spec), run.meta.seed).train)
+        return model
 
     def ground_truth_current(self, run: TrainedModel, output_dir: Path) -> bool:
         return run.ground_truths.get(Ablation.RESAMPLE) == high_level.ll_ground_truth(catalogue.task_spec(str(run.case_id)))
