@@ -194,13 +194,14 @@ def load_siit_model(model_id: ModelId, output_dir: Path) -> BenchmarkModel:
 
 
 def trained_benchmark_model(run: TrainedModel, output_dir: Path) -> BenchmarkModel:
-    """A trained model (read from disk, or held by the trainer) around its task: its network and
-    LL ground truth, the task's inputs and positions, and the parts its checks found redundant."""
+    """A trained model (read from disk, or held by the trainer) around its task: the network its
+    family makes of it (the run's own, or an edited copy), its LL ground truth, the task's inputs and
+    positions, and the parts its checks found redundant."""
     task_model = task_family(run.case_id).benchmark_model(run, output_dir)
     # Parts the finished model's checks found redundant (edges named `source->destination`).
     checks = run.meta.ground_truth_checks or {}
     dont_care = {a: [tuple(p.split("->")) for p in check["redundant"] if "->" in p] for a, check in checks.items()}
     return dataclasses.replace(
-        task_model, model_id=run.model_id, model=run.model, ground_truths=run.ground_truths, dont_care_edges=dont_care,
+        task_model, model_id=run.model_id, ground_truths=run.ground_truths, dont_care_edges=dont_care,
         correspondence=dict(run.correspondence.mapping),
     )

@@ -85,9 +85,9 @@ class TaskFamily(abc.ABC):
 
     @abc.abstractmethod
     def benchmark_model(self, run: "TrainedModel", output_dir: Path) -> "BenchmarkModel":
-        """The task around a trained model: inputs, metric positions, defined positions (the
-        network and ground truth are replaced by the run's). Raises BenchmarkError for a model
-        trained on an earlier version of the task."""
+        """The task around a trained model: its network (`run.model`, or a copy the task edits),
+        inputs, metric positions, defined positions (the ground truth is replaced by the run's).
+        Raises BenchmarkError for a model trained on an earlier version of the task."""
 
     @abc.abstractmethod
     def ground_truth_current(self, run: "TrainedModel", output_dir: Path) -> bool:

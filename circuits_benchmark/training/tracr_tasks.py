@@ -8,6 +8,7 @@ on the case's own task (its `tracr:` benchmark model: inputs, positions, defined
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import torch
@@ -62,8 +63,7 @@ class TracrTasks(TaskFamily):
         split = split_unique_inputs(_compiled(run.case_id, output_dir), run.meta.seed)
         if split.fingerprint() != run.meta.split.get("fingerprint"):
             raise BenchmarkError(f"{run.model_id}: its training split cannot be rebuilt (fingerprint differs), so its training inputs cannot be held out")
-        task_model.sample_tokens = ExcludingSampler(task_model.sample_tokens, split.train)
-        return task_model
+        return dataclasses.replace(task_model, model=run.model, sample_tokens=ExcludingSampler(task_model.sample_tokens, split.train))
 
     def ground_truth_current(self, run: TrainedModel, output_dir: Path) -> bool:
         return ll_ground_truths(run.correspondence, _compiled(run.case_id, output_dir).ground_truths) == run.ground_truths
