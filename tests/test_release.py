@@ -27,10 +27,6 @@ RELEASED = released_case_ids()  # tracr cases; the IOI release is tested in test
 # the original release's cases.
 RESCORED = [pytest.param(i, marks=() if i in ORIGINAL_RELEASE_IDS else pytest.mark.slow) for i in RELEASED]
 
-# Released models whose ground truth, faithful on the pairs its release was checked on (mostly
-# training inputs), changes slightly more than FAITHFULNESS_TOLERANCE (0.5%) of the output positions
-# on held-out pairs, as measured (issue 26): case -> changed fraction on the test's 500 pairs.
-HELD_OUT_GAPS = {7: 0.006, 103: 0.0051111111}
 
 
 @pytest.fixture(scope="module")
@@ -77,10 +73,7 @@ def test_released_model_matches_manifest_and_its_ground_truth_holds_on_held_out_
     assert not trained_on & {tuple(row) for row in torch.cat([batch.clean, batch.corrupted]).tolist()}
     check = ground_truth_check(batch, model, "resample")
     assert check.minimal, check.summary()
-    if case_id in HELD_OUT_GAPS:
-        assert check.kept.changed_fraction == pytest.approx(HELD_OUT_GAPS[case_id], abs=1e-9), check.summary()
-    else:
-        assert check.faithful, check.summary()
+    assert check.faithful, check.summary()
 
 
 def test_release_list_shows_every_verdict_whole_in_80_columns(shown_whole_at_80) -> None:

@@ -1,5 +1,5 @@
-"""`./main.py eval iit_acdc` and `eval ioi_acdc`: ACDC's circuit beside the ground truth (thin
-wrappers of `analyses.acdc_comparison`, one printer for both)."""
+"""`./main.py eval iit_acdc` (and IOI's `eval ioi_acdc`, `cli.ioi`): ACDC's circuit beside the ground
+truth (thin wrappers of `analyses.acdc_comparison`, one printer for both)."""
 
 from __future__ import annotations
 
@@ -36,21 +36,10 @@ def eval_iit_acdc(
     if indices is None:
         raise BenchmarkError("eval iit_acdc needs -i: which cases (3, 3,4,21, 1-10 or ioi)")
     model_ids = [case_model_id(case, weights, tracr) for case in parse_task_keys(indices)]
-    _compare("iit_acdc", model_ids, threshold, n_examples, seed, output_dir)
+    compare("iit_acdc", model_ids, threshold, n_examples, seed, output_dir)
 
 
-def eval_ioi_acdc(
-    weights: Weights = None,
-    threshold: Threshold = 0.025,
-    n_examples: Examples = 100,
-    seed: Seed = 42,
-    output_dir: OutputDir = DEFAULT_OUTPUT_DIR,
-) -> None:
-    """ACDC on the IOI model: its circuit against the ground truth, edge by edge, drawn side by side."""
-    _compare("ioi_acdc", [case_model_id("ioi", weights, False)], threshold, n_examples, seed, output_dir)
-
-
-def _compare(kind: str, model_ids: list[str], threshold: float, n_examples: int, seed: int, output_dir: Path) -> None:
+def compare(kind: str, model_ids: list[str], threshold: float, n_examples: int, seed: int, output_dir: Path) -> None:
     """Runs and prints the comparison for each model; checks the numbers before any work."""
     from circuits_benchmark.analyses.acdc_comparison import acdc_comparison_report
     from circuits_benchmark.formatting import format_number

@@ -33,7 +33,7 @@ from circuits_benchmark.choices import RunSource
 from circuits_benchmark.storage.files import StorageError, ensure_writable_dir
 
 DATABASE_FILE = "results.sqlite"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: edge_auroc is over q/k/v edges (issue 26); a store of 1 holds the old scoring
 BUSY_TIMEOUT_S = 120.0
 # Metric names a run may carry; any other name is a caller's bug.
 METRIC_NAMES = (

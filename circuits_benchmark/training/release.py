@@ -46,7 +46,7 @@ from circuits_benchmark.training.siit_models import (
 )
 from circuits_benchmark.training.settings import HELD_OUT_METRICS
 from circuits_benchmark.training.task_families import DEFAULT_RELEASE_BAR, task_family
-from circuits_benchmark.training.task_keys import SIIT_RELEASE_DIR, CaseKey
+from circuits_benchmark.training.task_keys import SIIT_RELEASE_DIR, CaseKey, task_key
 from circuits_benchmark.versions import library_versions
 
 RELEASE_TARGET = DEFAULT_RELEASE_BAR
@@ -137,6 +137,36 @@ def build_release(runs: dict[CaseKey, str], output_dir: Path, release_dir: Path 
         manifest["excluded"].pop(key, None)
         released_meta = _copy_run(source, target, meta)
         manifest["models"][key] = _manifest_entry(case_id, released_meta, target)
+    return _write_manifest(manifest, release_dir)
+
+
+def recheck_release(output_dir: Path, release_dir: Path = SIIT_RELEASE_DIR) -> list[str]:
+    """Judges every model of a release again, on inputs it never trained on, by its family's checks
+    (as training stores them now): records the checks in its meta.json and the manifest, and moves
+    a model that no longer clears its bar to "excluded", with the reason. Returns the keys moved.
+    Releases built before held-out checking existed recorded checks on mostly training inputs."""
+    manifest = read_manifest(release_dir)
+    moved = []
+    for key in list(manifest["models"]):
+        case_id = task_key(key)
+        run = load_run(output_dir, case_id, RELEASE_RUN_ID)
+        run.meta.ground_truth_checks = task_family(case_id).check_ground_truth(run, trained_benchmark_model(run, output_dir))
+        target = release_case_dir(case_id, release_dir)
+        verdict = release_verdict(run.meta)
+        if verdict:
+            manifest["models"].pop(key)
+            shutil.rmtree(target)
+            manifest["excluded"][key] = {"run_id": run.meta.source_run_id, "reason": verdict, "metrics": run.meta.metrics}
+            moved.append(key)
+            continue
+        atomic_write_json(target / META_FILE, run.meta.to_dict())
+        manifest["models"][key] = _manifest_entry(case_id, run.meta, target)
+    _write_manifest(manifest, release_dir)
+    return moved
+
+
+def _write_manifest(manifest: dict[str, Any], release_dir: Path) -> dict[str, Any]:
+    """Sorts, totals and writes a release's manifest (atomically); returns it."""
     manifest["models"] = dict(sorted(manifest["models"].items(), key=lambda item: _case_order(item[0])))
     manifest["excluded"] = dict(sorted(manifest["excluded"].items(), key=lambda item: _case_order(item[0])))
     manifest["total_bytes"] = sum(entry["bytes"] for entry in manifest["models"].values())
