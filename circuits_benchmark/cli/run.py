@@ -61,8 +61,8 @@ Pairs = Annotated[
     Optional[Path],
     typer.Option(
         "--pairs",
-        help='Your own inputs instead: a JSON file {"clean": [[tokens...], ...], "corrupted": [[tokens...], ...]} in the '
-        "model's vocabulary (BOS is added); --n-examples is then their count (README, \"Your own pairs\").",
+        help='Your own inputs instead: a JSON file whose "clean" and "corrupted" lists hold token sequences in the '
+        "model's vocabulary (BOS is added); --n-examples is then their count (README: \"Your own pairs, other corruptions\").",
     ),
 ]
 ModelsDir = Annotated[Optional[Path], typer.Option("--models-dir", help="Where models are read from (compile cache, trained models); default: --output-dir.")]
