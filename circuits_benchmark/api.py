@@ -24,8 +24,7 @@ from circuits_benchmark.cases.case import register_case
 from circuits_benchmark.discovery.methods import register_method
 from circuits_benchmark.discovery.metric_registry import register_metric
 from circuits_benchmark.errors import BenchmarkError
-from circuits_benchmark.models.benchmark_model import BenchmarkModel
-from circuits_benchmark.models.model_id import ModelId
+from circuits_benchmark.models.benchmark_model import INDEPENDENT, BenchmarkModel
 from circuits_benchmark.models.registry import load_benchmark_model, register_loader
 from circuits_benchmark.paths import DEFAULT_RESULTS_DIR
 from circuits_benchmark.training.task_families import Recipe, TaskFamily, register_task_family
@@ -52,12 +51,9 @@ def load_model(model_id: str, models_dir: Path = DEFAULT_RESULTS_DIR) -> Benchma
 def tokenizer(model_id: str, models_dir: Path = DEFAULT_RESULTS_DIR) -> "CaseTokenizer":
     """The tokenizer of a case model (tracr, compressed or siit: each reads its task's tokens);
     raises BenchmarkError for other kinds."""
-    from circuits_benchmark.training.task_families import task_family
+    from circuits_benchmark.runs import model_tokenizer
 
-    case = ModelId.parse(model_id).case
-    if case is None:
-        raise BenchmarkError(f"{model_id} is not a case model: only tracr:<case> and siit:<task> have a tokenizer")
-    return task_family(case).tokenizer(case, models_dir)
+    return model_tokenizer(model_id, models_dir)
 
 
 def hooked_model(model_id: str, models_dir: Path = DEFAULT_RESULTS_DIR) -> tuple["HookedTransformer", "CaseTokenizer"]:
@@ -71,19 +67,25 @@ def hooked_model(model_id: str, models_dir: Path = DEFAULT_RESULTS_DIR) -> tuple
 def run_method(
     method: str, model_id: str, *, ablation: Ablation = Ablation.RESAMPLE, metric: str | None = None, sweep: bool = False,
     n_examples: int = 100, seed: int = 42, results_dir: Path = DEFAULT_RESULTS_DIR, models_dir: Path | None = None,
-    draw: bool = False, **settings: Any,
+    draw: bool = False, corruption: str = INDEPENDENT, pairs: tuple[Any, Any] | Path | None = None, **settings: Any,
 ) -> "RunResult":
     """`./main.py run <method>`: runs a registered method (built-in or a user's) on one model,
     scores it, writes its result folder and stores it. `settings` are MethodSettings fields
-    (threshold, lambda_reg, edgewise, integrated_grad_steps, epochs, learning_rate)."""
+    (threshold, lambda_reg, edgewise, integrated_grad_steps, epochs, learning_rate).
+
+    `corruption` names how corrupted inputs are made (independent draws, or one the model offers:
+    `abc` on IOI); `pairs` are your own inputs instead, `(clean, corrupted)` as token-id tensors
+    [n, pos] (BOS first) or lists of token sequences (BOS added), or a JSON file of them
+    (`models.input_pairs`); `n_examples` is then their count. Raises BenchmarkError."""
     from circuits_benchmark.discovery.settings import MethodSettings
-    from circuits_benchmark.runs import RunConfig, run_discovery
+    from circuits_benchmark.runs import RunConfig, run_discovery, user_pairs
 
     try:
         method_settings = MethodSettings(**settings)
     except TypeError as error:
         raise BenchmarkError(f"unknown method setting: {error}") from None
-    config = RunConfig(method, model_id, method_settings, ablation, metric, sweep, n_examples, seed)
+    checked = None if pairs is None else user_pairs(model_id, models_dir or results_dir, pairs)
+    config = RunConfig(method, model_id, method_settings, ablation, metric, sweep, n_examples, seed, corruption=corruption, pairs=checked)
     return run_discovery(config, results_dir, draw=draw, models_dir=models_dir)
 
 

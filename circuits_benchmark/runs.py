@@ -5,6 +5,11 @@
 circuit, TPR/FPR, ROC and AUROC, faithfulness, config, versions, seed, wall time), roc.png and
 circuit.png. The folder name spells out every parameter that changes the result, so no run
 overwrites another's files; rerunning the same configuration replaces its files atomically.
+
+A run's clean and corrupted inputs are drawn from the model's task, corrupted by the config's
+`corruption` (an independent draw by default; IOI offers `abc`), or are a user's own pairs
+(`pairs`, `models.input_pairs`): the folder and store key then name the corruption or the pairs'
+fingerprint, so two pair files never share a stored run.
 """
 
 from __future__ import annotations
@@ -28,13 +33,16 @@ from circuits_benchmark.errors import BenchmarkError
 from circuits_benchmark.evaluation.faithfulness import FaithfulnessCurve, faithfulness_curve
 from circuits_benchmark.evaluation.scoring_levels import LEVELS, Candidates, TruthEvaluation, evaluate_against_truth, level_scores
 from circuits_benchmark.formatting import format_number
-from circuits_benchmark.models.benchmark_model import BenchmarkModel
+from circuits_benchmark.models.benchmark_model import INDEPENDENT, BenchmarkModel
+from circuits_benchmark.models.input_pairs import InputPairs, PairSide, encode_pairs, read_pairs_file
 from circuits_benchmark.models.model_id import ModelId
 from circuits_benchmark.models.registry import load_benchmark_model
+from circuits_benchmark.models.tokenizer import CaseTokenizer
 from circuits_benchmark.patching.engine import PassCounter
 from circuits_benchmark.patching.output_change import PatchingBatch
 from circuits_benchmark.storage.files import atomic_write_json
 from circuits_benchmark.storage.results_db import ResultsStore, RunRecord
+from circuits_benchmark.training.task_families import task_family
 from circuits_benchmark.versions import library_versions
 
 DEFAULT_EXAMPLES = 100
@@ -42,7 +50,9 @@ DEFAULT_EXAMPLES = 100
 
 @dataclasses.dataclass(frozen=True)
 class RunConfig:
-    """Everything that determines a run's result."""
+    """Everything that determines a run's result. `corruption` names how corrupted inputs are made
+    from clean ones (`BenchmarkModel.corruptions`); `pairs` are a user's own inputs, which replace
+    the drawn ones (and set `n_examples` to their count)."""
 
     method: str
     model_id: str
@@ -53,12 +63,22 @@ class RunConfig:
     n_examples: int = DEFAULT_EXAMPLES
     seed: int = 42
     device: str = "cpu"
+    corruption: str = INDEPENDENT
+    pairs: InputPairs | None = None
 
     def __post_init__(self) -> None:
         # Names given as text (from the CLI or a stored config) become their enum members here,
         # the one place they are checked; a bad one raises BenchmarkError.
         object.__setattr__(self, "ablation", Ablation.parse(self.ablation))
         object.__setattr__(self, "metric", None if self.metric is None else parse_metric(self.metric))
+        if self.pairs is not None:
+            object.__setattr__(self, "n_examples", len(self.pairs))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The config as result.json stores it: a user's pairs by their summary (fingerprint,
+        count, source), not their tokens."""
+        stored = dataclasses.asdict(dataclasses.replace(self, pairs=None))
+        return stored | {"pairs": None if self.pairs is None else self.pairs.summary()}
 
     def validate(self) -> None:
         """Raises BenchmarkError naming the first bad value."""
@@ -66,6 +86,8 @@ class RunConfig:
             raise BenchmarkError(f"unknown method {self.method!r}: use one of {', '.join(METHODS)}")
         if self.n_examples < 2:
             raise BenchmarkError(f"--n-examples must be at least 2, not {self.n_examples}")
+        if self.pairs is not None and self.corruption != INDEPENDENT:
+            raise BenchmarkError(f"your own pairs bring their own corrupted inputs: leave out --corruption {self.corruption}")
         self.settings.validate()
         # For a method whose result the threshold decides (ACDC's tau: the metric change below which
         # an edge is pruned), a negative one would keep every edge; a score method's cut may be any number.
@@ -74,15 +96,41 @@ class RunConfig:
 
 
 def build_problem(benchmark_model: BenchmarkModel, config: RunConfig) -> DiscoveryProblem:
-    """The problem a method sees: clean/corrupted batches, ablation values, metric and weights."""
+    """The problem a method sees: clean/corrupted batches (the user's pairs, or drawn and corrupted
+    as configured), ablation values, metric and weights."""
     torch.manual_seed(config.seed)
-    batch = PatchingBatch.sample(benchmark_model, config.n_examples, config.seed, config.device)
+    pairs = config.pairs
+    if pairs is None:
+        batch = PatchingBatch.sample(benchmark_model, config.n_examples, config.seed, config.device, corruption=config.corruption)
+    else:
+        batch = PatchingBatch.from_inputs(benchmark_model, pairs.clean, pairs.corrupted, config.device)
     if batch.weights.sum() == 0:
-        raise BenchmarkError(f"{benchmark_model.model_id}: no defined output position in the sampled data")
+        data = "your pairs" if pairs else "the sampled data"
+        raise BenchmarkError(f"{benchmark_model.model_id}: no defined output position in {data}")
     metric = config.metric or default_metric(benchmark_model.output_kind)
     if METRICS[metric].categorical_only and benchmark_model.output_kind != OutputKind.CATEGORICAL:
         raise BenchmarkError(f"metric {metric!r} compares classes: {benchmark_model.model_id} has numerical outputs (use l2)")
-    return DiscoveryProblem(benchmark_model, batch, config.ablation, metric, config.seed)
+    return DiscoveryProblem(benchmark_model, batch, config.ablation, metric, config.seed, corruption=config.corruption)
+
+
+def model_tokenizer(model_id: str, models_dir: Path) -> CaseTokenizer:
+    """The tokenizer of a case model (tracr, compressed or siit: each reads its task's tokens);
+    raises BenchmarkError for other kinds."""
+    case = ModelId.parse(model_id).case
+    if case is None:
+        raise BenchmarkError(f"{model_id} is not a case model: only tracr:<case> and siit:<task> have a tokenizer")
+    return task_family(case).tokenizer(case, models_dir)
+
+
+def user_pairs(model_id: str, models_dir: Path, pairs: tuple[PairSide, PairSide] | Path) -> InputPairs:
+    """A user's (clean, corrupted) pairs, or a file of them, encoded for a model (`models.input_pairs`);
+    raises BenchmarkError for pairs the model cannot read or a model without a tokenizer."""
+    tokenizer = model_tokenizer(model_id, models_dir)
+    if isinstance(pairs, Path):
+        return read_pairs_file(pairs, tokenizer)
+    if not isinstance(pairs, (tuple, list)) or len(pairs) != 2:
+        raise BenchmarkError("pairs must be (clean, corrupted): two token-id tensors or two lists of token sequences")
+    return encode_pairs(tokenizer, pairs[0], pairs[1], "python")
 
 
 def result_dir(config: RunConfig, output_dir: Path) -> Path:
@@ -92,6 +140,10 @@ def result_dir(config: RunConfig, output_dir: Path) -> Path:
     params = {"ablation": config.ablation, "metric": config.metric or "auto", **used, "n": config.n_examples, "seed": config.seed}
     if config.settings.budget is not None:  # only capped runs name it, so uncapped keys stay as they were
         params["budget"] = config.settings.budget
+    if config.corruption != INDEPENDENT:  # the same for the corruption and a user's pairs
+        params["corruption"] = config.corruption
+    if config.pairs is not None:
+        params["pairs"] = config.pairs.fingerprint
     name = ("sweep_" if config.sweep else "") + "_".join(f"{k}-{v}" for k, v in params.items())
     return output_dir / config.method / case / model / name
 
@@ -161,7 +213,7 @@ class RunResult:
         result = {
             "method": self.method,
             "model_id": self.model_id,
-            "config": {**dataclasses.asdict(self.config), "metric": self.metric},
+            "config": {**self.config.to_dict(), "metric": self.metric},
             "versions": self.versions,
             "seed": self.config.seed,
             "scores": self.scores,

@@ -127,7 +127,7 @@ def test_a_model_the_task_metric_cannot_tell_from_the_empty_circuit_has_no_curve
 def test_to_dict() -> None:
     curve = curve_of(LinearMeasure([1.0] * 1000), torch.zeros(1000))
     data = curve.to_dict()
-    assert set(data) == {"edge_counts", "sizes_percent", "faithfulness", "cpr", "cmd"}
+    assert set(data) == {"edge_counts", "sizes_percent", "faithfulness", "cpr", "cmd", "held_out_pairs"}
     assert data["faithfulness"] == pytest.approx([p / 100 for p in CIRCUIT_SIZES_PERCENT])
 
 

@@ -49,6 +49,22 @@ Samples = Annotated[int, typer.Option("--samples", help=setting_help("samples"))
 Budget = Annotated[Optional[int], typer.Option("--budget", help=setting_help("budget"))]
 Sweep = Annotated[bool, typer.Option("--sweep", help="Run the whole threshold sweep for the ROC.")]
 Examples = Annotated[int, typer.Option("--n-examples", help="Clean (and as many corrupted) inputs.")]
+CorruptionOption = Annotated[
+    str,
+    typer.Option(
+        "--corruption",
+        help="How corrupted inputs are made: independent (a second draw from the task's inputs), or one the model offers "
+        "(IOI: abc, each clean sentence with S2 replaced by a third name).",
+    ),
+]
+Pairs = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--pairs",
+        help='Your own inputs instead: a JSON file whose "clean" and "corrupted" lists hold token sequences in the '
+        "model's vocabulary (BOS is added); --n-examples is then their count (README: \"Your own pairs, other corruptions\").",
+    ),
+]
 ModelsDir = Annotated[Optional[Path], typer.Option("--models-dir", help="Where models are read from (compile cache, trained models); default: --output-dir.")]
 
 
@@ -57,21 +73,26 @@ def _run(methods: list[str], ids: list[str], options: dict, output_dir: Path, mo
 
     from circuits_benchmark.discovery.settings import MethodSettings
     from circuits_benchmark.models.registry import load_benchmark_model
-    from circuits_benchmark.runs import RunConfig, run_discovery
+    from circuits_benchmark.runs import RunConfig, run_discovery, user_pairs
 
     resolve_device(device)
     torch.set_num_threads(1)  # these models are tiny: one thread beats two fighting over small matrices
-    sweep, ablation, metric, n_examples = (options.pop(k) for k in ("sweep", "ablation", "metric", "n_examples"))
+    sweep, ablation, metric, n_examples, corruption, pairs_file = (
+        options.pop(k) for k in ("sweep", "ablation", "metric", "n_examples", "corruption", "pairs")
+    )
     settings = MethodSettings(**options)
+    # A file of pairs is read once per model: each model's tokenizer checks it.
+    pairs = {model_id: None if pairs_file is None else user_pairs(model_id, models_dir, pairs_file) for model_id in ids}
     configs = [
-        RunConfig(method, model_id, settings, ablation, metric, sweep, n_examples, seed, device)
+        RunConfig(method, model_id, settings, ablation, metric, sweep, n_examples, seed, device, corruption, pairs[model_id])
         for model_id in ids
         for method in methods
     ]
     for config in configs:
         config.validate()  # bad options fail before any work starts
     for model_id in ids:
-        load_benchmark_model(model_id, models_dir)  # so does a missing model, before the first run
+        # So do a missing model and a corruption it does not offer, before the first run.
+        load_benchmark_model(model_id, models_dir).check_corruption(corruption)
     with progress_bar("discovery runs", len(configs)) as advance:
         for config in configs:
             result = run_discovery(config, output_dir, models_dir=models_dir)
@@ -112,6 +133,8 @@ def _make_command(method_names: list[str]):  # noqa: ANN202 - Typer reads the si
         budget: Budget = None,
         sweep: Sweep = False,
         n_examples: Examples = 100,
+        corruption: CorruptionOption = "independent",
+        pairs: Pairs = None,
         output_dir: OutputDir = DEFAULT_OUTPUT_DIR,
         models_dir: ModelsDir = None,
         device: Device = "cpu",
@@ -125,6 +148,7 @@ def _make_command(method_names: list[str]):  # noqa: ANN202 - Typer reads the si
         options = dict(
             threshold=threshold, lambda_reg=lambda_reg, edgewise=edgewise, integrated_grad_steps=steps,
             epochs=epochs, sparsity=sparsity, samples=samples, budget=budget, sweep=sweep, ablation=ablation, metric=metric, n_examples=n_examples,
+            corruption=corruption, pairs=pairs,
         )
         _run(method_names, selected_model_ids(indices, weights, tracr, model, interp_bench), options, output_dir, models_dir or output_dir, seed, device)
 

@@ -22,7 +22,7 @@ from circuits_benchmark.circuits import components
 from circuits_benchmark.circuits.circuit import Circuit
 from circuits_benchmark.discovery.metric_registry import METRICS
 from circuits_benchmark.discovery.metrics import attribution_objective, output_distance
-from circuits_benchmark.models.benchmark_model import BenchmarkModel
+from circuits_benchmark.models.benchmark_model import INDEPENDENT, BenchmarkModel
 from circuits_benchmark.patching.engine import PatchableModel
 from circuits_benchmark.patching.output_change import PatchingBatch
 
@@ -40,6 +40,8 @@ class DiscoveryProblem:
         seed: for methods with randomness.
         budget: the most forward-pass equivalents the method may spend (None: no cap), counted from
             `budget_start` (`runs.apply_method` sets both); methods check `over_budget()`.
+        corruption: how the held-out pairs of its scoring are corrupted (the batch's own corruption,
+            or INDEPENDENT where the batch holds a user's pairs: `evaluation.faithfulness`).
     """
 
     benchmark_model: BenchmarkModel
@@ -49,6 +51,7 @@ class DiscoveryProblem:
     seed: int
     budget: int | None = None
     budget_start: int = 0
+    corruption: str = INDEPENDENT
 
     def over_budget(self) -> bool:
         """Whether the method has spent its budget (never, without one)."""

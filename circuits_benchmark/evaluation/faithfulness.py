@@ -12,9 +12,12 @@ higher is better; CMD is lower-is-better. Where m(full) = m(empty) (no counted p
 clean and corrupted answers differ) f is undefined: the curve has no point and CPR and CMD are None.
 
 **Held-out pairs.** The curve is measured on pairs no method saw: (clean, corrupted) pairs drawn
-from the "faithfulness" stream of the run's seed (`BenchmarkModel.clean_and_corrupted`), minus
-any pair the method's own batch holds. A trained model's sampler excludes its training inputs, so
-these pairs are held out from training as well.
+from the "faithfulness" stream of the run's seed (`BenchmarkModel.clean_and_corrupted`) under the
+run's corruption, minus any pair the method's own batch holds. A trained model's sampler excludes
+its training inputs, so these pairs are held out from training as well. A run on a user's own
+pairs is scored on the model's own held-out pairs, independently corrupted (the curve's
+`held_out_pairs` says which): the user's pairs all go to the method, and a curve measured on
+pairs drawn the same way for every run compares runs on different pair files.
 
 **Sizes.** MIB's grid of percentages turned into edge counts (at least one edge): on a small graph
 several percentages give the same count (23 edges: 0.1% to 5% are all one edge), so the curve holds
@@ -55,6 +58,7 @@ class FaithfulnessCurve:
     faithfulness: list[float]
     cpr: float | None
     cmd: float | None
+    held_out_pairs: str = ""
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -100,7 +104,7 @@ def held_out_batch(problem: DiscoveryProblem) -> PatchingBatch:
     count = len(batch.clean)
     seen = set(zip(map(tuple, batch.clean.tolist()), map(tuple, batch.corrupted.tolist())))
     # Drawing `seen` more pairs than needed leaves enough unless the pair space is nearly exhausted.
-    clean, corrupted = model.clean_and_corrupted(count + len(seen), problem.seed, FAITHFULNESS_STREAM)
+    clean, corrupted = model.clean_and_corrupted(count + len(seen), problem.seed, FAITHFULNESS_STREAM, problem.corruption)
     fresh = [i for i, pair in enumerate(zip(map(tuple, clean.tolist()), map(tuple, corrupted.tolist()))) if pair not in seen][:count]
     if not fresh:
         raise BenchmarkError(f"{model.model_id}: no held-out (clean, corrupted) pair outside the method's {count}")
@@ -110,7 +114,9 @@ def held_out_batch(problem: DiscoveryProblem) -> PatchingBatch:
 
 def faithfulness_curve(problem: DiscoveryProblem, edge_scores: torch.Tensor) -> FaithfulnessCurve:
     """The faithfulness of the top-k% edges by `edge_scores` on held-out pairs (module docstring)."""
-    return curve_of(HeldOutTaskMetric(held_out_batch(problem), problem.ablation), edge_scores)
+    curve = curve_of(HeldOutTaskMetric(held_out_batch(problem), problem.ablation), edge_scores)
+    curve.held_out_pairs = f"the model's own, {problem.corruption} corruption, {FAITHFULNESS_STREAM} stream of seed {problem.seed}"
+    return curve
 
 
 def curve_of(measure: TaskMetricMeasure, edge_scores: torch.Tensor) -> FaithfulnessCurve:

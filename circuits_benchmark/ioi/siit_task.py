@@ -56,7 +56,8 @@ class IoiTasks(TaskFamily):
         )
 
     def benchmark_model(self, run: TrainedModel, output_dir: Path) -> BenchmarkModel:
-        """Sentences of the held-out templates and name pairs only, the last position. Raises
+        """Sentences of the held-out templates and name pairs only, the last position, and the ABC
+        corruption beside the independent one. Raises
         BenchmarkError for a model of an earlier IOI task (other words or templates)."""
         if run.meta.hl_model.get("fingerprint") != high_level.task_fingerprint():
             raise BenchmarkError(
@@ -68,6 +69,7 @@ class IoiTasks(TaskFamily):
             sample_tokens=task_model.sample_held_out_tokens,
             metric_positions=task_model.metric_positions(),
             ground_truths=run.ground_truths,
+            corruptions={task_model.ABC: task_model.abc_corrupted},
         )
 
     def ground_truth_current(self, run: TrainedModel, output_dir: Path) -> bool:

@@ -1,12 +1,19 @@
-"""What circuit discovery needs of the IOI task besides the network: its inputs and the one
-output position a metric reads (the last, where the indirect object is predicted)."""
+"""What circuit discovery needs of the IOI task besides the network: its inputs, the one output
+position a metric reads (the last, where the indirect object is predicted), and the ABC
+corruption."""
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 import torch
 
+from circuits_benchmark.errors import BenchmarkError
 from circuits_benchmark.ioi import sentences
+
+# The name of the corruption `abc_corrupted` makes (`BenchmarkModel.corruptions`).
+ABC = "abc"
 
 
 def sample_tokens(rng: np.random.Generator, count: int) -> torch.Tensor:
@@ -26,3 +33,28 @@ def metric_positions() -> torch.Tensor:
     positions = torch.zeros(sentences.SENTENCE_LENGTH + 1, dtype=torch.bool)
     positions[-1] = True
     return positions
+
+
+@functools.cache
+def name_ids() -> tuple[int, ...]:
+    """The token ids of the names."""
+    vocabulary = sentences.tokenizer().input_tokens
+    return tuple(vocabulary.index(name) for name in sentences.NAMES)
+
+
+def abc_corrupted(rng: np.random.Generator, clean: torch.Tensor) -> torch.Tensor:
+    """The ABC version of each sentence (MIB's counterfactual, Wang et al.'s ABC distribution):
+    its repeated name S2 (the second mention of the subject) replaced by a third name C, drawn
+    uniformly from the names the sentence does not hold. Everything else is left as it was, so the
+    duplicate-token signal is gone while template, place, object, S1 and IO stay. Raises
+    BenchmarkError for a sentence that repeats no name."""
+    names = torch.tensor(name_ids())
+    corrupted = clean.clone()
+    for row, tokens in enumerate(clean):
+        is_name = torch.isin(tokens, names)
+        repeated = [p for p in is_name.nonzero().flatten().tolist() if bool((tokens[:p] == tokens[p]).any())]
+        if not repeated:
+            raise BenchmarkError(f"input {row} repeats no name: the abc corruption replaces the repeated subject S2")
+        others = names[~torch.isin(names, tokens)]
+        corrupted[row, repeated[0]] = others[rng.integers(len(others))]
+    return corrupted

@@ -15,8 +15,14 @@ from circuits_benchmark.models.transformer import CircuitTransformer
 
 # (rng, count) -> token ids [count, pos], BOS included where the model uses one.
 InputSampler = Callable[[np.random.Generator, int], torch.Tensor]
+# (rng, clean token ids [count, pos]) -> corrupted token ids of the same shape: a corruption a
+# researcher would pick (IOI's ABC sentences), offered by a model beside the independent draw.
+Corrupter = Callable[[np.random.Generator, torch.Tensor], torch.Tensor]
 # The independent input streams of one seed (`BenchmarkModel.clean_and_corrupted`).
 DATA_STREAMS = ("method", "faithfulness")
+# Every model's default corruption: the corrupted input is an independent draw from the task's
+# inputs, the distribution SIIT models were trained to be resample-ablated on.
+INDEPENDENT = "independent"
 
 
 class ExcludingSampler:
@@ -67,6 +73,7 @@ class BenchmarkModel:
         correspondence: HL node (a head or MLP of the case's compiled model) -> the nodes of this
             model that realise it: the identity for a compiled model, training's for a SIIT model,
             empty when no high-level model is known. Analyses read the known truth through it.
+        corruptions: name -> Corrupter, the corruptions the model offers besides INDEPENDENT.
     """
 
     model_id: str
@@ -77,6 +84,7 @@ class BenchmarkModel:
     defined_positions: Callable[[torch.Tensor], torch.Tensor] | None = None
     dont_care_edges: dict[str, list[tuple[str, str]]] = dataclasses.field(default_factory=dict)
     correspondence: dict[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+    corruptions: dict[str, Corrupter] = dataclasses.field(default_factory=dict)
 
     @property
     def output_kind(self) -> str:
@@ -108,14 +116,28 @@ class BenchmarkModel:
         idle = Circuit([e for e in raw.edges if e in dont_care], granularity=raw.granularity).canonical()
         return set(idle.edges) - set(kept.edges), set(idle.nodes) - set(kept.nodes)
 
-    def clean_and_corrupted(self, count: int, seed: int, stream: str = "method") -> tuple[torch.Tensor, torch.Tensor]:
-        """Two independent batches of inputs, clean and corrupted, from `stream` of `seed` (one of
-        DATA_STREAMS: "method", the inputs a method gets, or "faithfulness", the held-out pairs).
+    def check_corruption(self, corruption: str) -> None:
+        """Raises BenchmarkError unless the model offers `corruption`, naming those it does."""
+        if corruption != INDEPENDENT and corruption not in self.corruptions:
+            offered = ", ".join([INDEPENDENT, *self.corruptions])
+            raise BenchmarkError(f"{self.model_id} has no corruption {corruption!r}: it offers {offered}")
+
+    def clean_and_corrupted(
+        self, count: int, seed: int, stream: str = "method", corruption: str = INDEPENDENT
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Clean inputs and their corrupted partners from `stream` of `seed` (one of DATA_STREAMS:
+        "method", the inputs a method gets, or "faithfulness", the held-out pairs). Under
+        INDEPENDENT the corrupted batch is a second independent draw; under another corruption
+        (`corruptions`) it is made from the clean one. Raises BenchmarkError for a corruption the
+        model does not offer.
 
         Every (seed, stream) spawns its own two generators (numpy's SeedSequence), so no two seeds or
         streams share data the way seed s's corrupted batch and seed s + 1's clean batch once did.
         """
+        self.check_corruption(corruption)
         clean_sequence, corrupted_sequence = np.random.SeedSequence(seed, spawn_key=(DATA_STREAMS.index(stream),)).spawn(2)
         clean = self.sample_tokens(np.random.default_rng(clean_sequence), count)
-        corrupted = self.sample_tokens(np.random.default_rng(corrupted_sequence), count)
-        return clean, corrupted
+        corrupted_rng = np.random.default_rng(corrupted_sequence)
+        if corruption == INDEPENDENT:
+            return clean, self.sample_tokens(corrupted_rng, count)
+        return clean, self.corruptions[corruption](corrupted_rng, clean)

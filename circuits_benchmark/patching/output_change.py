@@ -19,7 +19,7 @@ from typing import Any
 import torch
 
 from circuits_benchmark.choices import Ablation, OutputKind
-from circuits_benchmark.models.benchmark_model import BenchmarkModel
+from circuits_benchmark.models.benchmark_model import INDEPENDENT, BenchmarkModel
 from circuits_benchmark.models.transformer import CircuitTransformer
 from circuits_benchmark.patching.engine import PatchableModel
 
@@ -72,10 +72,11 @@ class PatchingBatch:
     @classmethod
     def sample(
         cls, benchmark_model: BenchmarkModel, n_examples: int, seed: int, device: str = "cpu",
-        tolerance: float = NUMERICAL_MATCH_TOLERANCE,
+        tolerance: float = NUMERICAL_MATCH_TOLERANCE, corruption: str = INDEPENDENT,
     ) -> "PatchingBatch":
-        """`n_examples` clean and corrupted inputs drawn from the model's task with `seed`."""
-        clean, corrupted = benchmark_model.clean_and_corrupted(n_examples, seed)
+        """`n_examples` clean inputs drawn from the model's task with `seed`, and their partners
+        under `corruption` (`BenchmarkModel.clean_and_corrupted`)."""
+        clean, corrupted = benchmark_model.clean_and_corrupted(n_examples, seed, corruption=corruption)
         return cls.from_inputs(benchmark_model, clean, corrupted, device, tolerance)
 
     @classmethod
