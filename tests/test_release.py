@@ -61,7 +61,7 @@ def test_released_model_matches_manifest_and_its_ground_truth_holds_on_held_out_
     with torch.no_grad():
         matching, scored = output_matches(
             run.model(test), compiled.model(test), torch.arange(test.shape[1]) > 0, compiled.is_categorical,
-            run.meta.settings["tolerance"],
+            run.meta.settings.tolerance,
         )
     # A sample of the held-out inputs: the recorded accuracy is at least 99.5% on all of them.
     assert matching / scored >= entry["metrics"]["accuracy"] - 0.005

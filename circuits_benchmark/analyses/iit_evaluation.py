@@ -4,6 +4,7 @@ models and of circuits in them, written under `<output_dir>/eval/`.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Any
 from circuits_benchmark.choices import Ablation
 from circuits_benchmark.circuits.circuit import Circuit
 from circuits_benchmark.errors import BenchmarkError
-from circuits_benchmark.evaluation.circuit_checks import ablate_outside, draw_node_effects, ground_truth_check, node_ablation_effects
+from circuits_benchmark.evaluation.circuit_checks import GroundTruthCheck, NodeEffect, ablate_outside, draw_node_effects, ground_truth_check, node_ablation_effects
 from circuits_benchmark.analyses.eval_files import DEFAULT_EXAMPLES, eval_dir, write_report
 from circuits_benchmark.models.benchmark_model import BenchmarkModel
 from circuits_benchmark.models.model_id import ModelId
@@ -35,13 +36,41 @@ def iit_metrics(run: TrainedModel, output_dir: Path) -> dict[str, float]:
     task = build_task(run.case_id, output_dir, run.meta.seed)
     if task.split.fingerprint() != run.meta.split["fingerprint"]:
         raise BenchmarkError(f"case {run.case_id}'s inputs changed since {run.run_id} was trained: held-out split lost")
-    objective = task.objective(run.model, run.meta.settings["tolerance"])
+    objective = task.objective(run.model, run.meta.settings.tolerance)
     return heldout_metrics(objective, task.split.test, run.meta.seed)
+
+
+@dataclasses.dataclass(frozen=True)
+class IitEvaluation:
+    """What `eval iit` measured of a trained model: held-out accuracy / IIA / strict IIA now and as
+    recorded at training, each node's ablation effects, the ground truth's checks under every
+    ablation, and where its files were written."""
+
+    model_id: str
+    metrics: dict[str, float]
+    trained_metrics: dict[str, float]
+    node_effects: list[NodeEffect]
+    ground_truth_checks: list[GroundTruthCheck]
+    n_examples: int
+    seed: int
+    result_dir: Path
+
+    def to_dict(self) -> dict[str, Any]:
+        """The result.json form."""
+        return {
+            "model_id": self.model_id,
+            "metrics": self.metrics,
+            "trained_metrics": self.trained_metrics,
+            "node_effects": [effect.to_dict() for effect in self.node_effects],
+            "ground_truth_checks": [check.to_dict() for check in self.ground_truth_checks],
+            "n_examples": self.n_examples,
+            "seed": self.seed,
+        }
 
 
 def evaluate_trained_run(
     case_id: int, run_id: str | None, output_dir: Path, n_examples: int = DEFAULT_EXAMPLES, seed: int = 0
-) -> dict[str, Any]:
+) -> IitEvaluation:
     """`eval iit`: held-out metrics, per-node ablation effects and ground-truth faithfulness of a run.
 
     Writes result.json and node_effects.png under `eval_dir(output_dir, "iit", model id)`.
@@ -50,17 +79,19 @@ def evaluate_trained_run(
     benchmark_model = load_benchmark_model(run.model_id, output_dir)
     batch = PatchingBatch.sample(benchmark_model, n_examples, seed)
     effects = node_ablation_effects(batch, run.ground_truths[Ablation.RESAMPLE])
-    report = {
-        "model_id": run.model_id,
-        "metrics": iit_metrics(run, output_dir),
-        "trained_metrics": run.meta.metrics,
-        "node_effects": [effect.to_dict() for effect in effects],
-        "ground_truth_checks": [ground_truth_check(batch, benchmark_model, a).to_dict() for a in Ablation],
-        "n_examples": n_examples,
-        "seed": seed,
-    }
     target = eval_dir(output_dir, "iit", run.model_id)
-    return write_report(report, target, lambda: draw_node_effects(effects, run.model_id, target / "node_effects.png"))
+    evaluation = IitEvaluation(
+        model_id=run.model_id,
+        metrics=iit_metrics(run, output_dir),
+        trained_metrics=run.meta.metrics,
+        node_effects=effects,
+        ground_truth_checks=[ground_truth_check(batch, benchmark_model, a) for a in Ablation],
+        n_examples=n_examples,
+        seed=seed,
+        result_dir=target,
+    )
+    write_report(evaluation.to_dict(), target, lambda: draw_node_effects(effects, run.model_id, target / "node_effects.png"))
+    return evaluation
 
 
 def outside_ablation_of_result(

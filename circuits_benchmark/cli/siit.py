@@ -170,14 +170,14 @@ def eval_iit(
 
     check_number("--n-examples", n_examples, minimum=2)
     for case_id in parse_task_keys(indices):
-        report = evaluate_trained_run(case_id, weights, output_dir, n_examples, seed)
-        console.print(f"[bold]{report['model_id']}[/bold]: " + _metrics_text(report["metrics"]))
+        evaluation = evaluate_trained_run(case_id, weights, output_dir, n_examples, seed)
+        console.print(f"[bold]{evaluation.model_id}[/bold]: " + _metrics_text(evaluation.metrics))
         effects = titled_table("node ablation effects (output positions changed)", "node", "circuit", "resample", "zero", "mean")
-        for row in report["node_effects"]:
-            effects.add_row(row["node"], "yes" if row["in_circuit"] else "", *(_percent(row[k]) for k in Ablation))
+        for effect in evaluation.node_effects:
+            effects.add_row(effect.node, "yes" if effect.in_circuit else "", *(f"{100 * effect.effects[a].changed_fraction:.2f}%" for a in Ablation))
         console.print(effects)
-        console.print(_ground_truth_table(report["ground_truth_checks"]))
-        console.print(f"written to {report['result_dir']}")
+        console.print(_ground_truth_table(evaluation.ground_truth_checks))
+        console.print(f"written to {evaluation.result_dir}")
 
 
 def eval_node_realism(
@@ -272,17 +272,20 @@ def redundancy_notes(label: str, checks: dict[str, dict[str, Any]]) -> list[str]
     ]
 
 
-def _ground_truth_table(checks: list[dict[str, Any]]) -> Table:
-    """Sufficiency and necessity of a ground truth, one row per ablation."""
+def _ground_truth_table(checks: list[Any]) -> Table:
+    """Sufficiency and necessity of a ground truth (`GroundTruthCheck`s), one row per ablation."""
+    from circuits_benchmark.evaluation.circuit_checks import FAITHFULNESS_TOLERANCE
+
     table = titled_table(
         "ground truth: kept alone (faithful) and each part removed (minimal)",
         "ablation", "positions changed", "inputs changed", "faithful", "parts", "redundant parts",
     )
     for check in checks:
+        kept = check.kept
         table.add_row(
-            check["ablation"], _percent(check), f"{check['changed_inputs']}/{check['inputs']}",
-            f"{'yes' if check['faithful'] else 'no'} (tolerance {100 * check['tolerance']:.1f}%)",
-            str(len(check["removals"])), ", ".join(check["redundant"]) or "none",
+            check.ablation, f"{100 * kept.changed_fraction:.2f}%", f"{kept.changed_inputs}/{kept.inputs}",
+            f"{'yes' if check.faithful else 'no'} (tolerance {100 * FAITHFULNESS_TOLERANCE:.1f}%)",
+            str(len(check.removals)), ", ".join(check.redundant) or "none",
         )
     return table
 

@@ -25,6 +25,7 @@ from circuits_benchmark.circuits.circuit import Circuit
 from circuits_benchmark.models.model_id import ModelId
 from circuits_benchmark.models.transformer import CircuitTransformer
 from circuits_benchmark.training.correspondence import Correspondence
+from circuits_benchmark.training.settings import SiitSettings
 from circuits_benchmark.training.task_keys import SIIT_RELEASE_DIR, CaseKey, case_folder
 from circuits_benchmark.storage.files import atomic_save_tensors, atomic_write_json, load_tensors, read_json, sha256_of
 
@@ -89,8 +90,8 @@ class TrainingMeta:
     """What a finished run was and achieved (its meta.json).
 
     Attributes:
-        case_id, run_id, model_id: which run. weights: the loss weights. seed, settings
-            (SiitSettings as a dict), device: how it was trained.
+        case_id, run_id, model_id: which run. weights: the loss weights. seed, settings, device:
+            how it was trained.
         stopped: why training ended ("early stop", "epoch limit", "time limit"). epochs, steps,
             train_seconds: how long it trained.
         metrics: held-out accuracy, iia and strict_iia; losses: the last mean losses;
@@ -110,7 +111,7 @@ class TrainingMeta:
     model_id: str
     weights: dict[str, float]
     seed: int
-    settings: dict[str, Any]
+    settings: SiitSettings
     device: str
     stopped: StopReason
     epochs: int
@@ -136,7 +137,7 @@ class TrainingMeta:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "TrainingMeta":
         """Raises KeyError or TypeError for a meta.json that lacks a field or has an unknown one."""
-        return cls(**(data | {"stopped": StopReason.parse(data["stopped"])}))
+        return cls(**(data | {"stopped": StopReason.parse(data["stopped"]), "settings": SiitSettings(**data["settings"])}))
 
     @classmethod
     def read(cls, directory: Path) -> "TrainingMeta":

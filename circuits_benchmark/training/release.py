@@ -203,7 +203,7 @@ def _manifest_entry(case_id: CaseKey, meta: TrainingMeta, directory: Path) -> di
         "case_id": case_id,
         "model_id": meta.model_id,
         "source_run_id": meta.source_run_id,
-        "settings": meta.settings,
+        "settings": dataclasses.asdict(meta.settings),
         "seed": meta.seed,
         "parameters": n_params,
         "epochs": meta.epochs,

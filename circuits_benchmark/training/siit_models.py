@@ -67,7 +67,7 @@ def best_run_id(output_dir: Path, case_id: CaseKey) -> str:
     for run_id in finished_run_ids(output_dir, case_id):
         try:
             meta = TrainingMeta.read(run_dir(output_dir, case_id, run_id))
-            if meta.settings["iit_weight"] > 0 and meta.settings["strict_weight"] > 0:
+            if meta.settings.iit_weight > 0 and meta.settings.strict_weight > 0:
                 ranked.append((run_rank(meta), run_id))
         except (StorageError, KeyError, TypeError):
             print(f"warning: skipping unreadable run {run_id} of case {case_id}", file=sys.stderr)

@@ -40,7 +40,7 @@ def finished_meta(output_dir: Path, case_id: CaseKey, settings: SiitSettings) ->
         meta = TrainingMeta.read(directory) if (directory / META_FILE).exists() else None
     except (StorageError, KeyError, TypeError):
         return None
-    if meta is None or meta.settings != dataclasses.asdict(settings):
+    if meta is None or meta.settings != settings:
         return None
     return meta
 

@@ -392,7 +392,7 @@ def _meta(task: SiitTask, settings: SiitSettings, progress: TrainingProgress, st
         model_id=str(ModelId.siit(task.case, settings.run_id())),
         weights=settings.loss_weights(),
         seed=settings.seed,
-        settings=dataclasses.asdict(settings),
+        settings=settings,
         device=device,
         stopped=stopped,
         epochs=progress.epoch,
