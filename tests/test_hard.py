@@ -16,7 +16,7 @@ from circuits_benchmark.discovery.settings import MethodSettings
 from circuits_benchmark.errors import BenchmarkError
 from circuits_benchmark.evaluation.circuit_checks import node_ablation_effects
 from circuits_benchmark.hard import catalogue, checks, edits, high_level, prototypes, task
-from circuits_benchmark.hard.program import COPY_AT, LOOKUP_AT, RARE_ID, HardSpec, sample_tokens, side_class
+from circuits_benchmark.hard.program import COPY_AT, LOCATE_AT, LOOKUP_AT, MARKER_ID, RARE_ID, HardSpec, sample_tokens, side_class
 from circuits_benchmark.patching.output_change import PatchingBatch
 from circuits_benchmark.training.high_level import interventions_of
 from circuits_benchmark.training.task import fresh_ll_model
@@ -43,6 +43,17 @@ def test_causal_model_votes_and_repairs():
     assert (pair[:, COPY_AT] != clean[:, COPY_AT]).float().mean() > 0.7
     both = _answers(REDUNDANT, tokens, ("lookup", "backup"))
     assert (both[:, LOOKUP_AT] != clean[:, LOOKUP_AT]).float().mean() > 0.7
+
+
+def test_locate_answer_pointed_at_the_rare_token_by_an_intervention_reports_rare():
+    """Patching follows_marker from another input may point the locate answer at the base's marker
+    or rare token; it reports them as the class `rare` (the rare token once crashed the HL model)."""
+    spec = HardSpec(locate=True, rare_share=0.5)
+    tokens = sample_tokens(spec, np.random.default_rng(0), 400)
+    follower = (tokens.roll(-1, dims=0) == MARKER_ID).long().argmax(dim=1) + 1
+    landed = tokens[torch.arange(len(tokens)), follower]
+    assert (landed == RARE_ID).any() and (landed == MARKER_ID).any()
+    assert torch.equal(_answers(spec, tokens, ("follows_marker",))[:, LOCATE_AT], side_class(landed))
 
 
 def test_spec_refuses_bad_knobs():

@@ -180,7 +180,8 @@ class HardCausalModel:
         answers = {COPY_AT: copy_answer}
         if self.spec.locate:
             follower = settle("follows_marker", (tokens == MARKER_ID).long().argmax(dim=1) + 1)
-            located = settle("locate", tokens.gather(1, follower.clamp(max=LENGTH).unsqueeze(1)).squeeze(1) - 1)
+            # A patched follows_marker may point at the marker or the rare token: reported as `rare`.
+            located = settle("locate", side_class(tokens.gather(1, follower.clamp(max=LENGTH).unsqueeze(1)).squeeze(1)))
             answers[LOCATE_AT] = located
         table = self.table.to(tokens.device)
         truth = table[(tokens[:, LOOKUP_AT] - 1).clamp(min=0)]
