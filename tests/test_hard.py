@@ -14,8 +14,9 @@ from circuits_benchmark.discovery.attribution import edge_attribution_patching
 from circuits_benchmark.discovery.problem import DiscoveryProblem
 from circuits_benchmark.discovery.settings import MethodSettings
 from circuits_benchmark.errors import BenchmarkError
+from circuits_benchmark.evaluation.circuit_checks import node_ablation_effects
 from circuits_benchmark.hard import catalogue, checks, edits, high_level, prototypes, task
-from circuits_benchmark.hard.program import COPY_AT, LOOKUP_AT, RARE_ID, HardSpec, sample_tokens
+from circuits_benchmark.hard.program import COPY_AT, LOCATE_AT, LOOKUP_AT, MARKER_ID, RARE_ID, HardSpec, sample_tokens, side_class
 from circuits_benchmark.patching.output_change import PatchingBatch
 from circuits_benchmark.training.high_level import interventions_of
 from circuits_benchmark.training.task import fresh_ll_model
@@ -44,6 +45,17 @@ def test_causal_model_votes_and_repairs():
     assert (both[:, LOOKUP_AT] != clean[:, LOOKUP_AT]).float().mean() > 0.7
 
 
+def test_locate_answer_pointed_at_the_rare_token_by_an_intervention_reports_rare():
+    """Patching follows_marker from another input may point the locate answer at the base's marker
+    or rare token; it reports them as the class `rare` (the rare token once crashed the HL model)."""
+    spec = HardSpec(locate=True, rare_share=0.5)
+    tokens = sample_tokens(spec, np.random.default_rng(0), 400)
+    follower = (tokens.roll(-1, dims=0) == MARKER_ID).long().argmax(dim=1) + 1
+    landed = tokens[torch.arange(len(tokens)), follower]
+    assert (landed == RARE_ID).any() and (landed == MARKER_ID).any()
+    assert torch.equal(_answers(spec, tokens, ("follows_marker",))[:, LOCATE_AT], side_class(landed))
+
+
 def test_spec_refuses_bad_knobs():
     with pytest.raises(BenchmarkError, match="odd"):
         HardSpec(copies=2)
@@ -70,6 +82,48 @@ def test_objective_intervenes_on_node_sets_and_under_strict_ablation():
     assert torch.equal(outputs.hl_strict[0::2], outputs.hl_iit[0::2])
     assert torch.equal(outputs.hl_strict[1::2], outputs.hl_base[1::2])
     assert not torch.equal(outputs.hl_iit, outputs.hl_base)
+
+
+def test_strict_loss_asks_an_ablated_side_head_for_the_side_output_of_the_source():
+    """The strict loss resamples the side heads (outside the circuit); on the HL side that is an
+    interchange of the side nodes, so the target there is the source's side value, elsewhere the
+    base's (the clean value asked for by the first side-output model was unlearnable: 92% strict IIA)."""
+    spec = HardSpec(distractor=2)
+    siit = task.siit_task("hard-side2", spec, seed=0)
+    objective = siit.objective(fresh_ll_model(siit.ll_config, seed=0))
+    tokens, rows = siit.split.train[:64], 64
+    source = torch.arange(rows).roll(-1)
+    node_index = torch.full((rows,), list(interventions_of(objective.hl)).index(("lookup",)))
+    masks = objective.strict_masks(rows, torch.Generator().manual_seed(0))
+    outputs = objective.run(tokens, source, node_index, masks)
+    target = objective.strict_target(outputs).argmax(-1)
+    layout = objective.ll.layout
+    for j, (position, reported) in enumerate(spec.side_outputs):
+        head = high_level.ll_node(spec, f"side{j}")
+        out_edges = layout.cut_sources_mask(torch.tensor([s == head for s in layout.sources])) == 0
+        ablated = (masks[:, out_edges] == 0).all(dim=-1)
+        assert ablated.any() and not ablated.all()
+        expected = torch.where(ablated, side_class(tokens[source, reported]), side_class(tokens[:, reported]))
+        assert torch.equal(target[:, position], expected), j
+    answers = list(spec.answer_positions)
+    assert torch.equal(target[1::2][:, answers], _answers(spec, tokens)[1::2][:, answers])  # odd rows: only ablated
+    assert torch.equal(target[0::2][:, answers], _answers(spec, tokens, ("lookup",))[0::2][:, answers])
+
+
+def test_side_heads_change_the_side_outputs_as_much_as_natural_nodes_and_no_answer():
+    """Ablating a side head alone changes its side output (realism's node effect over every output
+    position, >= 5% as the issue asks) and no answer; the model's nodes outside the circuit have a
+    median effect >= 5%."""
+    spec, model = prototypes.load_prototype("hard-distractor")
+    batch = PatchingBatch.sample(task.benchmark_model("test", spec, model), 500, seed=3)
+    truth = high_level.ll_ground_truth(spec)
+    effects = {e.node: e.effects[Ablation.RESAMPLE].changed_fraction for e in node_ablation_effects(batch, truth)}
+    answers_only = PatchingBatch(model, batch.clean, batch.corrupted, task.answer_positions(spec).expand(batch.clean.shape).clone())
+    for j in range(spec.distractor):
+        head = high_level.ll_node(spec, f"side{j}")
+        assert effects[head] >= 0.05, (head, effects)
+        assert answers_only.change(answers_only.cut_nodes_mask({head}), "resample").changed_inputs == 0, head
+    assert np.median([effect for node, effect in effects.items() if node not in truth.nodes]) >= 0.05
 
 
 def _problem(spec: HardSpec, model, metric: str = "kl") -> DiscoveryProblem:

@@ -45,7 +45,7 @@ def build(
 ) -> None:
     """Release each selected task's best trained run under OUTPUT_DIR that clears its bar (tracr
     cases: 99.5% accuracy, IIA and strict IIA; ground truth faithful and minimal); list the rest."""
-    from circuits_benchmark.training.task_families import parse_task_keys
+    from circuits_benchmark.training.task_families import parse_task_keys, task_family
     from circuits_benchmark.errors import BenchmarkError
     from circuits_benchmark.training.release import best_runs, build_release
 
@@ -53,7 +53,8 @@ def build(
     if not runs:
         raise BenchmarkError(f"no finished SIIT run under {output_dir / 'll_models'} for these cases")
     manifest = build_release(runs, output_dir, release_dir)
-    _print_manifest(manifest)
+    # build_release has checked that the runs share one family's release folder
+    _print_manifest(manifest, (release_dir or task_family(next(iter(runs))).release_dir).name)
 
 
 @app.command("list")

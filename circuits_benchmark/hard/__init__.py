@@ -55,9 +55,14 @@ a held-out input is another held-out input.
    - Discovery methods measure every output position (answers and side outputs); the ground truth
      and its checks concern the answers only (README: "The task, precisely").
    - Knob: `distractor`, the number of side outputs (0 = off, up to 4).
+   - Strict loss: it ablates the side heads with everything else outside the circuit; that is an
+     interchange of the side nodes, so the target at a side output whose head is ablated is the
+     source input's side value (`training.objectives`). Asking for the clean value instead made
+     the circuit's heads recompute the side outputs, which IIT forbids (strict IIA stuck at 92%).
    - Intended effect: nodes outside the circuit with real effects on the outputs (the natural
-     models' median node effect is 14%). Measured: the first side-output model did not reach the
-     strict IIA bar (EXPERIMENTS.md).
+     models' median node effect is 14%). Measured on hard-distractor: each side head changes 14%
+     of the output positions and no answer; the median over its nodes outside the circuit is 7%
+     (EXPERIMENTS.md).
 
 `task` builds the SIIT task and the benchmark model, `checks` runs the mechanism-aware checks,
 `edits` makes the post-training edits.

@@ -153,13 +153,17 @@ class HardCausalModel:
 
     def interchange(self, tokens: torch.Tensor, node_index: torch.Tensor, source_values: torch.Tensor) -> torch.Tensor:
         """Logits where, in row r, the nodes of intervention `node_index[r]` take `source_values[:, r]`."""
-        return self._forward(tokens, node_index, source_values)[0]
+        return self._forward(tokens, self._sets.to(tokens.device)[node_index], source_values)[0]
+
+    def interchange_sets(self, tokens: torch.Tensor, sets: torch.Tensor, source_values: torch.Tensor) -> torch.Tensor:
+        """Logits where, in row r, the nodes `sets[r]` (bool [rows, nodes]) take `source_values[:, r]`:
+        any set, such as the side nodes the strict loss ablates (`training.objectives`)."""
+        return self._forward(tokens, sets, source_values)[0]
 
     def _forward(
-        self, tokens: torch.Tensor, node_index: torch.Tensor | None, source_values: torch.Tensor | None
+        self, tokens: torch.Tensor, sets: torch.Tensor | None, source_values: torch.Tensor | None
     ) -> tuple[torch.Tensor, torch.Tensor]:
         values: dict[str, torch.Tensor] = {}
-        sets = None if node_index is None else self._sets.to(tokens.device)[node_index]
 
         def settle(node: str, value: torch.Tensor) -> torch.Tensor:
             index = self.node_names.index(node)
@@ -176,7 +180,8 @@ class HardCausalModel:
         answers = {COPY_AT: copy_answer}
         if self.spec.locate:
             follower = settle("follows_marker", (tokens == MARKER_ID).long().argmax(dim=1) + 1)
-            located = settle("locate", tokens.gather(1, follower.clamp(max=LENGTH).unsqueeze(1)).squeeze(1) - 1)
+            # A patched follows_marker may point at the marker or the rare token: reported as `rare`.
+            located = settle("locate", side_class(tokens.gather(1, follower.clamp(max=LENGTH).unsqueeze(1)).squeeze(1)))
             answers[LOCATE_AT] = located
         table = self.table.to(tokens.device)
         truth = table[(tokens[:, LOOKUP_AT] - 1).clamp(min=0)]

@@ -125,7 +125,8 @@ class HardSpec:
 
 
 def side_class(tokens: torch.Tensor) -> torch.Tensor:
-    """The class a side output reports for token ids: a content token's own, `rare` for the others."""
+    """The class an output reports for token ids: a content token's own, `rare` for the others (side
+    outputs, and the locate answer when an intervention moves it off the token after the marker)."""
     return (tokens - 1).clamp(min=0, max=RARE_CLASS)
 
 

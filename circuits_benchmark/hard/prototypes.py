@@ -2,9 +2,10 @@
 mechanism tests run on (`tests/test_hard.py`), and the first hard tasks.
 
 Each is a SIIT run of its task's trained program (saturation, which acts after training, set
-to 1), seed 0, stopped at 99.5% held-out accuracy, IIA and strict IIA (hard-redundant at 99.9%:
-at 99.5% its vote was still wrong, with only the circuit kept, on 11% of the inputs missing one
-copy, see EXPERIMENTS.md); its weights are `models/<trained>.safetensors`. The released models
+to 1), seed 0, stopped at 99.5% held-out accuracy, IIA and strict IIA (hard-redundant and
+hard-distractor at the family's 99.9%: at 99.5% the redundant vote was still wrong, with only the
+circuit kept, on 11% of the inputs missing one copy, see EXPERIMENTS.md); its weights are
+`models/<trained>.safetensors`. The released models
 of the whole family are in `circuits_benchmark/releases/hard/` (`hard.siit_task`).
 """
 
@@ -42,7 +43,7 @@ def prototype_spec(name: str) -> HardSpec:
 
 
 def shipped() -> list[str]:
-    """The prototypes whose trained weights ship (hard-distractor's side outputs are not trained yet)."""
+    """The prototypes whose trained weights ship."""
     return [name for name, spec in PROTOTYPES.items() if (MODELS_DIR / f"{weights_name(spec)}.safetensors").exists()]
 
 

@@ -12,7 +12,9 @@ intervened on one node at a time (`interventions_of`). Node sets are what redund
 group of copies, each of which changes nothing when patched alone, must be trained and checked
 with its copies patched together too (`hard`). A model whose `strict_interventions` is true is
 also intervened on under the strict loss's ablations (`training.objectives`): its circuit alone
-must then compute every counterfactual, as the ground-truth checks of redundancy demand.
+must then compute every counterfactual, as the ground-truth checks of redundancy demand. Such a
+model with nodes outside its circuit (which the strict loss ablates) also provides
+`interchange_sets(tokens, sets, source_values)`, `sets` bool [rows, nodes]: any set per row.
 """
 
 from __future__ import annotations

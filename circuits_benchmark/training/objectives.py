@@ -15,7 +15,12 @@ For a batch of base inputs, each paired with a source input (another input of th
   (`strict_interventions`), every other strict row also makes that row's IIT intervention, and
   its output must match the HL counterfactual: the circuit alone must then behave like the HL
   model under interventions (a vote of redundant copies must outvote a patched copy with
-  everything outside it ablated, not only with everything intact).
+  everything outside it ablated, not only with everything intact). Such a model may also have
+  HL nodes outside the circuit (the hard family's side outputs, which no answer reads): the
+  strict loss resamples their LL nodes like everything else outside, which is an interchange
+  intervention on them, so the HL model is intervened on them in the same rows
+  (`interchange_sets`) and the target is its output then. Requiring the clean output instead
+  would ask the circuit to recompute what the ablated nodes computed.
 
 Matching means cross-entropy against the HL's argmax class for categorical outputs and squared
 error against the HL's value for numerical ones, at the task's targeted positions: every non-BOS
@@ -115,6 +120,41 @@ class SiitObjective:
         self.ll_node_masks = self.ll.layout.cut_sources_mask(torch.stack(ll_cuts)).to(device)
         self.strict_units = strict_units(self.ll, ll_circuit).to(device)
         self.strict_interventions = intervenes_under_strict(hl)
+        # bool [interventions, HL nodes]: the HL nodes each intervention sets.
+        self.intervention_sets = torch.tensor([[node in nodes for node in hl.node_names] for nodes in self.interventions], device=device)
+        self.outside_nodes, self.outside_cuts = self._nodes_outside(ll_circuit, device) if self.strict_interventions else ([], None)
+
+    def _nodes_outside(self, ll_circuit: Circuit, device: torch.device) -> tuple[list[int], torch.Tensor | None]:
+        """The indices of the HL nodes whose LL nodes all lie outside the circuit (the strict loss
+        ablates them), and bool [those nodes, n_edges]: the edges cut when one is ablated."""
+        inside = set(ll_circuit.nodes)
+        outside = [
+            index for index, node in enumerate(self.hl.node_names)
+            if node in self.correspondence.mapping and not inside & set(self.correspondence.ll_nodes_of(node))
+        ]
+        if not outside:
+            return [], None
+        if not hasattr(self.hl, "interchange_sets"):
+            raise ValueError("an HL model with strict interventions and nodes outside the circuit must provide interchange_sets")
+        sources = self.ll.layout.sources
+        cuts = torch.stack([
+            torch.tensor([s in self.correspondence.ll_nodes_of(self.hl.node_names[index]) for s in sources]) for index in outside
+        ])
+        return outside, (self.ll.layout.cut_sources_mask(cuts) == 0).to(device)
+
+    def _strict_target(self, tokens: torch.Tensor, intervened: torch.Tensor, node_index: torch.Tensor | None,
+                       strict_masks: torch.Tensor, source_values: torch.Tensor) -> torch.Tensor:
+        """The HL output of strict rows: in each row, the HL nodes outside the circuit that its mask
+        ablates (every edge out of their LL nodes cut) and, in `intervened` rows, the row's
+        intervention take their source values."""
+        sets = torch.zeros(len(tokens), len(self.hl.node_names), dtype=torch.bool, device=tokens.device)
+        if node_index is not None:
+            sets = self.intervention_sets[node_index] & intervened
+        cut = strict_masks == 0
+        ablated = (cut.unsqueeze(1) | ~self.outside_cuts.unsqueeze(0)).all(dim=-1)  # [rows, outside nodes]
+        sets[:, self.outside_nodes] |= ablated
+        with torch.no_grad():
+            return self.hl.interchange_sets(tokens, sets, source_values)
 
     @property
     def n_interventions(self) -> int:
@@ -154,10 +194,12 @@ class SiitObjective:
                 hl_iit = self.hl.interchange(tokens, node_index, hl_values[:, source_index])
             ll_masks.append(self.ll_node_masks[node_index])
         if strict_masks is not None:
+            intervened = (torch.arange(len(tokens), device=tokens.device) % 2 == 0).view(-1, 1)
             if node_index is not None and self.strict_interventions:
-                intervened = (torch.arange(len(tokens), device=tokens.device) % 2 == 0).view(-1, 1)
                 strict_masks = torch.where(intervened, strict_masks * self.ll_node_masks[node_index], strict_masks)
                 hl_strict = torch.where(intervened.unsqueeze(-1), hl_iit, hl_base)
+            if self.outside_nodes:
+                hl_strict = self._strict_target(tokens, intervened, node_index, strict_masks, hl_values[:, source_index])
             ll_masks.append(strict_masks)
         if not ll_masks:
             return InterventionOutputs(hl_base, ll_base, None, None, None)
