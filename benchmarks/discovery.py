@@ -50,7 +50,7 @@ def main() -> None:
         start = time.perf_counter()
         result = run_discovery(RunConfig("acdc", "tracr:21", MethodSettings(), sweep=True), out, draw=False)
         sweep_s = time.perf_counter() - start
-        print(f"ACDC sweep, case 21, {len(result.evaluation.rocs["edges"])} ROC points: {sweep_s:.2f} s  (target 10 s; reference ~320 s: {320 / sweep_s:.0f}x faster)")
+        print(f"ACDC sweep, case 21, {len(result.evaluation.rocs['edges'])} ROC points: {sweep_s:.2f} s  (target 10 s; reference ~320 s: {320 / sweep_s:.0f}x faster)")
 
         slowest = {"eap": (0.0, 0), "eap-ig": (0.0, 0)}
         for case_id in all_case_ids():

@@ -23,7 +23,7 @@ from typing import Any
 
 import torch
 
-from circuits_benchmark.choices import Ablation, OutputKind, RunSource
+from circuits_benchmark.choices import Ablation, Granularity, OutputKind, RunSource
 from circuits_benchmark.circuits.circuit import Circuit, full_circuit
 from circuits_benchmark.discovery.methods import METHODS, variant_label
 from circuits_benchmark.discovery.metric_registry import METRICS, default_metric, parse_metric
@@ -278,10 +278,10 @@ def evaluate_output(problem: DiscoveryProblem, output: MethodOutput, config: Run
     ranked = level_scores(qkv_scores)
     circuit = output.sweep[-1][1] if output.sweep else problem.circuit_from_mask(output.edge_scores >= config.settings.threshold)
     model = problem.benchmark_model
-    truth = model.ground_truth(config.ablation, granularity="qkv")
+    truth = model.ground_truth(config.ablation, granularity=Granularity.QKV)
     evaluation = None
     if truth is not None:
-        full = full_circuit(cfg.n_layers, cfg.n_heads, cfg.d_mlp > 0, granularity="qkv")
+        full = full_circuit(cfg.n_layers, cfg.n_heads, cfg.d_mlp > 0, granularity=Granularity.QKV)
         candidates = Candidates.of(truth, full, model.dont_care(config.ablation), model.dont_care_components(config.ablation))
         evaluation = evaluate_against_truth(qkv_scores, [c for _, c in output.sweep], circuit, candidates)
     return RunResult(

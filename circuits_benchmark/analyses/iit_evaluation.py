@@ -22,7 +22,6 @@ from circuits_benchmark.patching.output_change import PatchingBatch
 from circuits_benchmark.storage.files import read_json
 from circuits_benchmark.training.objectives import heldout_metrics
 from circuits_benchmark.training.artifacts import TrainedModel
-from circuits_benchmark.training.ground_truth_checks import TRAINED_ABLATIONS
 from circuits_benchmark.training.siit_models import load_run
 from circuits_benchmark.training.task_families import build_task
 

@@ -18,7 +18,6 @@ import numpy as np
 import torch
 
 from circuits_benchmark.choices import Ablation, Granularity
-from circuits_benchmark.circuits import components
 from circuits_benchmark.circuits.circuit import Circuit
 from circuits_benchmark.discovery.metric_registry import METRICS
 from circuits_benchmark.discovery.metrics import attribution_objective, output_distance

@@ -17,12 +17,12 @@ import dataclasses
 import sys
 from pathlib import Path
 
-import torch
 
 from circuits_benchmark.circuits.circuit import Circuit
 from circuits_benchmark.errors import BenchmarkError
 from circuits_benchmark.models.benchmark_model import BenchmarkModel
 from circuits_benchmark.models.model_id import ModelId
+from circuits_benchmark.models.registry import register_loader
 from circuits_benchmark.models.transformer import CircuitTransformer, TransformerConfig
 from circuits_benchmark.storage.files import StorageError, check_sha256, load_tensors, read_json
 from circuits_benchmark.training.artifacts import (
@@ -41,8 +41,6 @@ from circuits_benchmark.training.artifacts import (
 from circuits_benchmark.training.correspondence import Correspondence
 from circuits_benchmark.training.settings import HELD_OUT_METRICS
 from circuits_benchmark.training.task_families import CaseKey, task_family
-from circuits_benchmark.models.registry import register_loader
-
 
 
 def finished_run_ids(output_dir: Path, case_id: CaseKey) -> list[str]:
@@ -87,7 +85,7 @@ def default_run_id(output_dir: Path, case_id: CaseKey) -> str:
     try:
         return best_run_id(output_dir, case_id)
     except BenchmarkError:
-        if (release_case_dir(case_id, task_family(case_id).release_dir) / META_FILE).exists():
+        if (_run_folder(output_dir, case_id, RELEASE_RUN_ID) / META_FILE).exists():
             return RELEASE_RUN_ID
     raise BenchmarkError(
         f"no released or trained model of case {case_id}: run {task_family(case_id).train_command(case_id)}"

@@ -8,7 +8,6 @@ HL model is its compiled model (`training.tracr_tasks`), IOI's a causal model wr
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 from typing import Any, Callable
 
 import torch

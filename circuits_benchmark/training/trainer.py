@@ -101,22 +101,24 @@ def train_siit(
         optimizer.load_state_dict(checkpoint.optimizer_state)
         progress, generator_state = checkpoint.progress, checkpoint.generator_state
 
-    def model_in_training() -> CheckedModel:
-        """The model being trained around its task, as the final check will see it written (its
-        meta, never written, is what the task family reads: the HL model's fingerprint, the seed)."""
-        meta = _meta(task, settings, progress, StopReason.EPOCH_LIMIT, device)
+    def as_checked(meta: TrainingMeta) -> CheckedModel:
+        """The model (trained, or in training) around its task, as its family's check takes it."""
         run = TrainedModel(case, meta.run_id, directory, model, task.ll_ground_truths, task.correspondence, meta)
         return run, trained_benchmark_model(run, output_dir)
+
+    def model_in_training() -> CheckedModel:
+        """As the final check will see it written (its meta, never written, is what the task family
+        reads: the HL model's fingerprint, the seed)."""
+        return as_checked(_meta(task, settings, progress, StopReason.EPOCH_LIMIT, device))
 
     loop = _Loop(task, settings, model, optimizer, directory, device, progress, checkpoint_seconds, model_in_training)
     with deterministic_kernels():
         stopped = loop.run(generator_state, on_epoch, tracker)
     meta = _meta(task, settings, progress, stopped, device)
-    model = model.cpu().eval().requires_grad_(False)
+    model.cpu().eval().requires_grad_(False)
     write_run(directory, model, task.ll_ground_truths, meta)
     # Sufficiency and necessity of the ground truth, judged on the finished model (the one written).
-    run = TrainedModel(case, meta.run_id, directory, model, task.ll_ground_truths, task.correspondence, meta)
-    meta.ground_truth_checks = task_family(case).check_ground_truth(run, trained_benchmark_model(run, output_dir))
+    meta.ground_truth_checks = task_family(case).check_ground_truth(*as_checked(meta))
     atomic_write_json(directory / META_FILE, meta.to_dict())
     return meta
 
