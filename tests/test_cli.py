@@ -55,6 +55,7 @@ def test_help_imports_no_heavy_library() -> None:
         (["train", "ioi", "--epochs", "0"], "need --epochs >= 1"),
         (["eval", "ioi_acdc", "--threshold", "-1"], "--threshold must be a finite number >= 0"),
         (["run", "acdc", "--model", "siit:iox"], "no SIIT task 'iox'"),
+        (["train", "iit", "-i", "3,nonexistent"], "no task 'nonexistent': use tracr case ids"),
     ],
 )
 def test_bad_input_is_one_line_and_nonzero(args: list[str], message: str, tmp_path: Path, cli) -> None:

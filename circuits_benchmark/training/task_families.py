@@ -174,7 +174,20 @@ def parse_task_keys(text: str | None) -> list[CaseKey]:
 
     families = {family.name: [str(key) for key in family.keys()] for family in task_families() if family.keys()}
     parts = [key for part in (text or "").split(",") for key in families.get(part.strip(), [part.strip()])]
-    named = [part for part in parts if part in named_task_keys()]
+    known = named_task_keys()
+    named = [part for part in parts if part in known]
+    unknown = [part for part in parts if part not in named and not _selects_cases(part)]
+    if unknown:
+        raise BenchmarkError(
+            f"no task {unknown[0]!r}: use tracr case ids (3, 3,4,21, 1-10, all, suite), a family ({', '.join(families)}) "
+            f"or one of the {len(known)} named tasks (`./main.py release list` shows the released ones)"
+        )
     rest = ",".join(part for part in parts if part not in named)
     cases: list[CaseKey] = parse_case_ids(rest) if rest or not named else []
     return cases + list(dict.fromkeys(named))
+
+
+def _selects_cases(part: str) -> bool:
+    """Whether a part of `-i` is written as tracr cases are (`3`, `1-10`, `all`, `suite`), for
+    `cases.parse_case_ids` to read."""
+    return part in ("", "all", "suite") or all(bound.strip().isdigit() for bound in part.split("-"))
