@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import json
 import shutil
+import statistics
 from pathlib import Path
 
 import pytest
 import torch
 
+from circuits_benchmark.evaluation.circuit_checks import FAITHFULNESS_TOLERANCE
 from circuits_benchmark.hard import catalogue, high_level, task
+from circuits_benchmark.hard.outside_effects import ACTIVE_BAR, outside_node_effects
 from circuits_benchmark.hard.siit_task import HARD_RELEASE_DIR
 from circuits_benchmark.training.artifacts import META_FILE, release_case_dir, run_dir
 from circuits_benchmark.training.release import RELEASED_FILES, build_release, read_manifest, sha256_of
@@ -62,3 +65,15 @@ def test_release_build_judges_a_hard_model_by_its_own_checks(tmp_path: Path) -> 
     assert key in released["models"] and not released["excluded"]
     checks = released["models"][key]["ground_truth_checks"]["resample"]
     assert checks["minimal"] and checks["redundant"] == []
+
+
+def test_nodes_outside_the_circuits_act_on_the_outputs_as_natural_nodes_do_and_on_no_answer(tmp_path: Path) -> None:
+    """Across the released family, an outside node's ablation changes a median of at least 5% of
+    the output positions (pooled over every outside node: issue 25's bar; natural models: 14%),
+    and no outside node changes an answer of the task by more than the ground truth's tolerance."""
+    effects = []
+    for key in RELEASED:
+        run = load_run(tmp_path, key)
+        effects += outside_node_effects(task_family(key).benchmark_model(run, tmp_path), catalogue.task_spec(key))
+    assert statistics.median(effect.outputs_changed for effect in effects) >= ACTIVE_BAR
+    assert max(effect.answers_changed for effect in effects) <= FAITHFULNESS_TOLERANCE

@@ -59,10 +59,14 @@ a held-out input is another held-out input.
      interchange of the side nodes, so the target at a side output whose head is ablated is the
      source input's side value (`training.objectives`). Asking for the clean value instead made
      the circuit's heads recompute the side outputs, which IIT forbids (strict IIA stuck at 92%).
+   - Sizing (`high_level.n_heads`): each layer has the fewest heads that hold the circuit's and
+     the side outputs' heads, so that in a task with distractors nearly every head outside the
+     circuit carries a side output. A free head is inert (the strict loss keeps it so), and with
+     four heads a layer the first release had 0% median node effect outside the circuit.
    - Intended effect: nodes outside the circuit with real effects on the outputs (the natural
-     models' median node effect is 14%). Measured on hard-distractor: each side head changes 14%
-     of the output positions and no answer; the median over its nodes outside the circuit is 7%
-     (EXPERIMENTS.md).
+     models' median node effect is 14%), which rank above a redundant copy, a rare part or a
+     saturated input in every method that ranks by effect. Each side head changes 12-17% of the
+     output positions and no answer (`hard.outside_effects`, EXPERIMENTS.md).
 
 `task` builds the SIIT task and the benchmark model, `checks` runs the mechanism-aware checks,
 `edits` makes the post-training edits.

@@ -5,7 +5,7 @@ Four keep the names of the first prototypes (`hard-redundant`, `hard-saturated`,
 knobs set away from their default, and the program:
 
     copies3, backup, locate, sat0.25 (saturation), rare3 (rare_share in percent), side2
-    (distractor), p1 (program)
+    (distractor), mside (side_mlp), p1 (program)
 
 The catalogue covers each mechanism alone at several strengths and programs, and combined
 (EXPERIMENTS.md lists what was trained and released).
@@ -31,6 +31,7 @@ def task_name(spec: HardSpec) -> str:
     parts += [f"sat{spec.saturation:g}"] if spec.saturation != 1 else []
     parts += [f"rare{100 * spec.rare_share:g}"] if spec.rare else []
     parts += [f"side{spec.distractor}"] if spec.distractor else []
+    parts += ["mside"] if spec.side_mlp else []
     return "-".join(["hard", *parts, f"p{spec.program}"])
 
 
@@ -42,40 +43,39 @@ PROTOTYPES = {
 }
 
 _NAMED_BY_KNOBS = (
-    # Redundancy and self-repair alone.
+    # Each mechanism alone (no side outputs: every head outside the circuit is inert).
     HardSpec(copies=3, backup=True, program=1),
-    HardSpec(copies=5, backup=True, program=2),
     HardSpec(copies=3, program=3),
     HardSpec(backup=True, program=1),
-    # Saturation alone, from soft (the unsaturated end) to sharp.
     HardSpec(locate=True, saturation=0.5, program=1),
-    HardSpec(locate=True, saturation=0.3, program=2),
-    HardSpec(locate=True, program=3),
     HardSpec(locate=True, saturation=2.0, program=4),
-    # Rare parts alone, from rarer to less rare.
     HardSpec(rare_share=0.01, program=1),
     HardSpec(rare_share=0.1, program=2),
-    HardSpec(rare_share=0.03, program=3),
     # Distractors alone, from one side output to four.
-    HardSpec(distractor=1, program=1),
-    HardSpec(distractor=2, program=2),
-    HardSpec(distractor=3, program=3),
-    HardSpec(distractor=4, program=4),
-    # Two mechanisms.
-    HardSpec(copies=3, backup=True, rare_share=0.03, program=1),
+    HardSpec(distractor=1, side_mlp=True, program=1),
+    HardSpec(distractor=2, side_mlp=True, program=2),
+    HardSpec(distractor=3, side_mlp=True, program=3),
+    HardSpec(distractor=4, side_mlp=True, program=4),
+    # One mechanism among distractors: side outputs on every head the circuit leaves free, and on
+    # MLP 1 where it is not the backup.
     HardSpec(copies=3, backup=True, distractor=3, program=2),
-    HardSpec(copies=3, backup=True, locate=True, saturation=0.3, program=3),
-    HardSpec(rare_share=0.03, distractor=3, program=4),
-    HardSpec(locate=True, saturation=0.3, distractor=3, program=5),
-    HardSpec(locate=True, saturation=0.3, rare_share=0.03, program=6),
-    HardSpec(locate=True, distractor=2, program=7),
-    # Three and four mechanisms.
-    HardSpec(copies=3, backup=True, rare_share=0.03, distractor=2, program=5),
-    HardSpec(copies=3, backup=True, locate=True, saturation=0.3, distractor=2, program=6),
-    HardSpec(copies=3, backup=True, locate=True, rare_share=0.03, distractor=2, program=7),
-    HardSpec(copies=3, backup=True, locate=True, saturation=0.3, rare_share=0.03, distractor=2, program=8),
-    HardSpec(copies=5, backup=True, locate=True, saturation=0.3, rare_share=0.03, distractor=3, program=9),
-    HardSpec(copies=3, locate=True, saturation=0.5, rare_share=0.01, distractor=4, program=10),
+    HardSpec(copies=3, distractor=3, side_mlp=True, program=5),
+    HardSpec(backup=True, distractor=3, program=3),
+    HardSpec(locate=True, saturation=0.3, distractor=3, side_mlp=True, program=5),
+    HardSpec(locate=True, distractor=3, side_mlp=True, program=7),
+    HardSpec(locate=True, saturation=2.0, distractor=3, side_mlp=True, program=6),
+    HardSpec(rare_share=0.03, distractor=4, side_mlp=True, program=4),
+    HardSpec(rare_share=0.01, distractor=4, side_mlp=True, program=6),
+    HardSpec(rare_share=0.1, distractor=4, side_mlp=True, program=8),
+    # Two to four mechanisms among distractors.
+    HardSpec(copies=3, backup=True, rare_share=0.03, distractor=4, program=5),
+    HardSpec(copies=3, backup=True, locate=True, saturation=0.3, distractor=3, program=6),
+    HardSpec(copies=3, backup=True, locate=True, rare_share=0.03, distractor=4, program=7),
+    HardSpec(copies=3, backup=True, locate=True, saturation=0.3, rare_share=0.03, distractor=4, program=8),
+    HardSpec(copies=3, locate=True, saturation=0.5, rare_share=0.01, distractor=4, side_mlp=True, program=10),
+    HardSpec(copies=3, backup=True, locate=True, saturation=0.3, distractor=3, program=3),
+    HardSpec(locate=True, saturation=0.3, rare_share=0.03, distractor=2, side_mlp=True, program=6),
+    HardSpec(backup=True, rare_share=0.03, distractor=2, program=9),
 )
 
 TASKS: dict[str, HardSpec] = {**PROTOTYPES, **{task_name(spec): spec for spec in _NAMED_BY_KNOBS}}

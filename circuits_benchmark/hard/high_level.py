@@ -13,7 +13,8 @@ Nodes (each holds one value per input) and what they compute from the tokens:
   that value; the lookup answer is `backup` when it speaks, else `lookup`. On a clean input the
   backup is silent; when `lookup` is patched it speaks and repairs the answer;
 - `side{j}` (j < distractor): the class of the token at the position side output j reports
-  (`program.SIDE_OUTPUTS`), which is that output. No answer of the task reads it.
+  (`program.SIDE_OUTPUTS`), which is that output; `side_mlp`: the side table applied to the token at
+  `SIDE_MLP_AT`, which is the MLP side output. No answer of the task reads them.
 
 An intervention sets a set of nodes to their values on a source input and recomputes the rest
 (`backup` reads `lookup`). The model is trained on every node alone, on every set of two or more
@@ -21,7 +22,7 @@ copies, and on `lookup` and `backup` together (`interventions`).
 
 LL correspondence (`ll_node`): copies, rare and follows_marker are heads of layer 0 in that
 order, locate is head 0 of layer 1, lookup is MLP 0 and backup MLP 1; the side nodes are heads
-outside the task's circuit, the last heads of layer 1 first (`side_heads`). The ground truth
+outside the task's circuit, the last heads of layer 1 first (`side_heads`), and `side_mlp` is MLP 1. The ground truth
 (`ll_ground_truth`, the task's: no side node) enters each head through the inputs it needs under resample ablation: a
 copy's value (the token), the rare head's key (where the rare token is; what it writes depends on
 the position only), the follows_marker head's value (whether the previous token is the marker;
@@ -32,6 +33,7 @@ MLP reads the embeddings, the backup also the lookup MLP.
 from __future__ import annotations
 
 import itertools
+import math
 
 import torch
 import torch.nn.functional as F
@@ -40,15 +42,14 @@ from circuits_benchmark.choices import Granularity
 from circuits_benchmark.circuits.circuit import Circuit
 from circuits_benchmark.circuits.components import EMBED, OUTPUT, head_name
 from circuits_benchmark.hard.program import (
-    COPY_AT, COPY_SOURCE, LENGTH, LOCATE_AT, LOOKUP_AT, MARKER_ID, OUTPUT_CLASSES, RARE_CLASS, RARE_ID,
+    COPY_AT, COPY_SOURCE, LENGTH, LOCATE_AT, LOOKUP_AT, MARKER_ID, OUTPUT_CLASSES, RARE_CLASS, RARE_ID, SIDE_MLP_AT,
     HardSpec, side_class,
 )
 from circuits_benchmark.training.high_level import Intervention
 
 SILENT = -1
-# Every LL model has at least this many heads per layer (one more than the circuit's layer-0 heads
-# where that is more, so that every layer has heads outside the circuit).
-MIN_HEADS = 4
+# The fewest heads per layer an LL model has.
+MIN_HEADS = 2
 
 
 def node_names(spec: HardSpec) -> tuple[str, ...]:
@@ -56,7 +57,7 @@ def node_names(spec: HardSpec) -> tuple[str, ...]:
     nodes = [f"copy{i}" for i in range(spec.copies)]
     nodes += ["rare"] * spec.rare + ["follows_marker"] * spec.locate + ["locate"] * spec.locate
     nodes += ["lookup"] + ["backup"] * spec.backup
-    nodes += [f"side{j}" for j in range(spec.distractor)]
+    nodes += [f"side{j}" for j in range(spec.distractor)] + ["side_mlp"] * spec.side_mlp
     return tuple(nodes)
 
 
@@ -71,8 +72,12 @@ def _layer0_heads(spec: HardSpec) -> list[str]:
 
 
 def n_heads(spec: HardSpec) -> int:
-    """Heads per layer of the LL model."""
-    return max(MIN_HEADS, len(_layer0_heads(spec)) + 1)
+    """Heads per layer of the LL model: the fewest that hold the circuit's heads and the side
+    heads, so that a head outside the circuit carries a side output wherever the task has one
+    (a free head is inert: the strict loss keeps it so, and a family of inert heads would let
+    "scores above zero" win again, as on the SIIT models)."""
+    layer0 = len(_layer0_heads(spec))
+    return max(MIN_HEADS, layer0, math.ceil((layer0 + int(spec.locate) + spec.distractor) / 2))
 
 
 def side_heads(spec: HardSpec) -> list[str]:
@@ -104,9 +109,9 @@ def ll_node(spec: HardSpec, node: str) -> str:
     heads = _layer0_heads(spec)
     if node in heads:
         return head_name(0, heads.index(node))
-    if node.startswith("side"):
+    if node.startswith("side") and node != "side_mlp":
         return side_heads(spec)[int(node.removeprefix("side"))]
-    return {"locate": head_name(1, 0), "lookup": "m0", "backup": "m1"}[node]
+    return {"locate": head_name(1, 0), "lookup": "m0", "backup": "m1", "side_mlp": "m1"}[node]
 
 
 def correspondence(spec: HardSpec) -> dict[str, tuple[str, ...]]:
@@ -144,6 +149,7 @@ class HardCausalModel:
         # The ground-truth checks judge the vote and the backup with only the circuit kept.
         self.strict_interventions = True
         self.table = spec.lookup_table()
+        self.side_table = spec.side_table()
         # bool [interventions, nodes]: which nodes each intervention sets.
         self._sets = torch.tensor([[node in chosen for node in self.node_names] for chosen in self.interventions])
 
@@ -192,6 +198,8 @@ class HardCausalModel:
             answers[LOOKUP_AT] = torch.where(backup == SILENT, lookup, backup)
         for j, (position, source) in enumerate(self.spec.side_outputs):
             answers[position] = settle(f"side{j}", side_class(tokens[:, source]))
+        if self.spec.side_mlp:
+            answers[SIDE_MLP_AT] = settle("side_mlp", self.side_table.to(tokens.device)[tokens[:, SIDE_MLP_AT] - 1])
         logits = torch.zeros(*tokens.shape, len(OUTPUT_CLASSES), device=tokens.device)
         for position, answer in answers.items():
             logits[:, position] = F.one_hot(answer, len(OUTPUT_CLASSES)).float()

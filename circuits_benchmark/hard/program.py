@@ -14,7 +14,9 @@ the inputs the benchmark draws). Answers are read at the last positions only:
 Side outputs (the distractor, `HardSpec.distractor` of them) are not part of the task: side output j
 is read at position `SIDE_OUTPUTS[j][0]` and is the class of the token at position
 `SIDE_OUTPUTS[j][1]` (`side_class`: a content token's class, `rare` for the marker and the rare
-token). The model computes them beside the task, with heads outside the task's circuit.
+token). The model computes them beside the task, with heads outside the task's circuit. The MLP
+side output (`HardSpec.side_mlp`) is read at `SIDE_MLP_AT` and is a second table (`side_table`)
+applied to the token there, computed by MLP 1 where it is not the backup.
 """
 
 from __future__ import annotations
@@ -47,6 +49,8 @@ RARE_TRAINING_SHARE = 0.3
 # Side outputs (distractors): (position read at, position of the token it reports). Each reads an
 # earlier position (a head must move the token; the current one would reach the output directly).
 SIDE_OUTPUTS = ((5, 2), (4, 1), (3, 2), (2, 1))
+# The MLP side output is read at the copy source, the one position no other output is read at.
+SIDE_MLP_AT = COPY_SOURCE
 # The smallest and largest factor `saturation` accepts: below 0.3 the locate head's softened
 # attention lets answers change with only the circuit kept (0.2: 5.7% of them), above 3 its
 # sharpened one (10: 1.0%; EXPERIMENTS.md).
@@ -70,6 +74,7 @@ class HardSpec:
         the copy answer (0: no rare part);
     distractor: how many side outputs (`SIDE_OUTPUTS`) the model computes beside the task, each
         with a head outside the task's circuit (0: none);
+    side_mlp: whether MLP 1, outside the circuit, computes a side output too (a task without backup);
     program: seed of the lookup table.
     """
 
@@ -79,6 +84,7 @@ class HardSpec:
     saturation: float = 1.0
     rare_share: float = 0.0
     distractor: int = 0
+    side_mlp: bool = False
     program: int = 0
 
     def __post_init__(self) -> None:
@@ -92,6 +98,8 @@ class HardSpec:
             raise BenchmarkError(f"rare_share must lie in [0, 0.5], got {self.rare_share}")
         if self.distractor not in range(len(SIDE_OUTPUTS) + 1):
             raise BenchmarkError(f"distractor must be a number of side outputs from 0 to {len(SIDE_OUTPUTS)}, got {self.distractor}")
+        if self.side_mlp and self.backup:
+            raise BenchmarkError("side_mlp needs MLP 1, which is the backup: a task has one or the other")
 
     @property
     def rare(self) -> bool:
@@ -110,18 +118,27 @@ class HardSpec:
     @property
     def output_positions(self) -> tuple[int, ...]:
         """Every position the model is trained to answer at: the task's, then the side outputs'."""
-        return self.answer_positions + tuple(position for position, _ in self.side_outputs)
+        heads = tuple(position for position, _ in self.side_outputs)
+        return self.answer_positions + heads + ((SIDE_MLP_AT,) if self.side_mlp else ())
 
     def lookup_table(self) -> torch.Tensor:
         """The lookup answer's table: content class -> content class (a permutation without fixed points)."""
-        rng = np.random.default_rng([self.program, 25])
-        while True:
-            table = rng.permutation(len(CONTENT))
-            if (table != np.arange(len(CONTENT))).all():
-                return torch.tensor(table)
+        return _table(np.random.default_rng([self.program, 25]))
+
+    def side_table(self) -> torch.Tensor:
+        """The MLP side output's table, drawn like the lookup table from another stream."""
+        return _table(np.random.default_rng([self.program, 26]))
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+def _table(rng: np.random.Generator) -> torch.Tensor:
+    """A permutation of the content classes without fixed points."""
+    while True:
+        table = rng.permutation(len(CONTENT))
+        if (table != np.arange(len(CONTENT))).all():
+            return torch.tensor(table)
 
 
 def side_class(tokens: torch.Tensor) -> torch.Tensor:

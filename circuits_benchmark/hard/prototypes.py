@@ -31,7 +31,7 @@ def weights_name(spec: HardSpec) -> str:
     """The file stem of a trained program's weights: its knobs that change what is trained."""
     trained = trained_spec(spec)
     rare = f"-rare{trained.rare_share:g}" if trained.rare else ""
-    side = f"-s{trained.distractor}" if trained.distractor else ""
+    side = (f"-s{trained.distractor}" if trained.distractor else "") + ("-ms" if trained.side_mlp else "")
     return f"c{trained.copies}-b{int(trained.backup)}-l{int(trained.locate)}{rare}{side}-p{trained.program}"
 
 

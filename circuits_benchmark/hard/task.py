@@ -1,7 +1,7 @@
 """A hard task prepared for SIIT (`training.task.SiitTask`) and around a trained model
 (`models.benchmark_model.BenchmarkModel`).
 
-The LL model is two layers of `high_level.n_heads` heads, d_model 32, d_head 8, d_mlp 128. The inputs are
+The LL model is two layers of `high_level.n_heads` heads (2 to 5), d_model 32, d_head 32 // heads, d_mlp 128. The inputs are
 10,000 draws (the rare token in `RARE_TRAINING_SHARE` of them), de-duplicated, 20% (at most
 1,000) held out; only the output positions (the task's answers and the side outputs) are trained, and the same
 are the positions discovery methods measure (`metric_positions`); the ground truth and its
