@@ -237,7 +237,7 @@ def test_catalogue_names_every_task_by_its_knobs_and_covers_each_mechanism_alone
         for name, spec in catalogue.TASKS.items()
     }
     for mechanism in ("redundancy", "saturation", "rare", "distractor"):
-        assert sum(found == {mechanism} for found in mechanisms.values()) >= 3, mechanism
+        assert sum(found == {mechanism} for found in mechanisms.values()) >= 2, mechanism
     assert sum(len(found) >= 2 for found in mechanisms.values()) >= 10
 
 

@@ -48,13 +48,10 @@ _NAMED_BY_KNOBS = (
     HardSpec(copies=3, program=3),
     HardSpec(backup=True, program=1),
     HardSpec(locate=True, saturation=0.5, program=1),
-    HardSpec(locate=True, saturation=2.0, program=4),
     HardSpec(rare_share=0.01, program=1),
-    HardSpec(rare_share=0.1, program=2),
-    # Distractors alone, from one side output to four.
+    # Distractors alone: one, two and four side outputs.
     HardSpec(distractor=1, side_mlp=True, program=1),
     HardSpec(distractor=2, side_mlp=True, program=2),
-    HardSpec(distractor=3, side_mlp=True, program=3),
     HardSpec(distractor=4, side_mlp=True, program=4),
     # One mechanism among distractors: side outputs on every head the circuit leaves free, and on
     # MLP 1 where it is not the backup.
@@ -76,6 +73,9 @@ _NAMED_BY_KNOBS = (
     HardSpec(copies=3, backup=True, locate=True, saturation=0.3, distractor=3, program=3),
     HardSpec(locate=True, saturation=0.3, rare_share=0.03, distractor=2, side_mlp=True, program=6),
     HardSpec(backup=True, rare_share=0.03, distractor=2, program=9),
+    HardSpec(backup=True, rare_share=0.01, distractor=2, program=11),
+    HardSpec(backup=True, locate=True, rare_share=0.03, distractor=4, program=12),
+    HardSpec(copies=3, backup=True, rare_share=0.01, distractor=4, program=13),
 )
 
 TASKS: dict[str, HardSpec] = {**PROTOTYPES, **{task_name(spec): spec for spec in _NAMED_BY_KNOBS}}

@@ -1,12 +1,10 @@
 """The small trained hard models that ship with the project, one per mechanism: what the
 mechanism tests run on (`tests/test_hard.py`), and the first hard tasks.
 
-Each is a SIIT run of its task's trained program (saturation, which acts after training, set
-to 1), seed 0, stopped at 99.5% held-out accuracy, IIA and strict IIA (hard-redundant and
-hard-distractor at the family's 99.9%: at 99.5% the redundant vote was still wrong, with only the
-circuit kept, on 11% of the inputs missing one copy, see EXPERIMENTS.md); its weights are
-`models/<trained>.safetensors`. The released models
-of the whole family are in `circuits_benchmark/releases/hard/` (`hard.siit_task`).
+Each is its task's released model (`circuits_benchmark/releases/hard/`): the SIIT run of its
+trained program (saturation, which acts after training, set to 1), seed 0, stopped by the
+family's recipe; its weights are copied to `models/<trained>.safetensors`, so the tests load them
+without the release machinery.
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from circuits_benchmark.choices import Ablation
 from circuits_benchmark.errors import BenchmarkError
 from circuits_benchmark.hard import catalogue, checks, edits, high_level, program, task
 from circuits_benchmark.hard.catalogue import trained_spec
+from circuits_benchmark.hard.program import HardSpec
 from circuits_benchmark.models.benchmark_model import BenchmarkModel, ExcludingSampler
 from circuits_benchmark.models.tokenizer import CaseTokenizer
 from circuits_benchmark.training.artifacts import TrainedModel
@@ -47,7 +48,8 @@ class HardTasks(TaskFamily):
         """The trained network with the task's saturation, drawing only inputs it did not train on.
         Raises BenchmarkError for a model trained on another program."""
         spec = catalogue.task_spec(str(run.case_id))
-        if run.meta.hl_model.get("spec") != trained_spec(spec).to_dict():
+        # Compared as specs, so that a knob added later with its default keeps older runs valid.
+        if HardSpec(**run.meta.hl_model.get("spec", {})) != trained_spec(spec):
             raise BenchmarkError(f"{run.model_id} was trained on another program: retrain it with {self.train_command(run.case_id)}")
         model = task.benchmark_model(run.model_id, spec, edits.apply_edits(run.model, spec))
         model.sample_tokens = ExcludingSampler(model.sample_tokens, task.training_split(trained_spec(spec), run.meta.seed).train)
