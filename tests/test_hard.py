@@ -145,7 +145,7 @@ def prototype(request):
 
 def test_every_prototype_passes_its_checks_on_held_out_inputs(prototype):
     name, spec, model = prototype
-    held_out = prototypes.held_out_inputs(spec)
+    held_out = prototypes.held_out_inputs(name)
     answers = model(held_out).argmax(-1)
     expected = _answers(spec, held_out)
     assert (answers == expected)[:, task.metric_positions(spec)].float().mean() >= 0.995, name
@@ -181,7 +181,7 @@ def test_rare_part_is_necessary_on_its_share_and_small_on_average():
     rare = high_level.ll_node(spec, "rare")
     assert share(rare) < 0.1
     assert min(share(high_level.ll_node(spec, node)) for node in ("copy0", "lookup")) > 0.5
-    held_out = prototypes.held_out_inputs(spec)
+    held_out = prototypes.held_out_inputs("hard-rare")
     result = checks.check_hard_model(model, spec, held_out, task.answer_positions(spec))
     assert result.rare[rare]["share_changed"] >= checks.RARE_NECESSITY_SHARE
     assert (held_out == RARE_ID).any(dim=1).sum() > 100  # the share is judged on enough inputs
@@ -205,15 +205,14 @@ def test_side_outputs_are_outside_the_task_and_its_circuit():
     assert task.answer_positions(spec).nonzero().flatten().tolist() == answers
 
 
-def test_patching_ranks_redundant_parts_below_an_edge_outside_the_circuit():
+def test_patching_barely_sees_a_redundant_part():
+    """Removing one copy of three, or the MLP its backup repairs, moves the output by less than 1% of
+    what removing a part without a stand-in does (with distractors beside them, that ranks them
+    below edges outside the circuit: `test_hard_release`)."""
     spec, model = prototypes.load_prototype("hard-redundant")
     patching = _edge_scores(_problem(spec, model), activation_patching)
-    truth = set(high_level.ll_ground_truth(spec).edges)
-    outside = max(score for edge, score in patching.items() if edge not in truth)
-    hidden = [("embed", f"{high_level.ll_node(spec, f'copy{i}')}.v") for i in range(spec.copies)]
-    hidden += [("m1", "output"), ("embed", "m0")]  # the backup's output; the repaired MLP's input
-    assert all(patching[edge] < outside for edge in hidden), {edge: patching[edge] for edge in hidden}
-    assert patching[("m0", "output")] > 100 * outside  # a part without a stand-in stands out
+    for edge in high_level.redundant_edges(spec):
+        assert patching[edge] < 0.01 * patching[("m0", "output")], (edge, patching[edge])
 
 
 def test_hard_family_is_registered_and_trains_the_program_without_its_edits():
@@ -244,7 +243,7 @@ def test_catalogue_names_every_task_by_its_knobs_and_covers_each_mechanism_alone
 def test_saturation_knob_softens_the_locate_head_and_the_outputs_without_changing_an_answer():
     base = prototypes.prototype_spec("hard-saturated")
     model = prototypes.load_trained(base)
-    held_out = prototypes.held_out_inputs(base)
+    held_out = prototypes.held_out_inputs("hard-saturated")
     confidence = {}
     for factor in (0.3, 1.0, 3.0):
         spec = HardSpec(locate=True, saturation=factor)

@@ -59,3 +59,15 @@ def test_eval_realism_trains_what_it_compares_and_keeps_siit_the_default(
     assert default_run_id(tmp_path, 3) == "release"
     again = cli(*command)
     assert again.exit_code == 0 and "training its" not in again.stdout  # finished runs are reused
+
+
+def test_eval_realism_takes_a_hard_task_and_finds_its_side_heads_active(tmp_path: Path, cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A task without a compiled model (the hard family's) is compared as SIIT, IIT and natural
+    models; its released SIIT model's side heads give the nodes outside the circuit real effects."""
+    capped = {family: dataclasses.replace(recipe, epochs=2) for family, recipe in realism_models.REALISM_RECIPES.items()}
+    monkeypatch.setattr(realism_models, "REALISM_RECIPES", capped)
+    done = cli("eval", "realism", "-i", "hard-distractor", "--max-seconds", "86400", "--n-examples", "100", "-o", str(tmp_path))
+    assert done.exit_code == 0, done.stderr
+    report = json.loads((tmp_path / "eval" / "realism" / "hard-distractor" / "result.json").read_text())
+    assert set(report["models"]) == {"siit", "iit", "natural"} and report["models"]["siit"] == "siit:hard-distractor:release"
+    assert report["summary"]["siit"]["effect_outside"] > 0.05

@@ -19,6 +19,8 @@ from circuits_benchmark.runs import RunConfig, apply_method, build_problem
 from circuits_benchmark.training.siit_models import default_run_id
 from circuits_benchmark.training.suite import finished_meta, train_case
 from circuits_benchmark.training.settings import SiitSettings
+from circuits_benchmark.training.task_families import task_family
+from circuits_benchmark.training.task_keys import CaseKey, case_folder, task_label
 
 
 # The recipes `eval realism` compares beside the compiled model: SIIT, IIT (no strict loss) and
@@ -31,17 +33,20 @@ REALISM_RECIPES = {
 
 
 def realism_report(
-    case_id: int, output_dir: Path, n_examples: int = DEFAULT_EXAMPLES, seed: int = 0, max_seconds: float = 90.0,
+    case_id: CaseKey, output_dir: Path, n_examples: int = DEFAULT_EXAMPLES, seed: int = 0, max_seconds: float = 90.0,
     on_training: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
-    """`eval realism`: the case's compiled, SIIT, IIT and natural models measured side by side
-    (`analyses.realism`); result.json and realism.png under `<output_dir>/eval/realism/case-NNN/`.
+    """`eval realism`: the task's compiled (a tracr case's), SIIT, IIT and natural models measured
+    side by side (`analyses.realism`); result.json and realism.png under
+    `<output_dir>/eval/realism/<case folder>/`.
 
-    The SIIT model is the case's default (`siit:N`: the best trained run, else the release); a
+    The SIIT model is the task's default (`siit:N`: the best trained run, else the release); a
     recipe without a finished run is trained first, for at most `max_seconds` (`on_training` is
-    told which), and resumes where it stopped when asked again.
+    told which), and resumes where it stopped when asked again. IIT and natural models use the
+    task family's recipe with the strict loss (IIT), or the IIT and strict losses (natural), off.
     """
-    model_ids = {"compiled": str(ModelId.tracr(case_id))}
+    owner = task_family(case_id)
+    model_ids = {"compiled": str(ModelId.tracr(case_id))} if owner.compiled else {}
     for family, recipe in REALISM_RECIPES.items():
         if family == "siit":
             try:  # the case's default SIIT model, named by its run (later runs must not change it)
@@ -49,7 +54,7 @@ def realism_report(
                 continue
             except BenchmarkError:
                 pass  # none yet: train one
-        settings = dataclasses.replace(recipe, max_seconds=max_seconds)
+        settings = owner.settings(**{**_changed(recipe), "max_seconds": max_seconds})
         if on_training is not None and finished_meta(output_dir, case_id, settings) is None:
             on_training(family)
         outcome = train_case(case_id, settings, output_dir, resume=True)
@@ -68,8 +73,14 @@ def realism_report(
         "n_examples": n_examples,
         "seed": seed,
     }
-    target = output_dir / "eval" / "realism" / f"case-{case_id:03d}"
-    return write_report(report, target, lambda: draw_realism(measured, f"case {case_id}: how natural do its models look?", target / "realism.png"))
+    target = output_dir / "eval" / "realism" / case_folder(case_id)
+    return write_report(report, target, lambda: draw_realism(measured, f"{task_label(case_id)}: how natural do its models look?", target / "realism.png"))
+
+
+def _changed(recipe: SiitSettings) -> dict[str, Any]:
+    """The settings a realism recipe changes from the defaults (the family's recipe keeps the rest)."""
+    default = SiitSettings()
+    return {field.name: getattr(recipe, field.name) for field in dataclasses.fields(recipe) if getattr(recipe, field.name) != getattr(default, field.name)}
 
 
 def acdc_faithfulness(model: BenchmarkModel, seed: int, n_examples: int = 100) -> dict[str, Any]:

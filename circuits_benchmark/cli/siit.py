@@ -305,20 +305,22 @@ def eval_realism(
     seed: Seed = 0,
     output_dir: OutputDir = DEFAULT_OUTPUT_DIR,
 ) -> None:
-    """Weights, activations, node ablation effects and ACDC's faithfulness of a case's compiled, SIIT,
+    """Weights, activations, node ablation effects and ACDC's faithfulness of a task's compiled (a tracr case's), SIIT,
     IIT (no strict loss) and natural (behaviour loss only) models, side by side; trains the missing ones."""
-    from circuits_benchmark.cases import parse_case_ids
     from circuits_benchmark.analyses.realism_models import realism_report
+    from circuits_benchmark.training.task_families import parse_task_keys
+    from circuits_benchmark.training.task_keys import task_label
 
     check_number("--n-examples", n_examples, minimum=2)
     check_number("--max-seconds", max_seconds, above=0)
-    for case_id in parse_case_ids(indices):
+    for case_id in parse_task_keys(indices):
+        label = task_label(case_id)
         report = realism_report(case_id, output_dir, n_examples, seed, max_seconds,
-                                lambda family: console.print(f"case {case_id}: training its {family} model"))
+                                lambda family: console.print(f"{label}: training its {family} model"))
         columns = ("effective_rank", "kurtosis", "dead_mlp_share", "effect_in_circuit", "effect_outside", "acdc_cpr")
         rows = [[family, *(_number(summary[c]) for c in columns)] for family, summary in report["summary"].items()]
         console.print(titled_table(
-            f"case {case_id}: how natural do its models look? (medians over matrices; means over nodes, resample ablation)",
+            f"{label}: how natural do its models look? (medians over matrices; means over nodes, resample ablation)",
             "model", "effective rank", "kurtosis", "dead MLP units", "node effect: circuit", "node effect: others", "ACDC CPR",
             rows=rows,
         ))

@@ -94,6 +94,16 @@ def copy_group(spec: HardSpec) -> tuple[str, ...]:
     return tuple(f"copy{i}" for i in range(spec.copies)) if spec.copies > 1 else ()
 
 
+def redundant_edges(spec: HardSpec) -> list[tuple[str, str]]:
+    """The ground truth's edges whose part has a stand-in, so that removing one alone barely moves
+    the output: each copy's input (with redundancy), and with a backup the repaired lookup MLP's
+    input and the backup's output (silent on clean inputs)."""
+    edges = [(EMBED, f"{ll_node(spec, node)}.v") for node in copy_group(spec)]
+    if spec.backup:
+        edges += [(EMBED, ll_node(spec, "lookup")), (ll_node(spec, "backup"), OUTPUT)]
+    return edges
+
+
 def interventions(spec: HardSpec) -> tuple[Intervention, ...]:
     """Every node alone, every set of two or more copies, and lookup with its backup."""
     group = copy_group(spec)

@@ -2,9 +2,9 @@
 mechanism tests run on (`tests/test_hard.py`), and the first hard tasks.
 
 Each is its task's released model (`circuits_benchmark/releases/hard/`): the SIIT run of its
-trained program (saturation, which acts after training, set to 1), seed 0, stopped by the
-family's recipe; its weights are copied to `models/<trained>.safetensors`, so the tests load them
-without the release machinery.
+trained program (saturation, which acts after training, set to 1), stopped by the
+family's recipe. Its weights are copied to `models/<trained>.safetensors`, where the mechanism
+tests load them; its held-out inputs follow from the seed its release records.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from circuits_benchmark.models.transformer import CircuitTransformer
 from circuits_benchmark.storage.files import load_tensors
 
 MODELS_DIR = Path(__file__).parent / "models"
-SEED = 0
 PROTOTYPES = catalogue.PROTOTYPES
 
 
@@ -62,6 +61,11 @@ def load_prototype(name: str) -> tuple[HardSpec, CircuitTransformer]:
     return spec, edits.apply_edits(load_trained(spec), spec)
 
 
-def held_out_inputs(spec: HardSpec) -> torch.Tensor:
-    """The held-out inputs of the prototype's training run (none of them trained on)."""
-    return task.training_split(trained_spec(spec), SEED).test
+def held_out_inputs(name: str) -> torch.Tensor:
+    """The held-out inputs of the prototype's training run (none of them trained on): its
+    release's seed decides the split."""
+    from circuits_benchmark.hard.siit_task import HARD_RELEASE_DIR
+    from circuits_benchmark.training.release import read_manifest
+
+    seed = read_manifest(HARD_RELEASE_DIR)["models"][name]["seed"]
+    return task.training_split(trained_spec(prototype_spec(name)), seed).test

@@ -19,6 +19,11 @@ def task_key(text: str) -> CaseKey:
     return int(text) if text.isdigit() else text
 
 
+def task_label(case: CaseKey) -> str:
+    """How reports name a task: `case 3` for a numbered case, the name itself otherwise."""
+    return f"case {case}" if isinstance(case, int) else str(case)
+
+
 def case_folder(case: CaseKey) -> str:
     """The folder of a task's runs and release: `case-003` for a numbered case, the name itself otherwise."""
     return f"case-{case:03d}" if isinstance(case, int) else case
