@@ -26,7 +26,7 @@ Kinds = Annotated[
 ]
 Examples = Annotated[int, typer.Option("--n-examples", help="Clean (and as many corrupted) inputs per run.")]
 Executor = Annotated[str, typer.Option("--executor", help="local (this machine) or ray.")]
-Suite = Annotated[str, typer.Option("--suite", help="original (the original-release cases) or full (every case: all compiled models, every released SIIT model); both include the named SIIT tasks (the IOI model).")]
+Suite = Annotated[str, typer.Option("--suite", help="quick (2 models of every family: compiled, trained, compressed, IOI, hard; minutes), original (the original-release cases and every named task) or full (every case of every family).")]
 Jobs = Annotated[Optional[int], typer.Option("--jobs", "-j", help="Worker processes of the local executor (default: one per CPU core, at most 4).")]
 RayAddress = Annotated[
     Optional[str], typer.Option("--ray-address", help="With --executor ray: a running cluster (e.g. auto, HEAD:6379); default: start a local Ray.")
@@ -34,7 +34,7 @@ RayAddress = Annotated[
 
 
 DEFAULT_KINDS = "tracr,siit,compressed"
-DEFAULT_SUITE = "original"
+DEFAULT_SUITE = "quick"
 
 
 def bench(

@@ -102,6 +102,11 @@ class PassCounter:
     def forward_pass_equivalents(self) -> int:
         return self.forward_rows + 2 * self.backward_rows
 
+    def add(self, forward_rows: int = 0, backward_rows: int = 0) -> None:
+        """Charges passes made elsewhere (several problems' rows trained in one pass)."""
+        self.forward_rows += forward_rows
+        self.backward_rows += backward_rows
+
     def since(self, earlier: "PassCounter") -> "PassCounter":
         """The passes made after `earlier` (a copy taken then)."""
         return PassCounter(self.forward_rows - earlier.forward_rows, self.backward_rows - earlier.backward_rows)
@@ -206,7 +211,7 @@ class PatchableModel:
 
     def count_forward(self, rows: int) -> None:
         """Counts a forward pass over `rows` inputs (also for passes made outside the engine)."""
-        self.passes.forward_rows += rows
+        self.passes.add(forward_rows=rows)
 
     def _count_backward(self, rows: int) -> None:
         self.passes.backward_rows += rows
