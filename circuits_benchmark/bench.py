@@ -39,7 +39,7 @@ from circuits_benchmark.discovery.methods import METHODS, method_variants
 from circuits_benchmark.discovery.settings import MethodSettings
 from circuits_benchmark.errors import BenchmarkError
 from circuits_benchmark.models.model_id import ModelId
-from circuits_benchmark.runs import RunConfig, RunPlace, compute_runs, result_dir, to_record
+from circuits_benchmark.runs import DEFAULT_EXAMPLES, RunConfig, RunPlace, compute_runs, result_dir, to_record
 from circuits_benchmark.storage.results_db import ResultsStore, RunRecord
 from circuits_benchmark.training.task_families import task_families, task_family
 from circuits_benchmark.workers import map_in_workers
@@ -70,6 +70,7 @@ class BenchRequest:
     suite: "quick" (a few models of every family), "original" (InterpBench's original-release
     cases) or "full" (every case). kinds: model kinds (tracr always where asked; siit only for
     cases with a trained or released model; compressed only for cases whose compression is scored). labels: method variants (see VARIANTS).
+    n_examples: inputs per run (None: DEFAULT_EXAMPLES, or in the quick suite a family's `quick_examples`).
     executor: "local" (here, in `jobs` processes) or "ray"; ray_address: an existing cluster (None: a local Ray).
     model_ids: the models themselves (`bench --interp-bench`: the released ones), in place of case_ids, suite and kinds.
     """
@@ -79,7 +80,7 @@ class BenchRequest:
     kinds: Sequence[BenchModelKind] = MODEL_KINDS
     labels: Sequence[str] | None = None
     ablation: Ablation = Ablation.RESAMPLE
-    n_examples: int = 100
+    n_examples: int | None = None
     seed: int = 42
     seeds: int = 3
     executor: Executor = Executor.LOCAL
@@ -167,8 +168,10 @@ def suite_tasks(suite: Suite, output_dir: Path) -> list[int | str]:
 
 def suite_scope(suite: Suite) -> str:
     """What a suite covers, as the leaderboard page states it."""
+    smaller = "".join(f", {f.name} models on {f.quick_examples} inputs a run" for f in task_families() if f.in_default_bench and f.quick_examples)
     return {
-        Suite.QUICK: f"quick: {QUICK_MODELS_PER_FAMILY} models per family (./main.py bench --suite full: every case of every family)",
+        Suite.QUICK: f"quick: {QUICK_MODELS_PER_FAMILY} models per family{smaller} "
+        f"(./main.py bench --suite full: every case of every family, {DEFAULT_EXAMPLES} inputs a run)",
         Suite.ORIGINAL: "InterpBench's original-release cases and every named task",
         Suite.FULL: "full: every case of every family",
     }[Suite.parse(suite)]
@@ -195,13 +198,24 @@ def plan_jobs(request: BenchRequest, output_dir: Path) -> list[Job]:
     case_ids = list(request.case_ids or suite_tasks(request.suite, output_dir))
     jobs = []
     for model_id in request.model_ids if request.model_ids is not None else model_ids(case_ids, list(request.kinds), output_dir):
+        n_examples = examples_per_run(request, model_id)
         for label in labels:
             method, overrides = VARIANTS[label]
             for seed in range(request.seed, request.seed + request.seeds):  # data seeds, for every method
-                config = RunConfig(method, model_id, MethodSettings(**overrides), request.ablation, None, False, request.n_examples, seed)
+                config = RunConfig(method, model_id, MethodSettings(**overrides), request.ablation, None, False, n_examples, seed)
                 config.validate()
                 jobs += _sweep_jobs(config, label)
     return jobs
+
+
+def examples_per_run(request: BenchRequest, model_id: str) -> int:
+    """The inputs of each run on a model: the request's, else DEFAULT_EXAMPLES, or in the quick
+    suite the model's family's `quick_examples` where it has one."""
+    if request.n_examples is not None:
+        return request.n_examples
+    case = ModelId.parse(model_id).case
+    quick = task_family(case).quick_examples if case is not None and Suite.parse(request.suite) == Suite.QUICK else None
+    return quick or DEFAULT_EXAMPLES
 
 
 def _sweep_jobs(reference: RunConfig, label: str) -> list[Job]:

@@ -95,12 +95,15 @@ class RunConfig:
             raise BenchmarkError(f"--threshold is {self.method}'s tau, a metric change: it must be >= 0, not {self.settings.threshold}")
 
 
-def build_problem(benchmark_model: BenchmarkModel, config: RunConfig) -> DiscoveryProblem:
+def build_problem(benchmark_model: BenchmarkModel, config: RunConfig, drawn: PatchingBatch | None = None) -> DiscoveryProblem:
     """The problem a method sees: clean/corrupted batches (the user's pairs, or drawn and corrupted
-    as configured), ablation values, metric and weights."""
+    as configured; `drawn`: the batch another run of the same data drew, copied), ablation values,
+    metric and weights."""
     torch.manual_seed(config.seed)
     pairs = config.pairs
-    if pairs is None:
+    if drawn is not None:
+        batch = drawn.copy()
+    elif pairs is None:
         batch = PatchingBatch.sample(benchmark_model, config.n_examples, config.seed, config.device, corruption=config.corruption)
     else:
         batch = PatchingBatch.from_inputs(benchmark_model, pairs.clean, pairs.corrupted, config.device)
@@ -255,7 +258,7 @@ def compute_run(config: RunConfig, models_dir: Path) -> tuple[DiscoveryProblem, 
 
 def compute_runs(configs: Sequence[RunConfig], models_dir: Path) -> list[tuple[DiscoveryProblem, RunResult]]:
     """Runs of one method on one model (a bench group): the model is loaded from `models_dir` once,
-    each run gets its own problem (its seed's data, its own pass counter), the method computes them
+    each run gets its own problem (its data drawn once per group, its own pass counter), the method computes them
     together where it can (`apply_methods`) and each is scored on its own. A run's wall time is its
     share of the load and the method plus its own scoring. Raises ValueError for runs of several
     methods or models, BenchmarkError for a model that cannot be loaded."""
@@ -263,7 +266,12 @@ def compute_runs(configs: Sequence[RunConfig], models_dir: Path) -> list[tuple[D
         raise ValueError("compute_runs takes runs of one method on one model")
     start = time.perf_counter()
     model = load_benchmark_model(configs[0].model_id, models_dir)
-    problems = [build_problem(model, config) for config in configs]
+    drawn: dict[tuple, PatchingBatch] = {}  # runs on the same data draw it once
+    problems = []
+    for config in configs:
+        data = (config.seed, config.n_examples, config.corruption, config.pairs.fingerprint if config.pairs else None, config.device)
+        problems.append(build_problem(model, config, drawn.get(data)))
+        drawn.setdefault(data, problems[-1].batch)
     outputs = apply_methods(problems, configs)
     share = (time.perf_counter() - start) / len(configs)
     computed = []
