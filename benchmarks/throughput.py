@@ -6,8 +6,9 @@ A forward-pass equivalent (FPE) is one input row run forward, a backward pass co
 (`patching.engine.PassCounter`). Each method runs as the bench runs it: ACDC and patching one run
 at their defaults, subnetwork probing a bench group (its 7 lambdas x 3 seeds trained together),
 each capped at BUDGET FPE per run so that the largest model takes seconds, not minutes; the rate of
-a pass does not depend on how many passes follow. Target: at least 30% of the limit on models of
-10k parameters or more. Run: .venv/bin/python benchmarks/throughput.py [MODEL ...]
+a pass does not depend on how many passes follow. Rates are per CPU second of this process (one
+thread), so that other work on a shared machine does not skew them. Target: at least 30% of the
+limit on models of 10k parameters or more. Run: .venv/bin/python benchmarks/throughput.py [MODEL ...]
 """
 
 from __future__ import annotations
@@ -37,11 +38,11 @@ def plain_forward_rate(model_id: str, models_dir: Path) -> float:
     tokens, _ = model.clean_and_corrupted(ROWS, 42)
     with torch.no_grad():
         model.model(tokens)  # warm-up
-        start, passes = time.perf_counter(), 0
-        while time.perf_counter() - start < 1.0:
+        start, passes = time.process_time(), 0
+        while time.process_time() - start < 1.0:
             model.model(tokens)
             passes += 1
-    return passes * ROWS / (time.perf_counter() - start)
+    return passes * ROWS / (time.process_time() - start)
 
 
 def method_rate(model_id: str, label: str, models_dir: Path) -> float:
@@ -52,9 +53,9 @@ def method_rate(model_id: str, label: str, models_dir: Path) -> float:
     configs = [dataclasses.replace(job.config, settings=dataclasses.replace(job.config.settings, budget=BUDGET)) for job in jobs]
     model = load_benchmark_model(model_id, models_dir)
     problems = [build_problem(model, config) for config in configs]
-    start = time.perf_counter()
+    start = time.process_time()
     costs = [cost for _, cost in apply_methods(problems, configs)]
-    elapsed = time.perf_counter() - start
+    elapsed = time.process_time() - start
     return sum(cost.forward_pass_equivalents for cost in costs) / elapsed
 
 

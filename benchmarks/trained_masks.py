@@ -2,7 +2,8 @@
 pruning, every sweep point and seed of a bench group, trained one run after another and as one
 tensor program (`discovery.gate_training`), on the same problems.
 
-Prints per model and variant the time of both, and how far they part, point for point: the largest
+Prints per model and variant the CPU time of both (one thread; CPU seconds, so that other work on
+a shared machine does not skew them), and how far they part, point for point: the largest
 edge-AUROC difference and the share of points with the same circuit, beside the seed spread (the
 mean over points of the AUROC's standard deviation across seeds) that the leaderboard's intervals
 hold. Both ways draw the same noise per run, so they part only by float rounding in the batched
@@ -32,12 +33,12 @@ def group_configs(model_id: str, label: str, models_dir: Path) -> list:
 
 def compare(model_id: str, label: str, models_dir: Path) -> str:
     configs = group_configs(model_id, label, models_dir)
-    start = time.perf_counter()
+    start = time.process_time()
     alone = [compute_runs([config], models_dir)[0][1] for config in configs]
-    alone_s = time.perf_counter() - start
-    start = time.perf_counter()
+    alone_s = time.process_time() - start
+    start = time.process_time()
     together = [result for _, result in compute_runs(configs, models_dir)]
-    together_s = time.perf_counter() - start
+    together_s = time.process_time() - start
     gaps, same = [], 0
     for a, b in zip(alone, together):
         if a.evaluation is not None:
