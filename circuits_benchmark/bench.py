@@ -4,8 +4,8 @@
 
 1. plan: one job per (model x method variant x seed x sweep point). A model is the compiled model of each
    case, plus its SIIT-trained model where one has been trained (and its compression where scored);
-   a named SIIT task (`ioi` among the cases; both suites hold every family's that `in_default_bench`)
-   has only its trained model. A variant is a registry method at
+   a named SIIT task (`ioi` among the cases; the suites hold those of every family `in_default_bench`,
+   the quick one the first two of each: `suite_tasks`) has only its trained model. A variant is a registry method at
    its default settings (subnetwork probing twice: on nodes and, as `sp-edge`, on edges). ACDC,
    subnetwork probing and edge pruning are swept over their grids; each grid value is its own job, so a
    cluster can spread a sweep and an interrupted sweep keeps its finished points. Every method
