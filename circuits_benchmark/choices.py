@@ -59,8 +59,10 @@ class Granularity(Choice):
 
 
 class Suite(Choice):
-    """What `bench` covers: InterpBench's original-release cases, or every case."""
+    """What `bench` covers: a few models of every family (the default, minutes), InterpBench's
+    original-release cases, or every case of every family."""
 
+    QUICK = "quick"
     ORIGINAL = "original"
     FULL = "full"
 

@@ -19,7 +19,7 @@ import datetime
 import socket
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import torch
 
@@ -95,12 +95,15 @@ class RunConfig:
             raise BenchmarkError(f"--threshold is {self.method}'s tau, a metric change: it must be >= 0, not {self.settings.threshold}")
 
 
-def build_problem(benchmark_model: BenchmarkModel, config: RunConfig) -> DiscoveryProblem:
+def build_problem(benchmark_model: BenchmarkModel, config: RunConfig, drawn: PatchingBatch | None = None) -> DiscoveryProblem:
     """The problem a method sees: clean/corrupted batches (the user's pairs, or drawn and corrupted
-    as configured), ablation values, metric and weights."""
+    as configured; `drawn`: the batch another run of the same data drew, copied), ablation values,
+    metric and weights."""
     torch.manual_seed(config.seed)
     pairs = config.pairs
-    if pairs is None:
+    if drawn is not None:
+        batch = drawn.copy()
+    elif pairs is None:
         batch = PatchingBatch.sample(benchmark_model, config.n_examples, config.seed, config.device, corruption=config.corruption)
     else:
         batch = PatchingBatch.from_inputs(benchmark_model, pairs.clean, pairs.corrupted, config.device)
@@ -249,23 +252,58 @@ def run_discovery(config: RunConfig, output_dir: Path, draw: bool = True, models
 
 
 def compute_run(config: RunConfig, models_dir: Path) -> tuple[DiscoveryProblem, RunResult]:
-    """The core of every run (`run_discovery`, a bench job): load the model from `models_dir`,
-    build the problem, run the method, score it; the result's wall time covers all of it."""
+    """The core of every run (`run_discovery`): `compute_runs` of this one run."""
+    return compute_runs([config], models_dir)[0]
+
+
+def compute_runs(configs: Sequence[RunConfig], models_dir: Path) -> list[tuple[DiscoveryProblem, RunResult]]:
+    """Runs of one method on one model (a bench group): the model is loaded from `models_dir` once,
+    each run gets its own problem (its data drawn once per group, its own pass counter), the method computes them
+    together where it can (`apply_methods`) and each is scored on its own. A run's wall time is its
+    share of the load and the method plus its own scoring. Raises ValueError for runs of several
+    methods or models, BenchmarkError for a model that cannot be loaded."""
+    if len({(config.method, config.model_id) for config in configs}) != 1:
+        raise ValueError("compute_runs takes runs of one method on one model")
     start = time.perf_counter()
-    problem = build_problem(load_benchmark_model(config.model_id, models_dir), config)
-    output, cost = apply_method(problem, config)
-    result = evaluate_output(problem, output, config, cost)
-    result.wall_time_s = time.perf_counter() - start
-    return problem, result
+    model = load_benchmark_model(configs[0].model_id, models_dir)
+    drawn: dict[tuple, PatchingBatch] = {}  # runs on the same data draw it once
+    problems = []
+    for config in configs:
+        data = (config.seed, config.n_examples, config.corruption, config.pairs.fingerprint if config.pairs else None, config.device)
+        problems.append(build_problem(model, config, drawn.get(data)))
+        drawn.setdefault(data, problems[-1].batch)
+    outputs = apply_methods(problems, configs)
+    share = (time.perf_counter() - start) / len(configs)
+    computed = []
+    for problem, config, (output, cost) in zip(problems, configs, outputs):
+        scoring_start = time.perf_counter()
+        result = evaluate_output(problem, output, config, cost)
+        result.wall_time_s = share + time.perf_counter() - scoring_start
+        computed.append((problem, result))
+    return computed
 
 
 def apply_method(problem: DiscoveryProblem, config: RunConfig) -> tuple[MethodOutput, PassCounter]:
     """Runs the configured method (its sweep when asked) on a problem; returns its output and the
     passes it made (what its scoring costs afterwards is not counted)."""
-    before = dataclasses.replace(problem.patchable.passes)
-    problem.budget, problem.budget_start = config.settings.budget, before.forward_pass_equivalents
-    output = METHODS[config.method].function(config.sweep)(problem, config.settings)
-    return output, problem.patchable.passes.since(before)
+    return apply_methods([problem], [config])[0]
+
+
+def apply_methods(problems: Sequence[DiscoveryProblem], configs: Sequence[RunConfig]) -> list[tuple[MethodOutput, PassCounter]]:
+    """`apply_method` of each (problem, config) of one method: single runs together, as the method's
+    `runs_function` computes them (trained masks: one tensor program), sweeps one after another.
+    Each problem has its own pass counter, so each cost is its run's own."""
+    method = METHODS[configs[0].method]
+    befores = []
+    for problem, config in zip(problems, configs):
+        before = dataclasses.replace(problem.patchable.passes)
+        problem.budget, problem.budget_start = config.settings.budget, before.forward_pass_equivalents
+        befores.append(before)
+    if any(config.sweep for config in configs):
+        outputs = [method.function(config.sweep)(problem, config.settings) for problem, config in zip(problems, configs)]
+    else:
+        outputs = method.runs_function()(problems, [config.settings for config in configs])
+    return [(output, problem.patchable.passes.since(before)) for output, problem, before in zip(outputs, problems, befores)]
 
 
 def evaluate_output(problem: DiscoveryProblem, output: MethodOutput, config: RunConfig, cost: PassCounter | None = None) -> RunResult:

@@ -53,8 +53,8 @@ def benched(bench_with_leaderboard) -> Path:
     return bench_with_leaderboard(FAST, "bench")
 
 
-def test_the_default_plan_covers_the_original_release_with_every_method_and_sweep(tmp_path: Path) -> None:
-    jobs = plan_jobs(BenchRequest(), tmp_path)
+def test_the_original_suite_covers_the_original_release_with_every_method_and_sweep(tmp_path: Path) -> None:
+    jobs = plan_jobs(BenchRequest(suite="original"), tmp_path)
     # acdc's default 0.025 is off its grid; edge pruning's default 0.9 is on it
     points = {"acdc": len(ACDC_SWEEP) + 1, "sp": len(SP_SWEEP), "sp-edge": len(SP_SWEEP), "edge-pruning": len(EDGE_PRUNING_SWEEP)}
     per_model = sum(points.get(label, 1) * 3 for label in VARIANTS)  # every method on three data seeds by default
@@ -76,6 +76,28 @@ def test_the_default_plan_covers_the_original_release_with_every_method_and_swee
     assert {job.config.seed for job in sp_edge} == {42, 43, 44}
     # Deterministic methods too: their intervals hold the variance from the data.
     assert {job.config.seed for job in jobs if job.place.label in ("acdc", "eap", "patching")} == {42, 43, 44}
+
+
+def test_the_quick_default_shows_two_models_of_every_family_and_the_page_says_so(tmp_path: Path) -> None:
+    """Compiled, trained and compressed models of the first two original-release cases, the IOI
+    model and two released hard models, each with every method, sweep and seed; the leaderboard
+    names the cut."""
+    from circuits_benchmark.bench import bench_scope
+    from circuits_benchmark.leaderboard.pages import write_leaderboard
+
+    jobs = plan_jobs(BenchRequest(), tmp_path)
+    models = {job.config.model_id for job in jobs}
+    hard = {m for m in models if m.startswith("siit:hard")}
+    assert models - hard == {"tracr:3", "tracr:4", "siit:3:release", "siit:4:release", scored_compressed_id(3, tmp_path),
+                             scored_compressed_id(4, tmp_path)} | IOI_RELEASED
+    assert len(hard) == 2 and hard <= {f"siit:{key}:release" for key in read_manifest(HARD_RELEASE_DIR)["models"]}
+    full_plan = plan_jobs(BenchRequest(suite="full", case_ids=[3]), tmp_path)
+    assert len(jobs) == len(models) * len([j for j in full_plan if j.config.model_id == "tracr:3"])
+    with ResultsStore(tmp_path) as store:
+        store.save_scope(bench_scope(BenchRequest()))
+    write_leaderboard(tmp_path)
+    for page in ("leaderboard.md", "leaderboard.html"):
+        assert "quick: 2 models per family" in (tmp_path / page).read_text()
 
 
 def test_a_trained_model_joins_the_plan_in_place_of_the_released_one(tmp_path: Path) -> None:
@@ -124,6 +146,7 @@ def test_bench_stores_every_run_and_the_sweep_roc_matches_a_sweep_run(benched: P
     assert (series["acdc"].edge_auroc, series["acdc"].node_auroc) == (swept.edge_auroc, swept.node_auroc)
     assert series["eap"].roc_source == "ranking" and series["eap"].points == 1
     assert (benched / "leaderboard.md").exists() and (benched / "leaderboard.html").exists()
+    assert "Bench: the chosen cases 3." in (benched / "leaderboard.md").read_text()  # what the bench covered
 
 
 def test_a_rerun_skips_finished_work(benched: Path) -> None:
@@ -148,10 +171,9 @@ def test_a_failing_run_is_reported_and_the_others_are_stored(tmp_path: Path, mon
 
 def test_ctrl_c_keeps_finished_runs_and_a_rerun_completes_the_rest(benched: Path, tmp_path: Path, cli) -> None:
     with_compiled_cache(benched, tmp_path)
-    # One process: every run is stored as it finishes (worker processes store a sweep at a time).
-    # Subnetwork probing's points take ~0.4 s each here; ACDC's later points reuse the passes of
-    # the earlier ones and can all finish between two polls.
-    args = ["bench", "-i", "3", "--models", "tracr", "--methods", "sp", "--seeds", "1", "--n-examples", "40", "--jobs", "1", "-o", str(tmp_path)]
+    # One process: every group of runs is stored as it finishes. Subnetwork probing's sweep trains
+    # as one group (all its points at once, a few seconds here); sp-edge's is the next group.
+    args = ["bench", "-i", "3", "--models", "tracr", "--methods", "sp,sp-edge", "--seeds", "1", "--n-examples", "40", "--jobs", "1", "-o", str(tmp_path)]
     # A shell that starts jobs in the background hands them SIGINT ignored; the bench gets Ctrl-C
     # as a user's terminal delivers it.
     process = subprocess.Popen(
@@ -160,18 +182,18 @@ def test_ctrl_c_keeps_finished_runs_and_a_rerun_completes_the_rest(benched: Path
     )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and process.poll() is None:
-        if len(stored_keys(tmp_path)) >= 3:
+        if len(stored_keys(tmp_path)) >= len(SP_SWEEP):
             break
         time.sleep(0.05)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=60)
     kept = stored_keys(tmp_path)
     assert process.returncode == 130, stderr
-    assert 3 <= len(kept) < len(SP_SWEEP)
+    assert len(kept) == len(SP_SWEEP)  # the first group whole, the second not at all
     rerun = cli(*args)
     assert rerun.exit_code == 0, rerun.stderr
     assert f"{len(kept)} already stored" in rerun.stdout
-    assert stored_keys(tmp_path)[: len(kept)] == kept and len(stored_keys(tmp_path)) == len(SP_SWEEP)
+    assert stored_keys(tmp_path)[: len(kept)] == kept and len(stored_keys(tmp_path)) == 2 * len(SP_SWEEP)
 
 
 def test_two_benches_at_once_share_the_store(benched: Path, tmp_path: Path) -> None:

@@ -218,10 +218,11 @@ def test_edge_pruning_recovers_case_3_exactly_and_keeps_its_sparsity(tmp_path_fa
     truth = problem.benchmark_model.ground_truths["resample"]
     assert problem.n_edges == 23 and set(output.sweep[-1][1].edges) == set(truth.edges)
     problem = problem_for("tracr:21", root, "edge-pruning")
-    for target in (0.5, 0.7):
-        log_alpha, details = edge_pruning._train(problem, MethodSettings(), target)
-        assert abs(details["expected_sparsity"] - target) <= edge_pruning.SPARSITY_TOLERANCE
-        assert int(edge_pruning.kept_at(log_alpha, target).sum()) == round((1 - target) * problem.n_edges)
+    targets = (0.5, 0.7)
+    outputs = edge_pruning.edge_pruning_runs([problem] * 2, [MethodSettings(sparsity=target) for target in targets])
+    for target, output in zip(targets, outputs):
+        assert abs(output.details["expected_sparsity"] - target) <= edge_pruning.SPARSITY_TOLERANCE
+        assert int(edge_pruning.kept_at(output.edge_scores, target).sum()) == round((1 - target) * problem.n_edges)
 
 
 def test_a_budget_caps_what_a_method_spends(tmp_path_factory: pytest.TempPathFactory) -> None:

@@ -24,9 +24,9 @@ Kinds = Annotated[
     str,
     typer.Option("--models", help="Model kinds: tracr (compiled), siit (trained) and/or compressed (the last two used where one exists and is scored)."),
 ]
-Examples = Annotated[int, typer.Option("--n-examples", help="Clean (and as many corrupted) inputs per run.")]
+Examples = Annotated[Optional[int], typer.Option("--n-examples", help="Clean (and as many corrupted) inputs per run (default: 100; the quick suite runs the IOI model on 20).")]
 Executor = Annotated[str, typer.Option("--executor", help="local (this machine) or ray.")]
-Suite = Annotated[str, typer.Option("--suite", help="original (the original-release cases) or full (every case: all compiled models, every released SIIT model); both include the named SIIT tasks (the IOI model).")]
+Suite = Annotated[str, typer.Option("--suite", help="quick (2 models of every family: compiled, trained, compressed, IOI, hard; minutes), original (the original-release cases and every named task) or full (every case of every family).")]
 Jobs = Annotated[Optional[int], typer.Option("--jobs", "-j", help="Worker processes of the local executor (default: one per CPU core, at most 4).")]
 RayAddress = Annotated[
     Optional[str], typer.Option("--ray-address", help="With --executor ray: a running cluster (e.g. auto, HEAD:6379); default: start a local Ray.")
@@ -34,7 +34,7 @@ RayAddress = Annotated[
 
 
 DEFAULT_KINDS = "tracr,siit,compressed"
-DEFAULT_SUITE = "original"
+DEFAULT_SUITE = "quick"
 
 
 def bench(
@@ -44,7 +44,7 @@ def bench(
     models: Kinds = DEFAULT_KINDS,
     interp_bench: InterpBench = False,
     ablation: AblationOption = "resample",
-    n_examples: Examples = 100,
+    n_examples: Examples = None,
     seed: Seed = 42,
     seeds: Annotated[int, typer.Option("--seeds", help="Data seeds of every method (independent draws of its inputs; stochastic methods draw their randomness from them too): seed, seed+1, ...")] = 3,
     executor: Executor = "local",

@@ -8,16 +8,18 @@ reaches the same optimum by learned multipliers, which these small models do not
 circuit at a target keeps exactly round((1 - target) x edges) edges, those with the largest gate
 log-alphas (restricted to paths to the output), so every circuit has the sparsity asked for; the
 ROC runs through the circuits of the sparsity sweep. Scores are the final log-alphas at the chosen
-target.
+target. Every target of a sweep (and, in the bench, every seed) trains at once (`gate_training`).
 """
 
 from __future__ import annotations
 
-import dataclasses
+from typing import Sequence
+
 import torch
 
-from circuits_benchmark.discovery.hard_concrete import open_probability, sample_gates, settled
-from circuits_benchmark.discovery.problem import DiscoveryProblem, MethodOutput, run_sweep
+from circuits_benchmark.discovery.gate_training import GateSet, train_gates
+from circuits_benchmark.discovery.hard_concrete import open_probability
+from circuits_benchmark.discovery.problem import DiscoveryProblem, MethodOutput, run_batched_sweep
 from circuits_benchmark.discovery.settings import EDGE_PRUNING_SWEEP, MethodSettings
 
 PULL_WEIGHT = 10.0
@@ -27,9 +29,20 @@ SPARSITY_TOLERANCE = 0.02
 
 def edge_pruning(problem: DiscoveryProblem, settings: MethodSettings) -> MethodOutput:
     """Edge masks trained to `settings.sparsity`; the circuit keeps the edges the target allows."""
-    log_alpha, details = _train(problem, settings, settings.sparsity)
-    circuit = problem.circuit_from_mask(kept_at(log_alpha, settings.sparsity))
-    return MethodOutput(edge_scores=log_alpha, sweep=[(settings.sparsity, circuit)], details=details)
+    return edge_pruning_runs([problem], [settings])[0]
+
+
+def edge_pruning_runs(problems: Sequence[DiscoveryProblem], settings: Sequence[MethodSettings]) -> list[MethodOutput]:
+    """`edge_pruning` of every (problem, settings) pair, trained together (problems of one model)."""
+    gate_sets = [_gate_set(problem, run_settings) for problem, run_settings in zip(problems, settings)]
+    outputs = []
+    for problem, run_settings, trained in zip(problems, settings, train_gates(gate_sets)):
+        target = run_settings.sparsity
+        expected = float(1 - open_probability(trained.log_alpha).mean())
+        details = {"target_sparsity": target, "expected_sparsity": expected, "final_distance": trained.distance, "epochs_run": trained.epochs}
+        circuit = problem.circuit_from_mask(kept_at(trained.log_alpha, target))
+        outputs.append(MethodOutput(edge_scores=trained.log_alpha, sweep=[(target, circuit)], details=details))
+    return outputs
 
 
 def kept_at(log_alpha: torch.Tensor, sparsity: float) -> torch.Tensor:
@@ -42,26 +55,15 @@ def kept_at(log_alpha: torch.Tensor, sparsity: float) -> torch.Tensor:
 
 def edge_pruning_sweep(problem: DiscoveryProblem, settings: MethodSettings) -> MethodOutput:
     """Edge pruning at every target of the sweep grid; scores from the run at `settings.sparsity`."""
-    targets = sorted({*EDGE_PRUNING_SWEEP, settings.sparsity})
-    return run_sweep(problem, targets, settings.sparsity, lambda target: edge_pruning(problem, dataclasses.replace(settings, sparsity=target)))
+    return run_batched_sweep(problem, settings, "sparsity", sorted({*EDGE_PRUNING_SWEEP, settings.sparsity}), edge_pruning_runs)
 
 
-def _train(problem: DiscoveryProblem, settings: MethodSettings, target: float) -> tuple[torch.Tensor, dict]:
-    """Gate log-alphas after training towards `target` sparsity, and what training reached."""
-    generator = torch.Generator().manual_seed(problem.method_seed)
-    log_alpha = torch.full((problem.n_edges,), 3.0, device=problem.patchable.device, requires_grad=True)
-    optimiser = torch.optim.Adam([log_alpha], lr=settings.learning_rate)
-    history: list[torch.Tensor] = []
-    for epoch in range(settings.epochs):
-        distance = problem.distance(problem.run(sample_gates(log_alpha, generator)))
-        sparsity = 1 - open_probability(log_alpha).mean()
-        loss = distance + PULL_WEIGHT * (sparsity - target) ** 2
-        optimiser.zero_grad()
-        loss.backward()
-        optimiser.step()
-        stable = settled(history, log_alpha.detach(), settings.epochs - epoch - 1)
-        if (stable and abs(float(sparsity.detach()) - target) <= SPARSITY_TOLERANCE) or problem.over_budget():
-            break
-    expected = float(1 - open_probability(log_alpha.detach()).mean())
-    details = {"target_sparsity": target, "expected_sparsity": expected, "final_distance": float(distance.detach()), "epochs_run": epoch + 1}
-    return log_alpha.detach(), details
+def _gate_set(problem: DiscoveryProblem, settings: MethodSettings) -> GateSet:
+    """A gate per edge, pulled towards the target sparsity; it may stop only near the target."""
+    target = settings.sparsity
+    return GateSet(
+        problem, torch.arange(problem.n_edges, device=problem.patchable.device), problem.n_edges,
+        penalty=lambda p: PULL_WEIGHT * ((1 - p.mean()) - target) ** 2,
+        epochs=settings.epochs, learning_rate=settings.learning_rate,
+        ready=lambda p: abs(float(1 - p.mean()) - target) <= SPARSITY_TOLERANCE,
+    )

@@ -10,7 +10,7 @@ torch.
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from circuits_benchmark.discovery.settings import ACDC_SWEEP, EDGE_PRUNING_SWEEP, SP_SWEEP
 from circuits_benchmark.lazy_import import resolve
@@ -46,7 +46,10 @@ class Method:
     variants: further leaderboard entries of the method, label -> settings that differ from the
     defaults (subnetwork probing on edges, InterpBench's `sp --edgewise`). stochastic: it draws
     randomness of its own from the seed (`DiscoveryProblem.method_seed`), besides the data every
-    method draws from it (the bench runs every method on several data seeds).
+    method draws from it (the bench runs every method on several data seeds). batch_run:
+    "module:function" of `(problems, settings) -> outputs`, many single runs on one model computed
+    together as one tensor program (the bench runs a variant's sweep points and seeds on a model in
+    one call); None: one run at a time.
     """
 
     run: "str | MethodFunction"
@@ -56,10 +59,18 @@ class Method:
     sweep_run: str | None = None
     variants: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
     stochastic: bool = False
+    batch_run: str | None = None
 
     def function(self, sweep: bool = False) -> "MethodFunction":
         """The callable to run: the sweep when asked for and available, else the single run."""
         return resolve(self.sweep_run if sweep and self.sweep_run else self.run, "circuits_benchmark.discovery")
+
+    def runs_function(self) -> "Callable[[Sequence[DiscoveryProblem], Sequence[MethodSettings]], list[MethodOutput]]":
+        """Many single runs on one model: `batch_run` where the method has one, else one run after another."""
+        if self.batch_run:
+            return resolve(self.batch_run, "circuits_benchmark.discovery")
+        single = self.function()
+        return lambda problems, settings: [single(problem, each) for problem, each in zip(problems, settings)]
 
 
 METHODS: dict[str, Method] = {
@@ -72,7 +83,7 @@ METHODS: dict[str, Method] = {
         "subnetwork probing, hard-concrete node (or --edgewise edge) masks",
         ("lambda_reg", "edgewise", "epochs", "learning_rate"),
         Sweep("lambda_reg", SP_SWEEP), "subnetwork_probing:subnetwork_probing_sweep",
-        variants={"sp-edge": {"edgewise": True}}, stochastic=True,
+        variants={"sp-edge": {"edgewise": True}}, stochastic=True, batch_run="subnetwork_probing:subnetwork_probing_runs",
     ),
     "eap": Method(
         "attribution:edge_attribution_patching",
@@ -85,7 +96,7 @@ METHODS: dict[str, Method] = {
     "edge-pruning": Method(
         "edge_pruning:edge_pruning", "edge pruning: hard-concrete edge masks trained to a target --sparsity",
         ("sparsity", "epochs", "learning_rate"), Sweep("sparsity", EDGE_PRUNING_SWEEP), "edge_pruning:edge_pruning_sweep",
-        stochastic=True,
+        stochastic=True, batch_run="edge_pruning:edge_pruning_runs",
     ),
     "ugs": Method(
         "uniform_gradient_sampling:uniform_gradient_sampling",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import zlib
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 import torch
@@ -21,6 +21,7 @@ from circuits_benchmark.choices import Ablation, Granularity
 from circuits_benchmark.circuits.circuit import Circuit
 from circuits_benchmark.discovery.metric_registry import METRICS
 from circuits_benchmark.discovery.metrics import attribution_objective, output_distance
+from circuits_benchmark.discovery.settings import MethodSettings
 from circuits_benchmark.models.benchmark_model import INDEPENDENT, BenchmarkModel
 from circuits_benchmark.patching.engine import PatchableModel
 from circuits_benchmark.patching.output_change import PatchingBatch
@@ -127,10 +128,34 @@ def run_sweep(problem: DiscoveryProblem, values: Iterable[float], chosen: float,
     """A threshold method's sweep: `point(value)` (one run, whose sweep holds its one circuit) at
     every value in order; under a budget the points past it are skipped, the chosen one always
     runs. Scores and details are the chosen point's, and its circuit comes last (the one reported)."""
-    others, at_chosen = [], None
+    outputs = {}
     for value in values:
-        if value == chosen:
-            at_chosen = point(value)
-        elif not problem.over_budget():
-            others += point(value).sweep
+        if value == chosen or not problem.over_budget():
+            outputs[value] = point(value)
+    return _sweep_output(outputs, chosen)
+
+
+def run_batched_sweep(
+    problem: DiscoveryProblem,
+    settings: MethodSettings,
+    parameter: str,
+    values: Sequence[float],
+    runs: Callable[[Sequence[DiscoveryProblem], Sequence[MethodSettings]], list[MethodOutput]],
+) -> MethodOutput:
+    """A sweep of a method that runs many settings at once (`runs(problems, settings)`): every
+    point of `parameter` in one call; under a budget point by point (`run_sweep`), since points
+    past the budget are skipped. The chosen point is the settings' own value."""
+    chosen = getattr(settings, parameter)
+    point_settings = {value: dataclasses.replace(settings, **{parameter: value}) for value in values}
+    if problem.budget is not None:
+        return run_sweep(problem, values, chosen, lambda value: runs([problem], [point_settings[value]])[0])
+    outputs = runs([problem] * len(point_settings), list(point_settings.values()))
+    return _sweep_output(dict(zip(point_settings, outputs)), chosen)
+
+
+def _sweep_output(outputs: dict[float, MethodOutput], chosen: float) -> MethodOutput:
+    """One output of a sweep's points: the chosen point's scores and details, and every point's
+    circuit in sweep order with the chosen one last."""
+    at_chosen = outputs[chosen]
+    others = [circuit for value, output in outputs.items() if value != chosen for circuit in output.sweep]
     return MethodOutput(at_chosen.edge_scores, others + at_chosen.sweep, at_chosen.details)

@@ -114,7 +114,10 @@ def held_out_batch(problem: DiscoveryProblem) -> PatchingBatch:
 
 def faithfulness_curve(problem: DiscoveryProblem, edge_scores: torch.Tensor) -> FaithfulnessCurve:
     """The faithfulness of the top-k% edges by `edge_scores` on held-out pairs (module docstring)."""
-    curve = curve_of(HeldOutTaskMetric(held_out_batch(problem), problem.ablation), edge_scores)
+    key = ("held-out", problem.seed, problem.corruption)
+    if key not in problem.batch.derived:  # runs on one draw of data share their held-out pairs
+        problem.batch.derived[key] = held_out_batch(problem)
+    curve = curve_of(HeldOutTaskMetric(problem.batch.derived[key], problem.ablation), edge_scores)
     curve.held_out_pairs = f"the model's own, {problem.corruption} corruption, {FAITHFULNESS_STREAM} stream of seed {problem.seed}"
     return curve
 

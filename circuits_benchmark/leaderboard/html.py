@@ -88,6 +88,7 @@ def render_html(board: Leaderboard) -> str:
         f"<style>{STYLE}</style></head><body>",
         "<h1>Circuit-discovery leaderboard</h1>",
         f"<p>From <code>{_e(board.database)}</code>: {board.runs} runs, {results} results (method &times; model)."
+        + (f" Bench: {_e(board.scope)}." if board.scope else "")
         + (f" {board.incomplete} unfinished sweeps left out." if board.incomplete else "")
         + "</p>",
         f"<p>{_e(EXPLANATION)} Click a column header to sort.</p>",

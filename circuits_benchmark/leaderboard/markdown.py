@@ -111,6 +111,8 @@ def _per_model_markdown(section: Section) -> list[str]:
 def _provenance(board: Leaderboard) -> str:
     results = sum(len(section.series) for section in board.sections)
     text = f"From `{board.database}`: {board.runs} runs, {results} results (method x model)."
+    if board.scope:
+        text += f" Bench: {board.scope}."
     if board.incomplete:
         text += f" {board.incomplete} unfinished sweeps left out (rerun `./main.py bench` to complete them)."
     return text

@@ -22,7 +22,7 @@ def write_leaderboard(output_dir: Path) -> tuple[Leaderboard, list[Path]]:
     """Reads the store under `output_dir` and writes both pages atomically; returns the leaderboard
     and the paths written."""
     with ResultsStore(output_dir) as store:
-        board = build_leaderboard(store.runs(), str(store.path))
+        board = build_leaderboard(store.runs(), str(store.path), store.scope())
     written = []
     for name, text in ((MARKDOWN_FILE, render_markdown(board)), (HTML_FILE, render_html(board))):
         atomic_write_bytes(output_dir / name, text.encode())

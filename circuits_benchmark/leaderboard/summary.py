@@ -377,16 +377,19 @@ class Section:
 
 @dataclasses.dataclass
 class Leaderboard:
-    """Everything the leaderboard pages show: where it came from, and one section per model kind and ablation."""
+    """Everything the leaderboard pages show: where it came from, what the last bench into it covered
+    (None: no bench yet), and one section per model kind and ablation."""
 
     database: str
     runs: int
     incomplete: int
     sections: list[Section]
+    scope: str | None = None
 
 
-def build_leaderboard(runs: list[RunRecord], database: str) -> Leaderboard:
-    """Ranks and compares the stored runs; `database` names their source in the pages."""
+def build_leaderboard(runs: list[RunRecord], database: str, scope: str | None = None) -> Leaderboard:
+    """Ranks and compares the stored runs; `database` names their source in the pages, `scope` what
+    the bench that made them covered (`ResultsStore.scope`)."""
     complete, incomplete = series_results(runs)
     built = []
     for (kind, ablation), results in sections(combine_seeds(complete)).items():
@@ -396,4 +399,4 @@ def build_leaderboard(runs: list[RunRecord], database: str) -> Leaderboard:
         tables = {metric: comparisons(results, labels, metric) for metric in COMPARED_METRICS}
         ordered_common = sorted(common, key=lambda m: next((r.case_id or 0, m) for r in results if r.model_id == m))
         built.append(Section(kind, ablation, results, ordered_common, summaries, tables))
-    return Leaderboard(database, len(runs), incomplete, built)
+    return Leaderboard(database, len(runs), incomplete, built, scope)

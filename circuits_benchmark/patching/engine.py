@@ -102,6 +102,11 @@ class PassCounter:
     def forward_pass_equivalents(self) -> int:
         return self.forward_rows + 2 * self.backward_rows
 
+    def add(self, forward_rows: int = 0, backward_rows: int = 0) -> None:
+        """Charges passes made elsewhere (several problems' rows trained in one pass)."""
+        self.forward_rows += forward_rows
+        self.backward_rows += backward_rows
+
     def since(self, earlier: "PassCounter") -> "PassCounter":
         """The passes made after `earlier` (a copy taken then)."""
         return PassCounter(self.forward_rows - earlier.forward_rows, self.backward_rows - earlier.backward_rows)
@@ -170,7 +175,9 @@ class PatchableModel:
     def run(self, tokens: torch.Tensor, masks: torch.Tensor, ablated: torch.Tensor) -> torch.Tensor:
         """Logits of a pass where edge i carries `masks[i]` of its clean value and the rest ablated.
 
-        `masks` may be [n_edges] or [batch, n_edges] (a different circuit per input row).
+        `masks` may be [n_edges] (one circuit) or [groups, n_edges]: the rows in `groups` consecutive
+        blocks of equal size, one circuit each (groups = batch: a circuit per input row; several
+        circuits trained at once repeat their rows, one block per circuit).
         """
         return self._run(tokens, masks, ablated)[0]
 
@@ -204,7 +211,7 @@ class PatchableModel:
 
     def count_forward(self, rows: int) -> None:
         """Counts a forward pass over `rows` inputs (also for passes made outside the engine)."""
-        self.passes.forward_rows += rows
+        self.passes.add(forward_rows=rows)
 
     def _count_backward(self, rows: int) -> None:
         self.passes.backward_rows += rows
@@ -225,11 +232,28 @@ class PatchableModel:
         if masks is None:
             total = stacked.sum(dim=0) + constant
             return total.unsqueeze(2).expand(-1, -1, index.shape[0], -1)
-        m = masks[..., index]  # [dest, n], or [batch, dest, n] for one circuit per input row
+        m = masks[..., index]  # [dest, n], or [groups, dest, n] for one circuit per block of rows
         upstream_ablated = ablated[:n]
         if m.dim() == 3:
-            mixed = torch.einsum("bxn,nbpd->bpxd", m, stacked)
-            return mixed + torch.einsum("bxn,nbpd->bpxd", 1 - m, upstream_ablated.expand_as(stacked)) + constant
+            return PatchableModel._mix_per_block(stacked, m, upstream_ablated) + constant
         kept = (m @ stacked.reshape(n, -1)).view(-1, batch, n_pos, d_model)
         dropped = ((1 - m) @ upstream_ablated.reshape(n, -1)).view(-1, *upstream_ablated.shape[1:])
         return (kept + dropped).permute(1, 2, 0, 3) + constant
+
+    @staticmethod
+    def _mix_per_block(stacked: torch.Tensor, m: torch.Tensor, upstream_ablated: torch.Tensor) -> torch.Tensor:
+        """`_mix` with masks m [groups, dest, n]: the batch's rows in `groups` consecutive blocks of
+        equal size, block g mixed by m[g]; one batched matrix product per term."""
+        n, batch, n_pos, d_model = stacked.shape
+        groups, dest = m.shape[0], m.shape[1]
+        if batch % groups:
+            raise ValueError(f"{batch} rows do not split into {groups} equal blocks of one circuit each")
+        rows = batch // groups
+
+        def blocks(values: torch.Tensor) -> torch.Tensor:  # [n, b, pos, d] -> [groups or 1, n, b/groups * pos * d]
+            shared = values.shape[1] == 1  # one value for every row (zero and mean ablation)
+            return values.reshape(n, 1 if shared else groups, -1).transpose(0, 1)
+
+        kept = (m @ blocks(stacked)).view(groups, dest, rows, n_pos, d_model)
+        dropped = ((1 - m) @ blocks(upstream_ablated)).view(groups, dest, -1, n_pos, d_model)
+        return (kept + dropped).permute(0, 2, 3, 1, 4).reshape(batch, n_pos, dest, d_model)

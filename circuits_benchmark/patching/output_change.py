@@ -68,6 +68,16 @@ class PatchingBatch:
         self.tolerance = tolerance
         self._ablated: dict[Ablation, torch.Tensor] = {}
         self._unpatched: dict[str, torch.Tensor] = {}
+        # Values derived from these inputs alone, which every copy may reuse (`copy`): the held-out
+        # pairs that score a run's faithfulness.
+        self.derived: dict[Any, Any] = {}
+
+    def copy(self) -> "PatchingBatch":
+        """The same inputs in a fresh engine: its own pass counter and pass caches, so that runs
+        sharing one draw of data each count their own cost; `derived` is shared."""
+        twin = PatchingBatch(self.patchable.model, self.clean, self.corrupted, self.weights, self.tolerance)
+        twin.derived = self.derived
+        return twin
 
     @classmethod
     def sample(

@@ -75,6 +75,10 @@ CREATE TABLE IF NOT EXISTS metrics (
     value REAL,
     PRIMARY KEY (run_id, name)
 );
+CREATE TABLE IF NOT EXISTS bench_scope (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    scope TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS roc_points (
     run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
     curve TEXT NOT NULL,
@@ -243,6 +247,19 @@ class ResultsStore:
         except sqlite3.Error as error:
             raise StorageError(f"cannot delete runs from {self.path}: {error}") from None
         return records
+
+    def save_scope(self, scope: str) -> None:
+        """Records what the last bench into this store covered (the leaderboard states it)."""
+        try:
+            with self._write():
+                self._db.execute("INSERT OR REPLACE INTO bench_scope (id, scope) VALUES (1, ?)", (scope,))
+        except sqlite3.Error as error:
+            raise StorageError(f"cannot write the bench scope to {self.path}: {error}") from None
+
+    def scope(self) -> str | None:
+        """What the last bench into this store covered (`save_scope`); None before any bench."""
+        rows = self._query("SELECT scope FROM bench_scope", ())
+        return rows[0][0] if rows else None
 
     def finished_keys(self) -> set[str]:
         """The keys of every stored run."""

@@ -66,6 +66,9 @@ class TaskFamily(abc.ABC):
     compiled: bool = False
     # Whether `bench` covers its tasks when no -i is given.
     in_default_bench: bool = True
+    # Inputs per run of its models in the quick bench (`bench --suite quick`, the default) where the
+    # 100 of the other suites would not fit in minutes; None: 100 there too.
+    quick_examples: int | None = None
     # Where its released models ship (`training.release`): the project's release, or a plug-in's own.
     release_dir: Path = SIIT_RELEASE_DIR
 
