@@ -57,7 +57,11 @@ def main() -> None:
     args = parser.parse_args()
     with ResultsStore(args.output_dir) as store:
         series, _ = series_results(store.runs())
-    hard = [s for s in combine_seeds(series) if s.section == ("hard", "resample") and s.edge_auroc is not None]
+    # Only the catalogue's tasks: a store may hold tasks a later catalogue dropped.
+    hard = [
+        s for s in combine_seeds(series)
+        if s.section == ("hard", "resample") and s.edge_auroc is not None and str(ModelId.parse(s.model_id).case) in catalogue.TASKS
+    ]
     methods = sorted({s.label for s in hard})
     auroc = {(s.label, str(ModelId.parse(s.model_id).case)): s.edge_auroc for s in hard}
     tasks = sorted({task for _, task in auroc})

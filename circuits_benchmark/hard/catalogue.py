@@ -44,7 +44,6 @@ PROTOTYPES = {
 
 _NAMED_BY_KNOBS = (
     # Each mechanism alone (no side outputs: every head outside the circuit is inert).
-    HardSpec(copies=3, backup=True, program=1),
     HardSpec(copies=3, program=3),
     HardSpec(backup=True, program=1),
     HardSpec(locate=True, saturation=0.5, program=1),
@@ -76,6 +75,7 @@ _NAMED_BY_KNOBS = (
     HardSpec(backup=True, rare_share=0.01, distractor=2, program=11),
     HardSpec(backup=True, locate=True, rare_share=0.03, distractor=4, program=12),
     HardSpec(copies=3, backup=True, rare_share=0.01, distractor=4, program=13),
+    HardSpec(locate=True, rare_share=0.01, distractor=2, side_mlp=True, program=14),
 )
 
 TASKS: dict[str, HardSpec] = {**PROTOTYPES, **{task_name(spec): spec for spec in _NAMED_BY_KNOBS}}
