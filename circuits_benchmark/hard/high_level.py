@@ -22,12 +22,13 @@ copies, and on `lookup` and `backup` together (`interventions`).
 
 LL correspondence (`ll_node`): copies, rare and follows_marker are heads of layer 0 in that
 order, locate is head 0 of layer 1, lookup is MLP 0 and backup MLP 1; the side nodes are heads
-outside the task's circuit, the last heads of layer 1 first (`side_heads`), and `side_mlp` is MLP 1. The ground truth
-(`ll_ground_truth`, the task's: no side node) enters each head through the inputs it needs under resample ablation: a
-copy's value (the token), the rare head's key (where the rare token is; what it writes depends on
-the position only), the follows_marker head's value (whether the previous token is the marker;
-it attends by position), the locate head's key (from follows_marker) and value (the token); each
-MLP reads the embeddings, the backup also the lookup MLP.
+outside the task's circuit, the last heads of layer 1 first (`side_heads`), and `side_mlp` is
+MLP 1. The ground truth (`ll_ground_truth`, the task's: no side node) enters each head through
+the inputs it needs under resample ablation: a copy's value (the token), the rare head's key
+(where the rare token is; what it writes depends on the position only), the follows_marker
+head's value (whether the previous token is the marker; it attends by position), the locate
+head's key (from follows_marker) and value (the token); each MLP reads the embeddings, the backup
+also the lookup MLP.
 """
 
 from __future__ import annotations
