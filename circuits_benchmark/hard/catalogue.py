@@ -81,6 +81,11 @@ _NAMED_BY_KNOBS = (
 TASKS: dict[str, HardSpec] = {**PROTOTYPES, **{task_name(spec): spec for spec in _NAMED_BY_KNOBS}}
 
 
+# The tasks the quick bench (the README's first command) shows: small ones, each a mechanism
+# among distractors, as most of the family is (a task without distractors scores ~1.00 there).
+QUICK_TASKS = ("hard-backup-rare3-side2-p9", "hard-locate-sat0.3-side3-mside-p5")
+
+
 def task_spec(name: str) -> HardSpec:
     """The knobs of a named hard task; raises BenchmarkError pointing at the list of them."""
     if name not in TASKS:

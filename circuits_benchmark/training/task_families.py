@@ -73,8 +73,9 @@ class TaskFamily(abc.ABC):
     release_dir: Path = SIIT_RELEASE_DIR
 
     def keys(self) -> list[CaseKey]:
-        """The named tasks of the family (what `-i` accepts by name; `bench`'s default). The
-        tracr family's are the case library's ids, selected by number instead."""
+        """The named tasks of the family (what `-i` accepts by name; `bench`'s default; the quick
+        suite takes the first trained ones). The tracr family's are the case library's ids,
+        selected by number instead."""
         return []
 
     def owns(self, key: CaseKey) -> bool:
