@@ -91,3 +91,10 @@ def test_the_checks_see_a_missing_copy_and_an_ignored_path() -> None:
     assert ignored("docker/Dockerfile", ["docker"]) and ignored("a/__pycache__/x.pyc", ["**/__pycache__"])
     assert ignored("__pycache__", ["**/__pycache__"]) and not ignored("examples/user_plugin.py", ["docker", "results"])
     assert not ignored("results/keep", ["results", "!results/keep"])
+
+
+def test_a_plain_build_gives_the_runtime_image() -> None:
+    """`docker build` without --target builds the last stage: it must be the runtime image (with its
+    smoke step), not the test stage that runs the whole suite."""
+    stages = [line.split() for line in DOCKERFILE.read_text().splitlines() if line.upper().startswith("FROM ")]
+    assert [stage[-1] for stage in stages][-1] == "runtime" and any(stage[-1] == "test" for stage in stages)
