@@ -65,8 +65,9 @@ a held-out input is another held-out input.
      four heads a layer the first release had 0% median node effect outside the circuit.
    - Intended effect: nodes outside the circuit with real effects on the outputs (the natural
      models' median node effect is 14%), which rank above a redundant copy, a rare part or a
-     saturated input in every method that ranks by effect. Each side head changes 12-17% of the
-     output positions and no answer (`hard.outside_effects`, EXPERIMENTS.md).
+     saturated input in every method that ranks by effect. In a model with distractors the median
+     node outside the circuit changes 10-21% of the output positions, and none changes an answer
+     (`hard.outside_effects`, EXPERIMENTS.md).
 
 `task` builds the SIIT task and the benchmark model, `checks` runs the mechanism-aware checks,
 `edits` makes the post-training edits.
