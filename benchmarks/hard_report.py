@@ -99,7 +99,7 @@ def main() -> None:
 def draw_difficulty(methods: list[str], auroc: dict[tuple[str, str], float], specs: dict[str, HardSpec]) -> None:
     """Mean edge AUROC per method against the number of side outputs and of mechanisms combined."""
     plt = pyplot()
-    figure, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
+    figure, axes = plt.subplots(1, 2, figsize=(11.5, 4), sharey=True)
     axes_of = {
         "side outputs (distractor)": lambda spec: spec.distractor,
         "mechanisms combined (distractor counted)": lambda spec: len(mechanisms(spec)) + bool(spec.distractor),
@@ -112,7 +112,7 @@ def draw_difficulty(methods: list[str], auroc: dict[tuple[str, str], float], spe
         axis.set_xlabel(label)
         axis.set_xticks(levels)
     axes[0].set_ylabel("mean q/k/v edge AUROC")
-    axes[1].legend(fontsize=8, loc="lower left")
+    axes[1].legend(fontsize=8, loc="center left", bbox_to_anchor=(1.02, 0.5))  # beside the plot: lines fill it
     figure.suptitle("Hard family: edge AUROC against difficulty")
     save_png(figure, FIGURE)
     print(f"figure: {FIGURE.relative_to(ROOT)}")
