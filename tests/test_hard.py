@@ -243,8 +243,7 @@ def test_catalogue_names_every_task_by_its_knobs_and_covers_each_mechanism_alone
 
 
 def test_saturation_knob_softens_the_locate_head_and_the_outputs_without_changing_an_answer():
-    base = prototypes.prototype_spec("hard-saturated")
-    model = prototypes.load_trained(base)
+    model = prototypes.load_trained("hard-saturated")
     held_out = prototypes.held_out_inputs("hard-saturated")
     confidence = {}
     for factor in (0.3, 1.0, 3.0):

@@ -19,12 +19,11 @@ from circuits_benchmark.discovery.problem import DiscoveryProblem
 from circuits_benchmark.discovery.settings import MethodSettings
 
 from circuits_benchmark.evaluation.circuit_checks import FAITHFULNESS_TOLERANCE
-from circuits_benchmark.hard import catalogue, high_level, prototypes, task
+from circuits_benchmark.hard import catalogue, high_level, task
 from circuits_benchmark.hard.outside_effects import ACTIVE_BAR, outside_node_effects
 from circuits_benchmark.hard.siit_task import HARD_RELEASE_DIR
 from circuits_benchmark.patching.output_change import PatchingBatch
-from circuits_benchmark.storage.files import load_tensors
-from circuits_benchmark.training.artifacts import META_FILE, MODEL_FILE, release_case_dir, run_dir
+from circuits_benchmark.training.artifacts import META_FILE, release_case_dir, run_dir
 from circuits_benchmark.training.release import RELEASED_FILES, build_release, read_manifest, sha256_of
 from circuits_benchmark.training.siit_models import load_run
 from circuits_benchmark.training.task_families import task_family
@@ -84,14 +83,6 @@ def test_nodes_outside_the_circuits_act_on_the_outputs_as_natural_nodes_do_and_o
         effects += outside_node_effects(task_family(key).benchmark_model(run, tmp_path), catalogue.task_spec(key))
     assert statistics.median(effect.outputs_changed for effect in effects) >= ACTIVE_BAR
     assert max(effect.answers_changed for effect in effects) <= FAITHFULNESS_TOLERANCE
-
-
-@pytest.mark.parametrize("name", prototypes.shipped())
-def test_shipped_prototype_is_its_tasks_released_model(name: str) -> None:
-    """The mechanism tests' weights (`hard/models/`) are the release's, not an older training."""
-    shipped = load_tensors(prototypes.MODELS_DIR / f"{prototypes.weights_name(prototypes.prototype_spec(name))}.safetensors")
-    released = load_tensors(release_case_dir(name, HARD_RELEASE_DIR) / MODEL_FILE)
-    assert shipped.keys() == released.keys() and all(torch.equal(shipped[key], released[key]) for key in shipped)
 
 
 def test_patching_ranks_redundant_parts_below_a_distractor(tmp_path: Path) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from circuits_benchmark.analyses import realism_models
 from circuits_benchmark.analyses.realism import effective_rank, excess_kurtosis
 from circuits_benchmark.training.artifacts import META_FILE, run_dir
 from circuits_benchmark.training.siit_models import default_run_id
+from circuits_benchmark.training.task_families import task_family
 
 # The IIT and natural models of case 3 train for this many epochs (a few seconds): a cap in epochs
 # makes what they learn, and so every figure compared below, the same on any machine.
@@ -35,7 +35,7 @@ def test_eval_realism_trains_what_it_compares_and_keeps_siit_the_default(
 ) -> None:
     (tmp_path / "cache").symlink_to(cache_dir, target_is_directory=True)
     # The command caps training in seconds; the recipes capped in epochs leave that cap unreached.
-    capped = {family: dataclasses.replace(recipe, epochs=REALISM_EPOCHS) for family, recipe in realism_models.REALISM_RECIPES.items()}
+    capped = {family: {**recipe, "epochs": REALISM_EPOCHS} for family, recipe in realism_models.REALISM_RECIPES.items()}
     monkeypatch.setattr(realism_models, "REALISM_RECIPES", capped)
     command = ["eval", "realism", "-i", "3", "--max-seconds", "86400", "--n-examples", "100", "-o", str(tmp_path)]
     done = cli(*command)
@@ -45,7 +45,7 @@ def test_eval_realism_trains_what_it_compares_and_keeps_siit_the_default(
     assert report["models"]["siit"] == "siit:3:release"
     assert report["models"]["natural"] == "siit:3:b1-iit0-s0-lr0.003-bs64-atol0.05-seed0"
     for family in ("iit", "natural"):
-        meta = json.loads((run_dir(tmp_path, 3, capped[family].run_id()) / META_FILE).read_text())
+        meta = json.loads((run_dir(tmp_path, 3, task_family(3).settings(**capped[family]).run_id()) / META_FILE).read_text())
         assert (meta["stopped"], meta["epochs"]) == ("epoch limit", REALISM_EPOCHS)
     summary = report["summary"]
     # tracr's weights are sparse and exact; every trained model's are dense.
@@ -64,7 +64,7 @@ def test_eval_realism_trains_what_it_compares_and_keeps_siit_the_default(
 def test_eval_realism_takes_a_hard_task_and_finds_its_side_heads_active(tmp_path: Path, cli, monkeypatch: pytest.MonkeyPatch) -> None:
     """A task without a compiled model (the hard family's) is compared as SIIT, IIT and natural
     models; its released SIIT model's side heads give the nodes outside the circuit real effects."""
-    capped = {family: dataclasses.replace(recipe, epochs=2) for family, recipe in realism_models.REALISM_RECIPES.items()}
+    capped = {family: {**recipe, "epochs": 2} for family, recipe in realism_models.REALISM_RECIPES.items()}
     monkeypatch.setattr(realism_models, "REALISM_RECIPES", capped)
     done = cli("eval", "realism", "-i", "hard-distractor", "--max-seconds", "86400", "--n-examples", "100", "-o", str(tmp_path))
     assert done.exit_code == 0, done.stderr

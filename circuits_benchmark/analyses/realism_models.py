@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Any, Callable
 
@@ -18,17 +17,16 @@ from circuits_benchmark.models.registry import load_benchmark_model
 from circuits_benchmark.runs import RunConfig, apply_method, build_problem
 from circuits_benchmark.training.siit_models import default_run_id
 from circuits_benchmark.training.suite import finished_meta, train_case
-from circuits_benchmark.training.settings import SiitSettings
 from circuits_benchmark.training.task_families import task_family
 from circuits_benchmark.training.task_keys import CaseKey, case_folder, task_label
 
 
-# The recipes `eval realism` compares beside the compiled model: SIIT, IIT (no strict loss) and
-# natural (behaviour only), each otherwise with the default settings.
-REALISM_RECIPES = {
-    "siit": SiitSettings(),
-    "iit": SiitSettings(strict_weight=0.0),
-    "natural": SiitSettings(iit_weight=0.0, strict_weight=0.0),
+# The recipes `eval realism` compares beside the compiled model, as overrides of the task family's
+# recipe: SIIT (none), IIT (no strict loss) and natural (behaviour only).
+REALISM_RECIPES: dict[str, dict[str, Any]] = {
+    "siit": {},
+    "iit": {"strict_weight": 0.0},
+    "natural": {"iit_weight": 0.0, "strict_weight": 0.0},
 }
 
 
@@ -54,7 +52,7 @@ def realism_report(
                 continue
             except BenchmarkError:
                 pass  # none yet: train one
-        settings = owner.settings(**{**_changed(recipe), "max_seconds": max_seconds})
+        settings = owner.settings(**recipe, max_seconds=max_seconds)
         if on_training is not None and finished_meta(output_dir, case_id, settings) is None:
             on_training(family)
         outcome = train_case(case_id, settings, output_dir, resume=True)
@@ -75,12 +73,6 @@ def realism_report(
     }
     target = output_dir / "eval" / "realism" / case_folder(case_id)
     return write_report(report, target, lambda: draw_realism(measured, f"{task_label(case_id)}: how natural do its models look?", target / "realism.png"))
-
-
-def _changed(recipe: SiitSettings) -> dict[str, Any]:
-    """The settings a realism recipe changes from the defaults (the family's recipe keeps the rest)."""
-    default = SiitSettings()
-    return {field.name: getattr(recipe, field.name) for field in dataclasses.fields(recipe) if getattr(recipe, field.name) != getattr(default, field.name)}
 
 
 def acdc_faithfulness(model: BenchmarkModel, seed: int, n_examples: int = 100) -> dict[str, Any]:

@@ -1,15 +1,9 @@
-"""The small trained hard models that ship with the project, one per mechanism: what the
-mechanism tests run on (`tests/test_hard.py`), and the first hard tasks.
-
-Each is its task's released model (`circuits_benchmark/releases/hard/`): the SIIT run of its
-trained program (saturation, which acts after training, set to 1), stopped by the
-family's recipe. Its weights are copied to `models/<trained>.safetensors`, where the mechanism
-tests load them; its held-out inputs follow from the seed its release records.
+"""The mechanism prototypes (`catalogue.PROTOTYPES`): one small released hard task per
+mechanism, loaded straight from the release (`circuits_benchmark/releases/hard/`) for the
+mechanism tests (`tests/test_hard.py`), with the held-out inputs of the seed the release records.
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import torch
 
@@ -17,19 +11,13 @@ from circuits_benchmark.errors import BenchmarkError
 from circuits_benchmark.hard import catalogue, edits, task
 from circuits_benchmark.hard.catalogue import trained_spec
 from circuits_benchmark.hard.program import HardSpec
+from circuits_benchmark.hard.siit_task import HARD_RELEASE_DIR
 from circuits_benchmark.models.transformer import CircuitTransformer
 from circuits_benchmark.storage.files import load_tensors
+from circuits_benchmark.training.artifacts import MODEL_FILE, release_case_dir
+from circuits_benchmark.training.release import read_manifest
 
-MODELS_DIR = Path(__file__).parent / "models"
 PROTOTYPES = catalogue.PROTOTYPES
-
-
-def weights_name(spec: HardSpec) -> str:
-    """The file stem of a trained program's weights: its knobs that change what is trained."""
-    trained = trained_spec(spec)
-    rare = f"-rare{trained.rare_share:g}" if trained.rare else ""
-    side = (f"-s{trained.distractor}" if trained.distractor else "") + ("-ms" if trained.side_mlp else "")
-    return f"c{trained.copies}-b{int(trained.backup)}-l{int(trained.locate)}{rare}{side}-p{trained.program}"
 
 
 def prototype_spec(name: str) -> HardSpec:
@@ -40,15 +28,15 @@ def prototype_spec(name: str) -> HardSpec:
 
 
 def shipped() -> list[str]:
-    """The prototypes whose trained weights ship."""
-    return [name for name, spec in PROTOTYPES.items() if (MODELS_DIR / f"{weights_name(spec)}.safetensors").exists()]
+    """The prototypes the release holds."""
+    released = read_manifest(HARD_RELEASE_DIR)["models"]
+    return [name for name in PROTOTYPES if name in released]
 
 
-def load_trained(spec: HardSpec) -> CircuitTransformer:
-    """The shipped trained network of a spec's program (no edit), frozen."""
-    trained = trained_spec(spec)
-    model = CircuitTransformer(task.ll_config(trained))
-    model.load_state_dict(load_tensors(MODELS_DIR / f"{weights_name(spec)}.safetensors"))
+def load_trained(name: str) -> CircuitTransformer:
+    """A prototype's released network (no edit), frozen."""
+    model = CircuitTransformer(task.ll_config(trained_spec(prototype_spec(name))))
+    model.load_state_dict(load_tensors(release_case_dir(name, HARD_RELEASE_DIR) / MODEL_FILE))
     model.eval()
     for parameter in model.parameters():
         parameter.requires_grad_(False)
@@ -56,16 +44,13 @@ def load_trained(spec: HardSpec) -> CircuitTransformer:
 
 
 def load_prototype(name: str) -> tuple[HardSpec, CircuitTransformer]:
-    """A shipped prototype with its saturation applied, frozen."""
+    """A released prototype with its saturation applied, frozen."""
     spec = prototype_spec(name)
-    return spec, edits.apply_edits(load_trained(spec), spec)
+    return spec, edits.apply_edits(load_trained(name), spec)
 
 
 def held_out_inputs(name: str) -> torch.Tensor:
     """The held-out inputs of the prototype's training run (none of them trained on): its
     release's seed decides the split."""
-    from circuits_benchmark.hard.siit_task import HARD_RELEASE_DIR
-    from circuits_benchmark.training.release import read_manifest
-
     seed = read_manifest(HARD_RELEASE_DIR)["models"][name]["seed"]
     return task.training_split(trained_spec(prototype_spec(name)), seed).test

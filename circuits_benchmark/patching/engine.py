@@ -214,7 +214,7 @@ class PatchableModel:
         self.passes.add(forward_rows=rows)
 
     def _count_backward(self, rows: int) -> None:
-        self.passes.backward_rows += rows
+        self.passes.add(backward_rows=rows)
 
     @staticmethod
     def _mix(
