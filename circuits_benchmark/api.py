@@ -122,5 +122,5 @@ def train(task: int | str, *, resume: bool = False, models_dir: Path = DEFAULT_R
     from circuits_benchmark.training.task_families import task_family
     from circuits_benchmark.training.trainer import train_siit
 
-    return train_siit(task, task_family(task).settings(**settings), models_dir, resume=resume)
+    return train_siit(task, task_family(task).settings(task, **settings), models_dir, resume=resume)
 

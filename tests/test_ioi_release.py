@@ -55,7 +55,7 @@ def test_release_was_trained_by_the_ioi_recipe_as_it_stands() -> None:
 
     from circuits_benchmark.training.task_families import task_family
 
-    assert dataclasses.asdict(task_family(ioi.IOI).settings()) == ENTRY["settings"]
+    assert dataclasses.asdict(task_family(ioi.IOI).settings(ioi.IOI)) == ENTRY["settings"]
 
 
 def test_release_clears_the_bar_on_held_out_sentences(output_dir: Path) -> None:

@@ -45,7 +45,7 @@ def test_eval_realism_trains_what_it_compares_and_keeps_siit_the_default(
     assert report["models"]["siit"] == "siit:3:release"
     assert report["models"]["natural"] == "siit:3:b1-iit0-s0-lr0.003-bs64-atol0.05-seed0"
     for family in ("iit", "natural"):
-        meta = json.loads((run_dir(tmp_path, 3, task_family(3).settings(**capped[family]).run_id()) / META_FILE).read_text())
+        meta = json.loads((run_dir(tmp_path, 3, task_family(3).settings(3, **capped[family]).run_id()) / META_FILE).read_text())
         assert (meta["stopped"], meta["epochs"]) == ("epoch limit", REALISM_EPOCHS)
     summary = report["summary"]
     # tracr's weights are sparse and exact; every trained model's are dense.

@@ -13,12 +13,12 @@ from circuits_benchmark.cases import ORIGINAL_RELEASE_IDS, suite_case_ids
 from circuits_benchmark.compiler.cache import load_compiled_case
 from circuits_benchmark.models.registry import load_benchmark_model
 from circuits_benchmark.training.artifacts import release_case_dir
-from circuits_benchmark.training.data_split import split_unique_inputs
 from circuits_benchmark.evaluation.circuit_checks import ground_truth_check
 from circuits_benchmark.patching.output_change import PatchingBatch
 from circuits_benchmark.training.ground_truth_checks import CHECK_EXAMPLES as DEFAULT_EXAMPLES
 from circuits_benchmark.training.objectives import output_matches
 from circuits_benchmark.training.release import RELEASED_FILES, read_manifest, released_case_ids, sha256_of
+from circuits_benchmark.training.tracr_tasks import case_split
 from circuits_benchmark.training.siit_models import load_run
 
 MANIFEST = read_manifest()
@@ -55,7 +55,7 @@ def test_released_model_matches_manifest_and_its_ground_truth_holds_on_held_out_
     assert run.model_id == entry["model_id"] == f"siit:{case_id}:release"
     assert sum(p.numel() for p in run.model.parameters()) == entry["parameters"]
     compiled = load_compiled_case(case_id, output_dir / "cache")
-    split = split_unique_inputs(compiled, run.meta.seed)
+    split = case_split(compiled, case_id, run.meta.seed)
     assert split.fingerprint() == run.meta.split["fingerprint"]
     test = split.test[:256]
     with torch.no_grad():

@@ -21,7 +21,8 @@ from circuits_benchmark.models.registry import load_benchmark_model
 from circuits_benchmark.patching.engine import EdgeLayout
 from circuits_benchmark.training.artifacts import GROUND_TRUTH_FILE, META_FILE, run_dir
 from circuits_benchmark.training.correspondence import Correspondence, ll_config, ll_ground_truths
-from circuits_benchmark.training.data_split import split_unique_inputs
+from circuits_benchmark.training.data_split import MAX_TEST_INPUTS, POOL_DRAWS, split_unique_inputs
+from circuits_benchmark.training.tracr_tasks import case_split
 from circuits_benchmark.evaluation.circuit_checks import ablate_outside, ground_truth_check
 from circuits_benchmark.patching.output_change import PatchingBatch
 from circuits_benchmark.training.objectives import SiitObjective, output_loss, output_matches
@@ -153,6 +154,21 @@ def test_held_out_split_shares_no_input_with_training(compiled) -> None:
     assert len(train) == len(split.train) and len(test) == len(split.test)  # unique inside each
     assert not train & test
     assert len(train) + len(test) == 256  # case 3 has 4^4 inputs, all drawn
+
+
+def test_split_by_draws_keeps_a_balanced_samplers_classes_on_both_disjoint_sides(cache_dir: Path) -> None:
+    compiled = load_compiled_case(89, cache_dir)  # half of its draws are one of 11 sorted sequences
+
+    def sorted_share(tokens: torch.Tensor) -> float:
+        values = tokens[:, 1:]  # token ids order like the values 0-10
+        return (values[:, 1:] >= values[:, :-1]).all(dim=1).float().mean().item()
+
+    distinct, drawn = split_unique_inputs(compiled, seed=0), case_split(compiled, 89, seed=0)
+    assert drawn.by_draws and not distinct.by_draws
+    assert sorted_share(distinct.train) < 0.01 and sorted_share(distinct.test) < 0.01
+    assert sorted_share(drawn.train) > 0.3 and sorted_share(drawn.test) > 0.3
+    assert not {tuple(row) for row in drawn.train.tolist()} & {tuple(row) for row in drawn.test.tolist()}
+    assert len(drawn.test) == MAX_TEST_INPUTS and len(drawn.train) + len(drawn.test) <= POOL_DRAWS
 
 
 def test_short_training_improves_iia(trained) -> None:

@@ -52,7 +52,7 @@ def realism_report(
                 continue
             except BenchmarkError:
                 pass  # none yet: train one
-        settings = owner.settings(**recipe, max_seconds=max_seconds)
+        settings = owner.settings(case_id, **recipe, max_seconds=max_seconds)
         if on_training is not None and finished_meta(output_dir, case_id, settings) is None:
             on_training(family)
         outcome = train_case(case_id, settings, output_dir, resume=True)

@@ -96,14 +96,14 @@ def train_iit(
     }
     overrides = {name: value for name, value in given.items() if value is not None} | {"seed": seed}
     case_ids = parse_task_keys(indices)
-    settings = {case_id: task_family(case_id).settings(**overrides) for case_id in case_ids}
+    settings = {case_id: task_family(case_id).settings(case_id, **overrides) for case_id in case_ids}
     device = resolve_device(device)
     if jobs > 1 and (device != "cpu" or wandb):
         raise BenchmarkError("--jobs above 1 trains on the CPU without wandb: use --jobs 1 for -d cuda or --wandb")
     if jobs == 1:
         outcomes = []
         for case_id in case_ids:
-            torch.set_num_threads(threads or task_family(case_id).recipe.threads)
+            torch.set_num_threads(threads or task_family(case_id).recipe_for(case_id).threads)
             tracker = _tracker(wandb, wandb_project, case_id, settings[case_id], output_dir)
             with progress_bar(f"case {case_id}", settings[case_id].epochs) as advance:
                 try:

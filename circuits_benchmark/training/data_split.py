@@ -4,6 +4,12 @@ Drawing training and test samples independently (with replacement) puts the same
 sides whenever the input space is small (case 3 has 256 inputs). Here a pool of samples from the
 case's own input distribution is de-duplicated first, then shuffled and cut, so no test input is
 ever trained on.
+
+Each side holds every distinct input once, which flattens the case's distribution. Where a
+balanced sampler draws one class from a handful of inputs (case 89: half of its draws are one of 11
+sorted sequences), the flattened sides hold that class at 0.2% and a constant output passes every
+held-out bar; such cases split `by_draws`: each side keeps every draw of its inputs, so both follow
+the case's distribution while staying disjoint.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ class InputSplit:
 
     train: torch.Tensor
     test: torch.Tensor
+    by_draws: bool = False
 
     def fingerprint(self) -> str:
         """Short hash of both sides, stored with a run so that evaluation can check it rebuilt the same split."""
@@ -43,18 +50,26 @@ def split_unique_inputs(
     pool_draws: int = POOL_DRAWS,
     test_fraction: float = TEST_FRACTION,
     max_test: int = MAX_TEST_INPUTS,
+    by_draws: bool = False,
 ) -> InputSplit:
     """Draws `pool_draws` inputs, keeps the distinct ones, and holds out a `test_fraction` of them.
 
-    The held-out part is capped at `max_test` inputs. Raises ValueError when fewer than two
-    distinct inputs come out, as no split is possible then.
+    The held-out part is capped at `max_test` inputs (rows, with `by_draws`). `by_draws`: each side
+    holds every draw of its distinct inputs, in a random order (see the module docstring). Raises
+    ValueError when fewer than two distinct inputs come out, as no split is possible then.
     """
     rng = np.random.default_rng(seed)
-    drawn = compiled.case.sample_inputs(rng, pool_draws)
-    unique = list(dict.fromkeys(tuple(tokens) for tokens in drawn))
+    drawn = [tuple(tokens) for tokens in compiled.case.sample_inputs(rng, pool_draws)]
+    unique = list(dict.fromkeys(drawn))
     if len(unique) < 2:
         raise ValueError(f"case {compiled.case.case_id} yields {len(unique)} distinct input(s); nothing to hold out")
     order = rng.permutation(len(unique))
     n_test = min(max_test, max(1, math.ceil(test_fraction * len(unique))), len(unique) - 1)
-    tokens = compiled.encode([unique[i] for i in order])
-    return InputSplit(train=tokens[n_test:], test=tokens[:n_test])
+    if not by_draws:
+        tokens = compiled.encode([unique[i] for i in order])
+        return InputSplit(train=tokens[n_test:], test=tokens[:n_test])
+    held_out = {unique[i] for i in order[:n_test]}
+    shuffled = [drawn[i] for i in rng.permutation(len(drawn))]  # a sampler may return its classes in blocks
+    test = [tokens for tokens in shuffled if tokens in held_out][:max_test]
+    train = [tokens for tokens in shuffled if tokens not in held_out]
+    return InputSplit(train=compiled.encode(train), test=compiled.encode(test), by_draws=True)

@@ -7,7 +7,8 @@ everything that differs between them:
 - `build_task(key, output_dir, seed)`: the HL model, the LL shape, the correspondence, the data
   and its split (a `training.task.SiitTask`);
 - `recipe`: the default settings of its training runs, so that `train_siit(key)` from Python,
-  `./main.py train iit -i <key>` and a family's own command train the same thing;
+  `./main.py train iit -i <key>` and a family's own command train the same thing (`recipe_for`:
+  a task's own, where the family gives some tasks their own);
 - `release_bar`: what a trained model must reach on held-out inputs to be released;
 - `benchmark_model(run, output_dir)`: the task around a trained model (its inputs and metric
   positions), which the `siit:` loader returns;
@@ -118,13 +119,17 @@ class TaskFamily(abc.ABC):
         (trained before the checks existed)."""
         return run.meta.ground_truth_checks or self.check_ground_truth(run, model)
 
-    def settings(self, **overrides: Any) -> "SiitSettings":
-        """The family's recipe with `overrides` (SiitSettings fields) applied; raises
-        BenchmarkError for an unknown field or a bad value."""
+    def recipe_for(self, key: CaseKey | None) -> Recipe:
+        """The recipe of one task (by default the family's own; None: the family's)."""
+        return self.recipe
+
+    def settings(self, key: CaseKey | None = None, **overrides: Any) -> "SiitSettings":
+        """The recipe of task `key` (`recipe_for`) with `overrides` (SiitSettings fields) applied;
+        raises BenchmarkError for an unknown field or a bad value."""
         from circuits_benchmark.training.settings import SiitSettings
 
         try:
-            settings = SiitSettings(**{"target": self.release_bar, **self.recipe.settings, **overrides})
+            settings = SiitSettings(**{"target": self.release_bar, **self.recipe_for(key).settings, **overrides})
         except TypeError as error:
             raise BenchmarkError(f"unknown training setting: {error}") from None
         settings.validate()

@@ -87,7 +87,7 @@ def train_siit(
     without `resume`, or for an unreadable checkpoint. Ctrl-C saves a checkpoint, then raises
     KeyboardInterrupt.
     """
-    settings = settings or task_family(case).settings()
+    settings = settings or task_family(case).settings(case)
     settings.validate()
     task = build_task(case, output_dir, settings.seed)
     directory = run_dir(output_dir, case, settings.run_id())
@@ -407,6 +407,7 @@ def _meta(task: SiitTask, settings: SiitSettings, progress: TrainingProgress, st
             "train_inputs": len(task.split.train),
             "test_inputs": len(task.split.test),
             "fingerprint": task.split.fingerprint(),
+            "by_draws": task.split.by_draws,
         },
         correspondence=task.correspondence.to_dict(),
         hl_model=task.hl_model,
