@@ -34,12 +34,18 @@ from circuits_benchmark.training.task_families import CaseKey, Recipe, TaskFamil
 @dataclasses.dataclass(frozen=True)
 class CaseRecipe:
     """How one case's training differs from the family's recipe: `settings` (SiitSettings fields
-    over the family's) and `split_by_draws` (`training.data_split`: the training and held-out
-    inputs keep the case's own distribution instead of each distinct input once)."""
+    over the family's), `split_by_draws` (`training.data_split`: the training and held-out inputs
+    keep the case's own distribution instead of each distinct input once) and `lr_plateau`
+    (`SiitTask.lr_plateau`: lower the learning rate when the held-out metrics stop improving)."""
 
     settings: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     split_by_draws: bool = False
+    lr_plateau: tuple[int, float] | None = None
 
+
+# Learning-rate decay for the cases whose held-out metrics waver just under the bar: x0.3 after 3
+# evaluations without a better worst metric.
+PLATEAU = (3, 0.3)
 
 # Each entry is the fix measured on a case that the family's recipe left short of the bar.
 CASE_RECIPES: dict[int, CaseRecipe] = {
@@ -47,8 +53,12 @@ CASE_RECIPES: dict[int, CaseRecipe] = {
     # split into distinct inputs, that half is 0.2-1% of each side, and a model outputting one class
     # everywhere passed every held-out bar with a ground truth no ablation could show necessary.
     89: CaseRecipe(split_by_draws=True),
-    94: CaseRecipe(split_by_draws=True),
+    94: CaseRecipe(split_by_draws=True, lr_plateau=PLATEAU),
     124: CaseRecipe(split_by_draws=True),
+    # Accurate and faithful, but IIA wavers between 98.5% and 99.3% from epoch to epoch at the
+    # family's learning rate: lowering it when the metrics stop improving lets it settle.
+    97: CaseRecipe(lr_plateau=PLATEAU),
+    98: CaseRecipe(lr_plateau=PLATEAU),
 }
 
 
@@ -84,6 +94,7 @@ class TracrTasks(TaskFamily):
             correspondence=correspondence,
             ll_ground_truths=ll_ground_truths(correspondence, compiled.ground_truths),
             split=case_split(compiled, key, seed),
+            lr_plateau=CASE_RECIPES.get(key, CaseRecipe()).lr_plateau,
             targeted=targeted,
             hl_model={"fingerprint": compiled.fingerprint, "config": compiled.model.cfg.to_dict()},
         )
