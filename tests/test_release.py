@@ -4,6 +4,7 @@ and minimal on held-out inputs; `siit:<case>` finds it on a checkout that has tr
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -12,13 +13,14 @@ import torch
 from circuits_benchmark.cases import ORIGINAL_RELEASE_IDS, suite_case_ids
 from circuits_benchmark.compiler.cache import load_compiled_case
 from circuits_benchmark.models.registry import load_benchmark_model
-from circuits_benchmark.training.artifacts import release_case_dir
+from circuits_benchmark.training.artifacts import TrainingMeta, release_case_dir
 from circuits_benchmark.evaluation.circuit_checks import ground_truth_check
 from circuits_benchmark.patching.output_change import PatchingBatch
 from circuits_benchmark.training.ground_truth_checks import CHECK_EXAMPLES as DEFAULT_EXAMPLES
 from circuits_benchmark.training.objectives import output_matches
 from circuits_benchmark.training.release import RELEASED_FILES, read_manifest, released_case_ids, sha256_of
-from circuits_benchmark.training.tracr_tasks import case_split
+from circuits_benchmark.training.task_families import task_family
+from circuits_benchmark.training.tracr_tasks import CASE_RECIPES, CaseRecipe, case_split
 from circuits_benchmark.training.siit_models import load_run
 
 MANIFEST = read_manifest()
@@ -110,3 +112,21 @@ def test_a_released_model_with_a_flipped_byte_is_refused(tmp_path: Path, cache_d
     weights.write_bytes(bytes(data))
     with pytest.raises(BenchmarkError, match=r"case-003/model\.safetensors does not match the sha256 recorded in the release manifest"):
         load_benchmark_model("siit:3:release", output_dir)
+
+
+# Settings that only decide when a run stops (not what it learns).
+STOPPING = ("epochs", "early_stop", "target", "max_seconds")
+
+
+def test_every_released_model_was_trained_with_its_cases_recipe() -> None:
+    # So `./main.py train iit -i N` retrains what ships: the family's recipe or the case's own
+    # (`CASE_RECIPES`: settings, split and learning-rate decay).
+    for case_id in RELEASED:
+        meta = TrainingMeta.read(release_case_dir(case_id))
+        recipe = CASE_RECIPES.get(case_id, CaseRecipe())
+        expected = dataclasses.asdict(task_family(case_id).settings(case_id))
+        trained = dataclasses.asdict(meta.settings)
+        assert {k: v for k, v in trained.items() if k not in STOPPING} == {k: v for k, v in expected.items() if k not in STOPPING}, case_id
+        assert meta.split.get("by_draws", False) == recipe.split_by_draws, case_id
+        plateau = meta.recipe and meta.recipe.get("lr_plateau")
+        assert (tuple(plateau) if plateau else None) == recipe.lr_plateau, case_id
