@@ -136,11 +136,9 @@ class PatchableModel:
             name: torch.arange(offset, offset + n, device=self.device).unsqueeze(0)
             for name, offset, n in zip(layout.destinations, layout.offsets, layout.n_upstream)
         }
-        self._head_groups = [
-            {
-                slot: torch.cat([self._mask_index[components.head_input_name(layer, h, slot)] for h in range(cfg.n_heads)])
-                for slot in QKV
-            }
+        # Each layer's head inputs, q of every head, then k, then v: one mix serves all of them.
+        self._head_inputs = [
+            torch.cat([self._mask_index[components.head_input_name(layer, h, slot)] for slot in QKV for h in range(cfg.n_heads)])
             for layer in range(cfg.n_layers)
         ]
 
@@ -190,7 +188,7 @@ class PatchableModel:
         sources.append((model.embed.W_E[tokens] + model.pos_embed.W_pos[:n_pos]).unsqueeze(2))
         constant = torch.zeros(cfg.d_model, device=self.device)  # attention-output biases: never ablated
         for layer, block in enumerate(model.blocks):
-            q_in, k_in, v_in = (sources.mix(self._head_groups[layer][slot], constant) for slot in QKV)
+            q_in, k_in, v_in = sources.mix(self._head_inputs[layer], constant).split(cfg.n_heads, dim=2)
             sources.append(model.attention_heads(block.attn, q_in, k_in, v_in))
             constant = constant + model.attention_bias(block.attn)
             if cfg.d_mlp > 0:
