@@ -188,13 +188,13 @@ class PatchableModel:
         sources.append((model.embed.W_E[tokens] + model.pos_embed.W_pos[:n_pos]).unsqueeze(2))
         constant = torch.zeros(cfg.d_model, device=self.device)  # attention-output biases: never ablated
         for layer, block in enumerate(model.blocks):
-            q_in, k_in, v_in = sources.mix(self._head_inputs[layer], constant).split(cfg.n_heads, dim=2)
+            q_in, k_in, v_in = (x.permute(1, 2, 0, 3) for x in sources.mix(self._head_inputs[layer], constant).split(cfg.n_heads))
             sources.append(model.attention_heads(block.attn, q_in, k_in, v_in))
             constant = constant + model.attention_bias(block.attn)
             if cfg.d_mlp > 0:
-                mlp_in = sources.mix(self._mask_index[components.mlp_name(layer)], constant)
-                sources.append(model.mlp(block.mlp, mlp_in[:, :, 0], units=self._mlp_units[layer]).unsqueeze(2))
-        final = sources.mix(self._mask_index[OUTPUT], constant)[:, :, 0]
+                mlp_in = sources.mix(self._mask_index[components.mlp_name(layer)], constant)[0]
+                sources.append(model.mlp(block.mlp, mlp_in, units=self._mlp_units[layer]).unsqueeze(2))
+        final = sources.mix(self._mask_index[OUTPUT], constant)[0]
         logits = model.unembed_residual(final)
         self.count_forward(len(tokens))
         if logits.requires_grad:  # the hook runs when a backward pass reaches these outputs

@@ -34,9 +34,9 @@ class CleanSources:
         return self._stacked
 
     def mix(self, index: torch.Tensor, constant: torch.Tensor) -> torch.Tensor:
-        """Inputs [batch, pos, dest, d_model] of the `index.shape[0]` destinations (all equal)."""
+        """Inputs [dest, batch, pos, d_model] of the `index.shape[0]` destinations (all equal)."""
         total = self.stacked().sum(dim=0) + constant
-        return total.unsqueeze(2).expand(-1, -1, index.shape[0], -1)
+        return total.expand(index.shape[0], -1, -1, -1)
 
 
 class PatchedSources:
@@ -48,7 +48,8 @@ class PatchedSources:
 
     The differences live in one buffer of every source, filled in as sources are produced, so a
     mix multiplies a prefix of it in place instead of stacking every source again before each
-    layer (quadratic copying in the number of layers).
+    layer (quadratic copying in the number of layers). Their gradients live in a second such
+    buffer, into which every mix's backward pass adds its share (see `_MixedDifferences`).
     """
 
     def __init__(self, masks: torch.Tensor, ablated: torch.Tensor) -> None:
@@ -56,71 +57,98 @@ class PatchedSources:
         self.ablated = ablated
         # Every destination reads a prefix of the sources: the ablated sum over the sources so far.
         self._ablated_sum: torch.Tensor | float = 0.0
-        self._buffer: torch.Tensor | None = None  # [n_sources, batch, pos, d_model], outside autograd
-        self._differences: list[torch.Tensor] = []  # the same values, as autograd sees them
+        self.differences: torch.Tensor | None = None  # [n_sources, batch, pos, d_model], outside autograd
+        self._gradient: torch.Tensor | None = None  # the gradient with respect to `differences`
         self._count = 0
+        # The differences appended since the last mix, as autograd sees them: that mix hands them
+        # their gradients.
+        self._unmixed: list[torch.Tensor] = []
 
     def append(self, outputs: torch.Tensor) -> None:
         """Adds sources [batch, pos, k, d_model], keeping only their differences from the ablated values."""
         start, stop = self._count, self._count + outputs.shape[2]
         difference = outputs.permute(2, 0, 1, 3) - self.ablated[start:stop]
-        if self._buffer is None:
-            self._buffer = difference.new_empty(len(self.ablated), *difference.shape[1:])
+        if self.differences is None:
+            self.differences = difference.new_empty(len(self.ablated), *difference.shape[1:])
         with torch.no_grad():
-            self._buffer[start:stop] = difference
-        self._differences.append(difference)
+            self.differences[start:stop] = difference
+        self._unmixed.append(difference)
         self._ablated_sum = self._ablated_sum + self.ablated[start:stop].sum(dim=0)
         self._count = stop
 
     def mix(self, index: torch.Tensor, constant: torch.Tensor) -> torch.Tensor:
-        """Inputs [batch, pos, dest, d_model] of the destinations whose mask positions are `index`
-        [dest, n], n being the number of sources appended so far; `constant` is added to each."""
+        """Inputs [dest, batch, pos, d_model] of the destinations whose mask positions are `index`
+        [dest, n], n being the number of sources appended so far; `constant` is added to each.
+
+        Destination-major, the layout the product gives, so that neither the mix nor its gradient
+        is copied into another layout.
+        """
         n = self._count
-        _, batch, n_pos, d_model = self._buffer.shape
-        base = (self._ablated_sum + constant).unsqueeze(2)  # [batch or 1, pos, 1, d_model]
+        _, batch, n_pos, d_model = self.differences.shape
+        base = self._ablated_sum + constant  # [batch or 1, pos, d_model]
         m = self.masks[..., index]  # [dest, n], or [groups, dest, n]
         if m.dim() == 3 and batch % m.shape[0]:
             raise ValueError(f"{batch} rows do not split into {m.shape[0]} equal blocks of one circuit each")
-        kept = _MixedDifferences.apply(m, self._buffer[:n], *self._differences)
+        kept = _MixedDifferences.apply(m, self, n, *self._unmixed)
+        self._unmixed = []
+        # The ablated sum is added in place: the product is a fresh tensor, and a new one would
+        # cost as much again in memory traffic and page faults.
         if m.dim() == 2:  # kept: [dest, batch * pos * d_model]
-            return kept.view(-1, batch, n_pos, d_model).permute(1, 2, 0, 3) + base
+            return kept.view(-1, batch, n_pos, d_model).add_(base)
         groups, dest = m.shape[0], m.shape[1]  # kept: [groups, dest, rows * pos * d_model]
-        kept = kept.view(groups, dest, batch // groups, n_pos, d_model).permute(0, 2, 3, 1, 4)
-        return kept.reshape(batch, n_pos, dest, d_model) + base
+        kept = kept.view(groups, dest, batch // groups, n_pos, d_model)
+        kept.add_(base.view(groups if len(base) == batch else 1, 1, -1, n_pos, d_model))
+        return kept.transpose(0, 1).reshape(dest, batch, n_pos, d_model)
+
+    def gradient_rows(self, n: int) -> tuple[torch.Tensor, bool]:
+        """The accumulated gradient of the first n differences, and whether it is fresh (to be
+        overwritten, not added to): it is when a backward pass starts, at the last mix (the only
+        one that reads every source)."""
+        fresh = n == len(self.differences)
+        if fresh:
+            self._gradient = torch.empty_like(self.differences)
+        return self._gradient[:n], fresh
 
 
 class _MixedDifferences(torch.autograd.Function):
-    """`m @ differences` for masks m [dest, n] or [groups, dest, n] (one block of rows each), where
-    `differences` is a prefix of `PatchedSources`'s buffer, whose rows are `chunks` stacked.
+    """`m @ differences[:n]` for masks m [dest, n] or [groups, dest, n] (one block of rows each),
+    with the differences of `sources`; `new` are those appended since the previous mix.
 
-    Autograd cannot see through the buffer: a plain product would save the buffer for its backward
-    pass, and writing the next layer's rows into it would then fail autograd's version check. This
+    Autograd cannot see through the buffer: a plain product would save it for the backward pass,
+    and writing the next layer's rows into it would then fail autograd's version check. This
     product reads the rows it multiplied from the buffer in its backward pass (they are never
-    written again) and returns their gradient to the chunks they were copied from.
+    written again). Their gradient is summed in place in `sources.gradient_rows` rather than handed
+    to autograd piece by piece, which would sum a [rows, batch * pos * d_model] tensor per row per
+    later layer: a backward pass visits the mixes in reverse order (each mix reads the outputs of
+    the layers the previous one fed), so when a mix's backward runs, every later mix has added
+    its share, and the rows of `new` are complete; they are handed to autograd then.
     """
 
     @staticmethod
-    def forward(ctx, m: torch.Tensor, differences: torch.Tensor, *chunks: torch.Tensor) -> torch.Tensor:
+    def forward(ctx, m: torch.Tensor, sources: PatchedSources, n: int, *new: torch.Tensor) -> torch.Tensor:
         ctx.save_for_backward(m)
-        ctx.differences = differences
-        ctx.chunk_shapes = [chunk.shape for chunk in chunks]
-        return m @ _blocks(differences, m)
+        ctx.sources, ctx.n = sources, n
+        ctx.new_sizes = [chunk.shape[0] for chunk in new]
+        return m @ _blocks(sources.differences[:n], m)
 
     @staticmethod
     def backward(ctx, gradient: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
         (m,) = ctx.saved_tensors
-        blocks = _blocks(ctx.differences, m)
-        gradient_m = gradient @ blocks.transpose(-1, -2) if ctx.needs_input_grad[0] else None
-        if not any(ctx.needs_input_grad[2:]):
-            return gradient_m, None, *(None for _ in ctx.chunk_shapes)
-        gradient_blocks = m.transpose(-1, -2) @ gradient  # [n, batch * pos * d_model] or [groups, n, ...]
-        if m.dim() == 3:
-            gradient_blocks = gradient_blocks.transpose(0, 1)
-        sizes = [shape[0] for shape in ctx.chunk_shapes]
-        gradient_chunks = (
-            part.reshape(shape) for part, shape in zip(gradient_blocks.split(sizes), ctx.chunk_shapes)
-        )
-        return gradient_m, None, *gradient_chunks
+        sources, n = ctx.sources, ctx.n
+        gradient_m = None
+        if ctx.needs_input_grad[0]:
+            gradient_m = gradient @ _blocks(sources.differences[:n], m).transpose(-1, -2)
+        if not any(ctx.needs_input_grad[3:]):
+            # No difference takes a gradient: those that would are the latest ones, these among them.
+            return gradient_m, None, None, *(None for _ in ctx.new_sizes)
+        rows, fresh = sources.gradient_rows(n)
+        beta = 0 if fresh else 1  # beta 0 ignores what the (uninitialised) rows held
+        if m.dim() == 2:
+            rows.view(n, -1).addmm_(m.T, gradient, beta=beta)
+        else:
+            _blocks(rows, m).baddbmm_(m.transpose(1, 2), gradient, beta=beta)
+        new = rows[n - sum(ctx.new_sizes) :].split(ctx.new_sizes)
+        return gradient_m, None, None, *new
 
 
 def _blocks(differences: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
@@ -129,5 +157,5 @@ def _blocks(differences: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
     of block g's rows."""
     n = differences.shape[0]
     if m.dim() == 2:
-        return differences.reshape(n, -1)
-    return differences.reshape(n, m.shape[0], -1).transpose(0, 1)
+        return differences.view(n, -1)
+    return differences.view(n, m.shape[0], -1).transpose(0, 1)
