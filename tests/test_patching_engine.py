@@ -84,16 +84,17 @@ def reference_run(patchable: PatchableModel, tokens: torch.Tensor, masks: torch.
         )
         clean.extend(model.attention_heads(block.attn, q, k, v).unbind(dim=2))
         constant = constant + model.attention_bias(block.attn)
-        clean.append(model.mlp(block.mlp, read(components.mlp_name(layer))))
+        if model.cfg.d_mlp > 0:
+            clean.append(model.mlp(block.mlp, read(components.mlp_name(layer))))
     return model.unembed_residual(read(OUTPUT))
 
 
-@pytest.fixture(scope="module")
-def random_model() -> tuple:
+@pytest.fixture(scope="module", params=[16, 0], ids=["with-mlps", "attention-only"])
+def random_model(request: pytest.FixtureRequest) -> tuple:
     """A small transformer with random weights that all take gradients (as in training), in double
     precision so that a wrong formula cannot hide behind float rounding."""
     torch.manual_seed(0)
-    cfg = TransformerConfig(n_layers=3, n_heads=2, d_model=8, d_head=4, d_mlp=16, d_vocab=5, d_vocab_out=5, n_ctx=4, causal=False)
+    cfg = TransformerConfig(n_layers=3, n_heads=2, d_model=8, d_head=4, d_mlp=request.param, d_vocab=5, d_vocab_out=5, n_ctx=4, causal=False)
     model = CircuitTransformer(cfg).double()
     with torch.no_grad():
         for parameter in model.parameters():

@@ -6,7 +6,7 @@ the sum over its upstream sources s of `mask_s * clean_s + (1 - mask_s) * ablate
 (a corrupted input's clean run, zeros, or the mean over a batch). Mask 1 keeps an edge, 0 ablates
 it, values in between interpolate, so one pass evaluates any circuit and the gradient with respect
 to the masks gives attribution scores. Attention-output biases belong to no head and are never
-ablated.
+ablated. How each destination's input is computed, cheaply, is `patching.mixing`'s job.
 """
 
 from __future__ import annotations
@@ -188,7 +188,8 @@ class PatchableModel:
         sources.append((model.embed.W_E[tokens] + model.pos_embed.W_pos[:n_pos]).unsqueeze(2))
         constant = torch.zeros(cfg.d_model, device=self.device)  # attention-output biases: never ablated
         for layer, block in enumerate(model.blocks):
-            q_in, k_in, v_in = (x.permute(1, 2, 0, 3) for x in sources.mix(self._head_inputs[layer], constant).split(cfg.n_heads))
+            head_inputs = sources.mix(self._head_inputs[layer], constant)  # [3 * heads, batch, pos, d_model]
+            q_in, k_in, v_in = (x.permute(1, 2, 0, 3) for x in head_inputs.split(cfg.n_heads))
             sources.append(model.attention_heads(block.attn, q_in, k_in, v_in))
             constant = constant + model.attention_bias(block.attn)
             if cfg.d_mlp > 0:

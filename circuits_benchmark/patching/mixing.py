@@ -7,13 +7,15 @@ sources. `CleanSources` serves the unpatched run (every destination reads the pl
 
     sum_s m_ds * clean_s + (1 - m_ds) * ablated_s  =  sum_s m_ds * (clean_s - ablated_s) + sum_s ablated_s
 
-The right-hand side costs one matrix product per group instead of two: the differences are taken
-once per source as it is produced, and the ablated sum over every prefix of sources once per pass.
+The right-hand side costs one matrix product per group of destinations instead of two: the
+differences are taken once per source as it is produced, and the ablated sum is accumulated as
+sources arrive (every destination reads a prefix of the sources).
 """
 
 from __future__ import annotations
 
 import torch
+from torch.autograd.function import once_differentiable
 
 
 class CleanSources:
@@ -55,7 +57,7 @@ class PatchedSources:
     def __init__(self, masks: torch.Tensor, ablated: torch.Tensor) -> None:
         self.masks = masks
         self.ablated = ablated
-        # Every destination reads a prefix of the sources: the ablated sum over the sources so far.
+        # The ablated sum over the sources so far: the prefix the next mix reads.
         self._ablated_sum: torch.Tensor | float = 0.0
         self.differences: torch.Tensor | None = None  # [n_sources, batch, pos, d_model], outside autograd
         self._gradient: torch.Tensor | None = None  # the gradient with respect to `differences`
@@ -132,6 +134,7 @@ class _MixedDifferences(torch.autograd.Function):
         return m @ _blocks(sources.differences[:n], m)
 
     @staticmethod
+    @once_differentiable  # its in-place sums are not themselves differentiable
     def backward(ctx, gradient: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
         (m,) = ctx.saved_tensors
         sources, n = ctx.sources, ctx.n
