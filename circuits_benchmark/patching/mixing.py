@@ -93,14 +93,11 @@ class PatchedSources:
             raise ValueError(f"{batch} rows do not split into {m.shape[0]} equal blocks of one circuit each")
         kept = _MixedDifferences.apply(m, self, n, *self._unmixed)
         self._unmixed = []
-        # The ablated sum is added in place: the product is a fresh tensor, and a new one would
-        # cost as much again in memory traffic and page faults.
         if m.dim() == 2:  # kept: [dest, batch * pos * d_model]
-            return kept.view(-1, batch, n_pos, d_model).add_(base)
+            return kept.view(-1, batch, n_pos, d_model) + base
         groups, dest = m.shape[0], m.shape[1]  # kept: [groups, dest, rows * pos * d_model]
-        kept = kept.view(groups, dest, batch // groups, n_pos, d_model)
-        kept.add_(base.view(groups if len(base) == batch else 1, 1, -1, n_pos, d_model))
-        return kept.transpose(0, 1).reshape(dest, batch, n_pos, d_model)
+        kept = kept.view(groups, dest, batch // groups, n_pos, d_model).transpose(0, 1)
+        return kept.reshape(dest, batch, n_pos, d_model) + base
 
     def gradient_rows(self, n: int) -> tuple[torch.Tensor, bool]:
         """The accumulated gradient of the first n differences, and whether it is fresh (to be
