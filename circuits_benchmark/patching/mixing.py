@@ -70,8 +70,8 @@ class PatchedSources:
         """Adds sources [batch, pos, k, d_model], keeping only their differences from the ablated values."""
         start, stop = self._count, self._count + outputs.shape[2]
         difference = outputs.permute(2, 0, 1, 3) - self.ablated[start:stop]
-        if self.differences is None:
-            self.differences = difference.new_empty(len(self.ablated), *difference.shape[1:])
+        if self.differences is None:  # one spare row: see `mix`
+            self.differences = difference.new_empty(len(self.ablated) + 1, *difference.shape[1:])
         with torch.no_grad():
             self.differences[start:stop] = difference
         self._unmixed.append(difference)
@@ -87,60 +87,70 @@ class PatchedSources:
         """
         n = self._count
         _, batch, n_pos, d_model = self.differences.shape
-        base = self._ablated_sum + constant  # [batch or 1, pos, d_model]
         m = self.masks[..., index]  # [dest, n], or [groups, dest, n]
         if m.dim() == 3 and batch % m.shape[0]:
             raise ValueError(f"{batch} rows do not split into {m.shape[0]} equal blocks of one circuit each")
-        kept = _MixedDifferences.apply(m, self, n, *self._unmixed)
+        base = self._ablated_sum + constant  # [batch or 1, pos, d_model]
+        # The base joins the product as row n, the row the next source will take, with weight 1:
+        # adding it to the product's output instead would cost another pass over [dest, ...].
+        with torch.no_grad():
+            self.differences[n] = base
+        kept = _MixedDifferences.apply(m, base, self, n, *self._unmixed)
         self._unmixed = []
         if m.dim() == 2:  # kept: [dest, batch * pos * d_model]
-            return kept.view(-1, batch, n_pos, d_model) + base
+            return kept.view(-1, batch, n_pos, d_model)
         groups, dest = m.shape[0], m.shape[1]  # kept: [groups, dest, rows * pos * d_model]
         kept = kept.view(groups, dest, batch // groups, n_pos, d_model).transpose(0, 1)
-        return kept.reshape(dest, batch, n_pos, d_model) + base
+        return kept.reshape(dest, batch, n_pos, d_model)
 
     def gradient_rows(self, n: int) -> tuple[torch.Tensor, bool]:
         """The accumulated gradient of the first n differences, and whether it is fresh (to be
         overwritten, not added to): it is when a backward pass starts, at the last mix (the only
         one that reads every source)."""
-        fresh = n == len(self.differences)
+        fresh = n == len(self.ablated)
         if fresh:
-            self._gradient = torch.empty_like(self.differences)
+            self._gradient = torch.empty_like(self.differences[:n])
         return self._gradient[:n], fresh
 
 
 class _MixedDifferences(torch.autograd.Function):
-    """`m @ differences[:n]` for masks m [dest, n] or [groups, dest, n] (one block of rows each),
-    with the differences of `sources`; `new` are those appended since the previous mix.
+    """`m @ differences[:n] + base` for masks m [dest, n] or [groups, dest, n] (one block of rows
+    each), with the differences of `sources` (row n holding `base` [batch or 1, pos, d_model]
+    spread over the batch); `new` are the differences appended since the previous mix.
 
     Autograd cannot see through the buffer: a plain product would save it for the backward pass,
     and writing the next layer's rows into it would then fail autograd's version check. This
-    product reads the rows it multiplied from the buffer in its backward pass (they are never
-    written again). Their gradient is summed in place in `sources.gradient_rows` rather than handed
-    to autograd piece by piece, which would sum a [rows, batch * pos * d_model] tensor per row per
-    later layer: a backward pass visits the mixes in reverse order (each mix reads the outputs of
-    the layers the previous one fed), so when a mix's backward runs, every later mix has added
-    its share, and the rows of `new` are complete; they are handed to autograd then.
+    product reads the rows it multiplied from the buffer in its backward pass (rows below n are
+    never written again). Their gradient is summed in place in `sources.gradient_rows` rather than
+    handed to autograd piece by piece, which would sum a [rows, batch * pos * d_model] tensor per
+    row per later layer: a backward pass visits the mixes in reverse order (each mix reads the
+    outputs of the layers the previous one fed), so when a mix's backward runs, every later mix has
+    added its share, and the rows of `new` are complete; they are handed to autograd then.
     """
 
     @staticmethod
-    def forward(ctx, m: torch.Tensor, sources: PatchedSources, n: int, *new: torch.Tensor) -> torch.Tensor:
+    def forward(ctx, m: torch.Tensor, base: torch.Tensor, sources: PatchedSources, n: int, *new: torch.Tensor) -> torch.Tensor:
         ctx.save_for_backward(m)
-        ctx.sources, ctx.n = sources, n
+        ctx.sources, ctx.n, ctx.base_shape = sources, n, base.shape
         ctx.new_sizes = [chunk.shape[0] for chunk in new]
-        return m @ _blocks(sources.differences[:n], m)
+        with_base = torch.cat([m, m.new_ones(*m.shape[:-1], 1)], dim=-1)
+        return with_base @ _blocks(sources.differences[: n + 1], m)
 
     @staticmethod
     @once_differentiable  # its in-place sums are not themselves differentiable
     def backward(ctx, gradient: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
         (m,) = ctx.saved_tensors
         sources, n = ctx.sources, ctx.n
-        gradient_m = None
+        gradient_m = gradient_base = None
         if ctx.needs_input_grad[0]:
             gradient_m = gradient @ _blocks(sources.differences[:n], m).transpose(-1, -2)
-        if not any(ctx.needs_input_grad[3:]):
+        if ctx.needs_input_grad[1]:  # the base's gradient: summed over destinations, then over rows it was spread to
+            _, batch, n_pos, d_model = sources.differences.shape
+            gradient_base = gradient.sum(dim=-2).view(batch, n_pos, d_model).sum_to_size(ctx.base_shape)
+        unneeded = (None for _ in ctx.new_sizes)
+        if not any(ctx.needs_input_grad[4:]):
             # No difference takes a gradient: those that would are the latest ones, these among them.
-            return gradient_m, None, None, *(None for _ in ctx.new_sizes)
+            return gradient_m, gradient_base, None, None, *unneeded
         rows, fresh = sources.gradient_rows(n)
         beta = 0 if fresh else 1  # beta 0 ignores what the (uninitialised) rows held
         if m.dim() == 2:
@@ -148,7 +158,7 @@ class _MixedDifferences(torch.autograd.Function):
         else:
             _blocks(rows, m).baddbmm_(m.transpose(1, 2), gradient, beta=beta)
         new = rows[n - sum(ctx.new_sizes) :].split(ctx.new_sizes)
-        return gradient_m, None, None, *new
+        return gradient_m, gradient_base, None, None, *new
 
 
 def _blocks(differences: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
