@@ -65,12 +65,14 @@ class Tolerance:
     rtol: float = 0.0
     atol: float = 0.0
     floats_differing: int = 0
+    others_differing: int = 0  # circuits, ranks, counts, names, lists of another length
     largest_absolute: float = 0.0
     largest_relative: float = 0.0
 
     def accepts(self, a: Any, b: Any) -> bool:
         """Whether unequal values a and b are equal within the tolerance (recording the difference)."""
         if not is_float_pair(a, b) or math.isnan(a) or math.isnan(b) or math.isinf(a) or math.isinf(b):
+            self.others_differing += 1
             return False
         self.floats_differing += 1
         absolute = abs(a - b)
@@ -84,6 +86,7 @@ def compare(name: str, before: Any, after: Any, differences: list[str], toleranc
     first, second = dict(leaves(before)), dict(leaves(after))
     for path in sorted(set(first) | set(second)):
         if path not in first or path not in second:
+            tolerance.others_differing += 1
             differences.append(f"{name}{path}: only in {'after' if path not in first else 'before'}")
         elif not same(first[path], second[path]) and not tolerance.accepts(first[path], second[path]):
             differences.append(f"{name}{path}: {first[path]!r} -> {second[path]!r}")
@@ -112,7 +115,8 @@ def main(before_dir: Path, after_dir: Path, tolerance: Tolerance) -> int:
     if tolerance.rtol or tolerance.atol:
         print(
             f"within rtol={tolerance.rtol:g}, atol={tolerance.atol:g}: {tolerance.floats_differing} floats differ at all; "
-            f"largest differences {tolerance.largest_absolute:.3g} absolute, {tolerance.largest_relative:.3g} relative"
+            f"largest differences {tolerance.largest_absolute:.3g} absolute, {tolerance.largest_relative:.3g} relative; "
+            f"{tolerance.others_differing} values other than floats differ (circuits, ranks, counts, list lengths)"
         )
     for line in differences[:50]:
         print("  " + line)
