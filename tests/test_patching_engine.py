@@ -127,3 +127,5 @@ def test_patched_pass_matches_its_definition_in_values_and_gradients(random_mode
     assert len(engine) == len(reference) == 3 + len(list(model.parameters()))
     for got, expected in zip(engine, reference):
         torch.testing.assert_close(got, expected, rtol=1e-9, atol=1e-9)
+    with torch.no_grad():  # a forward-only pass takes another path
+        torch.testing.assert_close(patchable.run(tokens, masks, ablated), reference[0], rtol=1e-9, atol=1e-9)

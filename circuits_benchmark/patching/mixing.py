@@ -95,7 +95,11 @@ class PatchedSources:
         # adding it to the product's output instead would cost another pass over [dest, ...].
         with torch.no_grad():
             self.differences[n] = base
-        kept = _MixedDifferences.apply(m, base, self, n, *self._unmixed)
+        differentiable = [m, base, *self._unmixed]
+        if torch.is_grad_enabled() and any(tensor.requires_grad for tensor in differentiable):
+            kept = _MixedDifferences.apply(m, base, self, n, *self._unmixed)
+        else:  # a forward-only pass (ACDC, patching) skips the autograd Function's overhead
+            kept = _product_with_base(m, self.differences, n)
         self._unmixed = []
         if m.dim() == 2:  # kept: [dest, batch * pos * d_model]
             return kept.view(-1, batch, n_pos, d_model)
@@ -133,8 +137,7 @@ class _MixedDifferences(torch.autograd.Function):
         ctx.save_for_backward(m)
         ctx.sources, ctx.n, ctx.base_shape = sources, n, base.shape
         ctx.new_sizes = [chunk.shape[0] for chunk in new]
-        with_base = torch.cat([m, m.new_ones(*m.shape[:-1], 1)], dim=-1)
-        return with_base @ _blocks(sources.differences[: n + 1], m)
+        return _product_with_base(m, sources.differences, n)
 
     @staticmethod
     @once_differentiable  # its in-place sums are not themselves differentiable
@@ -159,6 +162,12 @@ class _MixedDifferences(torch.autograd.Function):
             _blocks(rows, m).baddbmm_(m.transpose(1, 2), gradient, beta=beta)
         new = rows[n - sum(ctx.new_sizes) :].split(ctx.new_sizes)
         return gradient_m, gradient_base, None, None, *new
+
+
+def _product_with_base(m: torch.Tensor, differences: torch.Tensor, n: int) -> torch.Tensor:
+    """`m @ differences[:n] + differences[n]` (the base row, weight 1), as one product."""
+    with_base = torch.cat([m, m.new_ones(*m.shape[:-1], 1)], dim=-1)
+    return with_base @ _blocks(differences[: n + 1], m)
 
 
 def _blocks(differences: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
