@@ -59,7 +59,7 @@ class PatchedSources:
         self.ablated = ablated
         # The ablated sum over the sources so far: the prefix the next mix reads.
         self._ablated_sum: torch.Tensor | float = 0.0
-        self.differences: torch.Tensor | None = None  # [n_sources, batch, pos, d_model], outside autograd
+        self.differences: torch.Tensor | None = None  # [n_sources + 1, batch, pos, d_model], outside autograd
         self._gradient: torch.Tensor | None = None  # the gradient with respect to `differences`
         self._count = 0
         # The differences appended since the last mix, as autograd sees them: that mix hands them
@@ -83,7 +83,8 @@ class PatchedSources:
         [dest, n], n being the number of sources appended so far; `constant` is added to each.
 
         Destination-major, the layout the product gives, so that neither the mix nor its gradient
-        is copied into another layout.
+        is copied into another layout (block masks need one copy, to put the blocks' rows back in
+        batch order).
         """
         n = self._count
         _, batch, n_pos, d_model = self.differences.shape
