@@ -129,3 +129,24 @@ def test_patched_pass_matches_its_definition_in_values_and_gradients(random_mode
         torch.testing.assert_close(got, expected, rtol=1e-9, atol=1e-9)
     with torch.no_grad():  # a forward-only pass takes another path
         torch.testing.assert_close(patchable.run(tokens, masks, ablated), reference[0], rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("groups", [None, 3])
+def test_mask_gradients_of_a_frozen_model_match_the_definition(random_model: tuple, groups: int | None) -> None:
+    """As attribution methods use it: weights frozen, ablated values fixed, only the masks take
+    gradients (so the embedding's difference takes none and later ones do)."""
+    model, patchable, tokens, corrupted = random_model
+    generator = torch.Generator().manual_seed(2)
+    shape = (patchable.n_edges,) if groups is None else (groups, patchable.n_edges)
+    masks = torch.rand(shape, generator=generator, dtype=torch.float64)
+    ablated = patchable.ablated_outputs("resample", tokens, corrupted)
+    model.requires_grad_(False)
+    try:
+        gradients = []
+        for run in (lambda *args: patchable.run(*args), lambda *args: reference_run(patchable, *args)):
+            leaf = masks.clone().requires_grad_(True)
+            run(tokens, leaf, ablated).square().sum().backward()
+            gradients.append(leaf.grad)
+    finally:
+        model.requires_grad_(True)
+    torch.testing.assert_close(gradients[0], gradients[1], rtol=1e-9, atol=1e-9)

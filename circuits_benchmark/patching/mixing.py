@@ -63,18 +63,24 @@ class PatchedSources:
         self._gradient: torch.Tensor | None = None  # the gradient with respect to `differences`
         self._count = 0
         # The differences appended since the last mix, as autograd sees them: that mix hands them
-        # their gradients.
+        # their gradients. Those that take none are left out: they are the earliest ones (a
+        # source takes a gradient when anything upstream of it does).
         self._unmixed: list[torch.Tensor] = []
 
     def append(self, outputs: torch.Tensor) -> None:
         """Adds sources [batch, pos, k, d_model], keeping only their differences from the ablated values."""
         start, stop = self._count, self._count + outputs.shape[2]
-        difference = outputs.permute(2, 0, 1, 3) - self.ablated[start:stop]
+        clean, ablated = outputs.permute(2, 0, 1, 3), self.ablated[start:stop]
         if self.differences is None:  # one spare row: see `mix`
-            self.differences = difference.new_empty(len(self.ablated) + 1, *difference.shape[1:])
-        with torch.no_grad():
-            self.differences[start:stop] = difference
-        self._unmixed.append(difference)
+            batch, n_pos, _, d_model = outputs.shape
+            self.differences = outputs.new_empty(len(self.ablated) + 1, batch, n_pos, d_model)
+        if torch.is_grad_enabled() and (clean.requires_grad or ablated.requires_grad):
+            difference = clean - ablated
+            with torch.no_grad():
+                self.differences[start:stop] = difference
+            self._unmixed.append(difference)
+        else:  # nothing to differentiate: straight into the buffer
+            torch.sub(clean, ablated, out=self.differences[start:stop])
         self._ablated_sum = self._ablated_sum + self.ablated[start:stop].sum(dim=0)
         self._count = stop
 
