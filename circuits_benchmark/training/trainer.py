@@ -27,7 +27,7 @@ from circuits_benchmark.models.model_id import ModelId
 from circuits_benchmark.storage.files import StorageError, atomic_write_json
 from circuits_benchmark.training.artifacts import CHECKPOINT_FILE, META_FILE, Checkpoint, TrainedModel, TrainingMeta, TrainingProgress, run_dir, write_run
 from circuits_benchmark.training.ground_truth_checks import ground_truth_problems
-from circuits_benchmark.training.objectives import SiitObjective, heldout_metrics
+from circuits_benchmark.training.objectives import HeldoutEvaluation, SiitObjective
 from circuits_benchmark.training.siit_models import trained_benchmark_model
 from circuits_benchmark.training.task import SiitTask, fresh_ll_model
 from circuits_benchmark.training.task_families import CaseKey, build_task, task_family
@@ -172,7 +172,7 @@ class _Loop:
         self.directory, self.progress, self.checkpoint_seconds = directory, progress, checkpoint_seconds
         self.objective: SiitObjective = task.objective(model, settings.tolerance, device)
         self.train = task.split.train.to(device)
-        self.test = task.split.test.to(device)
+        self.heldout = HeldoutEvaluation(self.objective, task.split.test.to(device), settings.seed)
         self.generator = torch.Generator()
         self.seconds_before = progress.seconds
         self.session_start = time.perf_counter()
@@ -310,7 +310,7 @@ class _Loop:
     def _evaluate(self) -> dict[str, Any]:
         """Held-out metrics now and mean losses since the last evaluation, appended to the history."""
         self.model.eval()
-        metrics = heldout_metrics(self.objective, self.test, self.settings.seed)
+        metrics = self.heldout.metrics()
         self.model.train()
         progress = self.progress
         record = {
