@@ -189,6 +189,7 @@ class SiitObjective:
         strict_masks: torch.Tensor | None,
         hl_targets: HighLevelTargets | None = None,
         ll_clean: tuple[torch.Tensor, torch.Tensor] | None = None,
+        one_intervention: bool = False,
     ) -> InterventionOutputs:
         """Clean, IIT and strict outputs of both models for base rows `tokens`.
 
@@ -196,17 +197,24 @@ class SiitObjective:
         made in row r (an index into `interventions`; None skips IIT); `strict_masks` None skips the strict pass. LL outputs carry
         gradients, HL outputs do not. `hl_targets` are the HL outputs of these very arguments
         (`high_level_targets`), and `ll_clean` the LL model's `run_with_sources(tokens)`, when
-        already computed (the HL outputs depend on nothing the LL model learns).
+        already computed (the HL outputs depend on nothing the LL model learns). `one_intervention`
+        says that every row makes intervention `node_index[0]`: its LL rows then run as the
+        engine's one-circuit pass, one mask for all rows (on case 113, half the cost of a mask per
+        row), and the strict rows in a pass of their own.
         """
         strict_masks = self._strict_rows_masks(strict_masks, node_index)
         if hl_targets is None:
             hl_targets = self._high_level_targets(tokens, source_index, node_index, strict_masks)
         ll_base, ll_sources = self.ll.run_with_sources(tokens) if ll_clean is None else ll_clean
+        ablated = ll_sources[:, source_index]
+        if one_intervention and node_index is not None:
+            ll_iit = self.ll.run(tokens, self.ll_node_masks[node_index[0]], ablated)
+            ll_strict = None if strict_masks is None else self.ll.run(tokens, strict_masks, ablated)
+            return InterventionOutputs(hl_targets.base, ll_base, hl_targets.iit, ll_iit, ll_strict, hl_targets.strict)
         ll_masks = [masks for masks in (None if node_index is None else self.ll_node_masks[node_index], strict_masks) if masks is not None]
         if not ll_masks:
             return InterventionOutputs(hl_targets.base, ll_base, None, None, None)
         # IIT and strict rows share their inputs and ablated values: one patched pass serves both.
-        ablated = ll_sources[:, source_index]
         patched = self.ll.run(
             tokens.repeat(len(ll_masks), 1), torch.cat(ll_masks), ablated.repeat(1, len(ll_masks), 1, 1)
         ).split(len(tokens))
@@ -310,8 +318,9 @@ class HeldoutEvaluation:
     of those passes also draws strict ablations (from a generator seeded with `seed`, so that
     repeated evaluations of one run see the same interventions). Since the interventions repeat
     and the HL model does not learn, its outputs are computed at the first evaluation and kept
-    (on case 113 the HL passes were half an evaluation's time); the LL model's clean pass, the
-    same for every intervention, is made once per evaluation.
+    (on case 113 the HL passes were a third of an evaluation's time); the LL model's clean pass,
+    the same for every intervention, is made once per evaluation, and each intervention's LL rows
+    run as one circuit (`SiitObjective.run`'s `one_intervention`).
     """
 
     def __init__(self, objective: SiitObjective, tokens: torch.Tensor, seed: int) -> None:
@@ -331,7 +340,7 @@ class HeldoutEvaluation:
                 strict = objective.strict_masks(len(tokens), generator)
                 if len(self._hl_targets) == node:
                     self._hl_targets.append(objective.high_level_targets(tokens, self.source_index, node_index, strict))
-                outputs = objective.run(tokens, self.source_index, node_index, strict, self._hl_targets[node], ll_clean)
+                outputs = objective.run(tokens, self.source_index, node_index, strict, self._hl_targets[node], ll_clean, one_intervention=True)
                 for name, (matching, targeted) in objective.match_counts(outputs).items():
                     if name == "accuracy" and node > 0:
                         continue  # the clean pass is the same for every node

@@ -142,13 +142,23 @@ def deterministic_kernels() -> Iterator[None]:
     """Torch's deterministic kernels inside the block. With two or more threads some CPU kernels
     otherwise add up in a different order on every run: two 2-thread runs of 15 IOI steps from the
     same seed gave different weights, so a seed alone did not fix what training learns. Kernels
-    with no deterministic version (some CUDA ones) warn instead of failing."""
-    previous = torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled()
+    with no deterministic version (some CUDA ones) warn instead of failing. Torch's deterministic
+    mode also fills every new tensor with NaN before its kernel writes it, a guard against kernels
+    that read memory they never wrote; no kernel of training does, and on the wide tracr cases the
+    fills of the patched pass's large activations cost several percent of a step, so they are off."""
+    deterministic = torch.utils.deterministic
+    previous = (
+        torch.are_deterministic_algorithms_enabled(),
+        torch.is_deterministic_algorithms_warn_only_enabled(),
+        deterministic.fill_uninitialized_memory,
+    )
     torch.use_deterministic_algorithms(True, warn_only=True)
+    deterministic.fill_uninitialized_memory = False
     try:
         yield
     finally:
         torch.use_deterministic_algorithms(previous[0], warn_only=previous[1])
+        deterministic.fill_uninitialized_memory = previous[2]
 
 
 class _Loop:
