@@ -141,6 +141,15 @@ def test_held_out_evaluation_reused_as_the_model_learns_equals_a_fresh_one(train
     untrained = evaluation.metrics()
     model.load_state_dict(load_run(output_dir, 3).model.state_dict())
     assert evaluation.metrics() == heldout_metrics(objective, task.split.test, meta.seed) == meta.metrics != untrained
+    # Its passes of one intervention for all rows give what training's one pass of both kinds of rows gives.
+    tokens, source_index = task.split.test, torch.arange(len(task.split.test)).roll(-1)
+    node_index = torch.ones(len(tokens), dtype=torch.long)
+    strict = objective.strict_masks(len(tokens), torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        apart = objective.run(tokens, source_index, node_index, strict, one_intervention=True)
+        together = objective.run(tokens, source_index, node_index, strict)
+    assert torch.allclose(apart.ll_iit, together.ll_iit, atol=1e-6) and torch.allclose(apart.ll_strict, together.ll_strict, atol=1e-6)
+    assert not torch.allclose(apart.ll_iit, apart.ll_base, atol=1e-3)
 
 
 def test_strict_weight_is_applied_once() -> None:
