@@ -18,14 +18,14 @@ from circuits_benchmark.circuits.circuit import Circuit
 from circuits_benchmark.errors import BenchmarkError
 from circuits_benchmark.compiler.cache import load_compiled_case
 from circuits_benchmark.models.registry import load_benchmark_model
-from circuits_benchmark.patching.engine import EdgeLayout
+from circuits_benchmark.patching.engine import EdgeLayout, PatchableModel
 from circuits_benchmark.training.artifacts import GROUND_TRUTH_FILE, META_FILE, run_dir
 from circuits_benchmark.training.correspondence import Correspondence, ll_config, ll_ground_truths
 from circuits_benchmark.training.data_split import MAX_TEST_INPUTS, POOL_DRAWS, split_unique_inputs
 from circuits_benchmark.training.tracr_tasks import case_split
 from circuits_benchmark.evaluation.circuit_checks import ablate_outside, ground_truth_check
 from circuits_benchmark.patching.output_change import PatchingBatch
-from circuits_benchmark.training.objectives import SiitObjective, output_loss, output_matches
+from circuits_benchmark.training.objectives import HeldoutEvaluation, SiitObjective, heldout_metrics, output_loss, output_matches
 from circuits_benchmark.training.siit_models import best_run_id, load_run
 from circuits_benchmark.training.high_level import CompiledHighLevel
 from circuits_benchmark.training.task import fresh_ll_model
@@ -109,6 +109,48 @@ def test_behaviour_iit_and_strict_losses_by_hand(compiled, tmp_path: Path) -> No
     # The tracr ground truth is faithful, so the strict pass reproduces 2 * HL base output.
     assert losses["strict"].item() == pytest.approx(hl_base.pow(2).mean().item(), rel=1e-4)
     assert not torch.equal(hl_iit, hl_base)  # the interventions did change something
+
+
+def test_compiled_hl_interchange_is_the_engine_cutting_every_edge_out_of_the_node(compiled, tmp_path: Path) -> None:
+    """The HL model's own forward pass gives what the patching engine gives when every edge out of
+    the intervened node carries its output on the source input: the same node values and logits."""
+    task = build_task(compiled.case.case_id, tmp_path, seed=0)
+    hl = CompiledHighLevel(compiled.model, task.correspondence.hl_nodes)
+    engine = PatchableModel(compiled.model)
+    tokens = task.split.test[:40]
+    source_index = torch.arange(len(tokens)).roll(-1)
+    node_index = torch.arange(len(tokens)) % len(hl.node_names)
+    logits, values = hl.run(tokens)
+    engine_logits, sources = engine.run_with_sources(tokens)
+    node_rows = [engine.layout.sources.index(node) for node in hl.node_names]
+    assert torch.equal(logits, engine_logits) and torch.equal(values, sources[node_rows])
+    cut = torch.stack([torch.tensor([source == hl.node_names[n] for source in engine.layout.sources]) for n in node_index.tolist()])
+    with torch.no_grad():
+        expected = engine.run(tokens, engine.layout.cut_sources_mask(cut), sources[:, source_index])
+    interchanged = hl.interchange(tokens, node_index, values[:, source_index])
+    assert torch.allclose(interchanged, expected, atol=1e-6)
+    assert not torch.allclose(interchanged, logits, atol=1e-3)  # the interventions did change something
+
+
+def test_held_out_evaluation_reused_as_the_model_learns_equals_a_fresh_one(trained, compiled, tmp_path: Path) -> None:
+    """The evaluation keeps its HL outputs between calls; the LL side is measured anew each time."""
+    output_dir, meta = trained
+    task = build_task(3, output_dir, seed=meta.seed)
+    model = fresh_ll_model(task.ll_config, seed=meta.seed)
+    objective = task.objective(model)
+    evaluation = HeldoutEvaluation(objective, task.split.test, meta.seed)
+    untrained = evaluation.metrics()
+    model.load_state_dict(load_run(output_dir, 3).model.state_dict())
+    assert evaluation.metrics() == heldout_metrics(objective, task.split.test, meta.seed) == meta.metrics != untrained
+    # Its passes of one intervention for all rows give what training's one pass of both kinds of rows gives.
+    tokens, source_index = task.split.test, torch.arange(len(task.split.test)).roll(-1)
+    node_index = torch.ones(len(tokens), dtype=torch.long)
+    strict = objective.strict_masks(len(tokens), torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        apart = objective.run(tokens, source_index, node_index, strict, one_intervention=True)
+        together = objective.run(tokens, source_index, node_index, strict)
+    assert torch.allclose(apart.ll_iit, together.ll_iit, atol=1e-6) and torch.allclose(apart.ll_strict, together.ll_strict, atol=1e-6)
+    assert not torch.allclose(apart.ll_iit, apart.ll_base, atol=1e-3)
 
 
 def test_strict_weight_is_applied_once() -> None:

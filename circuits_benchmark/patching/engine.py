@@ -6,7 +6,7 @@ the sum over its upstream sources s of `mask_s * clean_s + (1 - mask_s) * ablate
 (a corrupted input's clean run, zeros, or the mean over a batch). Mask 1 keeps an edge, 0 ablates
 it, values in between interpolate, so one pass evaluates any circuit and the gradient with respect
 to the masks gives attribution scores. Attention-output biases belong to no head and are never
-ablated.
+ablated. How each destination's input is computed, cheaply, is `patching.mixing`'s job.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from circuits_benchmark.circuits import components
 from circuits_benchmark.circuits.circuit import Circuit
 from circuits_benchmark.circuits.components import OUTPUT, QKV
 from circuits_benchmark.models.transformer import CircuitTransformer
+from circuits_benchmark.patching.mixing import CleanSources, PatchedSources
 
 
 
@@ -135,11 +136,9 @@ class PatchableModel:
             name: torch.arange(offset, offset + n, device=self.device).unsqueeze(0)
             for name, offset, n in zip(layout.destinations, layout.offsets, layout.n_upstream)
         }
-        self._head_groups = [
-            {
-                slot: torch.cat([self._mask_index[components.head_input_name(layer, h, slot)] for h in range(cfg.n_heads)])
-                for slot in QKV
-            }
+        # Each layer's head inputs, q of every head, then k, then v: one mix serves all of them.
+        self._head_inputs = [
+            torch.cat([self._mask_index[components.head_input_name(layer, h, slot)] for slot in QKV for h in range(cfg.n_heads)])
             for layer in range(cfg.n_layers)
         ]
 
@@ -154,7 +153,8 @@ class PatchableModel:
 
     def run_with_sources(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Logits and every source's output of an unpatched run, differentiable (for training)."""
-        return self._run(tokens, masks=None, ablated=None)
+        sources = CleanSources()
+        return self._run(tokens, sources), sources.stacked()
 
     def ablated_outputs(self, ablation: str, clean_tokens: torch.Tensor, corrupted_tokens: torch.Tensor | None = None) -> torch.Tensor:
         """The source outputs that replace ablated edges: [n_sources, batch or 1, pos, d_model].
@@ -179,35 +179,28 @@ class PatchableModel:
         blocks of equal size, one circuit each (groups = batch: a circuit per input row; several
         circuits trained at once repeat their rows, one block per circuit).
         """
-        return self._run(tokens, masks, ablated)[0]
+        return self._run(tokens, PatchedSources(masks, ablated))
 
-    def _run(
-        self, tokens: torch.Tensor, masks: torch.Tensor | None, ablated: torch.Tensor | None
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+    def _run(self, tokens: torch.Tensor, sources: CleanSources | PatchedSources) -> torch.Tensor:
+        """Logits of a pass in which every destination reads its input from `sources`."""
         model, cfg = self.model, self.model.cfg
         n_pos = tokens.shape[1]
-        # Sources are stacked source-major, [n, batch, pos, d_model], so mixing them is one matrix product.
-        outputs = [model.embed.W_E[tokens] + model.pos_embed.W_pos[:n_pos]]
+        sources.append((model.embed.W_E[tokens] + model.pos_embed.W_pos[:n_pos]).unsqueeze(2))
         constant = torch.zeros(cfg.d_model, device=self.device)  # attention-output biases: never ablated
         for layer, block in enumerate(model.blocks):
-            stacked = torch.stack(outputs)
-            q_in, k_in, v_in = (
-                self._mix(stacked, masks, ablated, self._head_groups[layer][slot], constant) for slot in QKV
-            )
-            heads = model.attention_heads(block.attn, q_in, k_in, v_in)
-            outputs.extend(heads.unbind(dim=2))
+            head_inputs = sources.mix(self._head_inputs[layer], constant)  # [3 * heads, batch, pos, d_model]
+            q_in, k_in, v_in = (x.permute(1, 2, 0, 3) for x in head_inputs.split(cfg.n_heads))
+            sources.append(model.attention_heads(block.attn, q_in, k_in, v_in))
             constant = constant + model.attention_bias(block.attn)
             if cfg.d_mlp > 0:
-                stacked = torch.stack(outputs)
-                mlp_in = self._mix(stacked, masks, ablated, self._mask_index[components.mlp_name(layer)], constant)
-                outputs.append(model.mlp(block.mlp, mlp_in[:, :, 0], units=self._mlp_units[layer]))
-        stacked = torch.stack(outputs)
-        final = self._mix(stacked, masks, ablated, self._mask_index[OUTPUT], constant)[:, :, 0]
+                mlp_in = sources.mix(self._mask_index[components.mlp_name(layer)], constant)[0]
+                sources.append(model.mlp(block.mlp, mlp_in, units=self._mlp_units[layer]).unsqueeze(2))
+        final = sources.mix(self._mask_index[OUTPUT], constant)[0]
         logits = model.unembed_residual(final)
         self.count_forward(len(tokens))
         if logits.requires_grad:  # the hook runs when a backward pass reaches these outputs
             logits.register_hook(lambda gradient, rows=len(tokens): self._count_backward(rows))
-        return logits, stacked
+        return logits
 
     def count_forward(self, rows: int) -> None:
         """Counts a forward pass over `rows` inputs (also for passes made outside the engine)."""
@@ -215,45 +208,3 @@ class PatchableModel:
 
     def _count_backward(self, rows: int) -> None:
         self.passes.add(backward_rows=rows)
-
-    @staticmethod
-    def _mix(
-        stacked: torch.Tensor,
-        masks: torch.Tensor | None,
-        ablated: torch.Tensor | None,
-        index: torch.Tensor,
-        constant: torch.Tensor,
-    ) -> torch.Tensor:
-        """Inputs [batch, pos, dest, d_model] of the destinations whose mask positions are `index` [dest, n].
-
-        `stacked` holds the n upstream sources' outputs [n, batch, pos, d_model].
-        """
-        n, batch, n_pos, d_model = stacked.shape
-        if masks is None:
-            total = stacked.sum(dim=0) + constant
-            return total.unsqueeze(2).expand(-1, -1, index.shape[0], -1)
-        m = masks[..., index]  # [dest, n], or [groups, dest, n] for one circuit per block of rows
-        upstream_ablated = ablated[:n]
-        if m.dim() == 3:
-            return PatchableModel._mix_per_block(stacked, m, upstream_ablated) + constant
-        kept = (m @ stacked.reshape(n, -1)).view(-1, batch, n_pos, d_model)
-        dropped = ((1 - m) @ upstream_ablated.reshape(n, -1)).view(-1, *upstream_ablated.shape[1:])
-        return (kept + dropped).permute(1, 2, 0, 3) + constant
-
-    @staticmethod
-    def _mix_per_block(stacked: torch.Tensor, m: torch.Tensor, upstream_ablated: torch.Tensor) -> torch.Tensor:
-        """`_mix` with masks m [groups, dest, n]: the batch's rows in `groups` consecutive blocks of
-        equal size, block g mixed by m[g]; one batched matrix product per term."""
-        n, batch, n_pos, d_model = stacked.shape
-        groups, dest = m.shape[0], m.shape[1]
-        if batch % groups:
-            raise ValueError(f"{batch} rows do not split into {groups} equal blocks of one circuit each")
-        rows = batch // groups
-
-        def blocks(values: torch.Tensor) -> torch.Tensor:  # [n, b, pos, d] -> [groups or 1, n, b/groups * pos * d]
-            shared = values.shape[1] == 1  # one value for every row (zero and mean ablation)
-            return values.reshape(n, 1 if shared else groups, -1).transpose(0, 1)
-
-        kept = (m @ blocks(stacked)).view(groups, dest, rows, n_pos, d_model)
-        dropped = ((1 - m) @ blocks(upstream_ablated)).view(groups, dest, -1, n_pos, d_model)
-        return (kept + dropped).permute(0, 2, 3, 1, 4).reshape(batch, n_pos, dest, d_model)

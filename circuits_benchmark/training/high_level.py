@@ -2,7 +2,8 @@
 from token ids and can set one of its nodes to the value it takes on another input.
 
 Two kinds implement it: a tracr-compiled model (`CompiledHighLevel`: nodes are its heads and MLPs,
-interventions are masks of the patching engine) and a causal model written in Python
+an intervention replaces a node's output, as the patching engine does when it cuts every edge out
+of the node) and a causal model written in Python
 (`ioi.high_level.IoiCausalModel`, `hard.high_level.HardCausalModel`). The objectives see only
 this interface.
 
@@ -24,7 +25,7 @@ from typing import Protocol, Sequence
 import torch
 
 from circuits_benchmark.models.transformer import CircuitTransformer
-from circuits_benchmark.patching.engine import PatchableModel
+from circuits_benchmark.circuits import components
 
 
 # A set of HL node names intervened on together.
@@ -68,20 +69,62 @@ def intervenes_under_strict(model: HighLevelModel) -> bool:
 
 
 class CompiledHighLevel:
-    """A compiled model as an HL model: interchanging a node cuts every edge out of it and feeds
-    its output on the source input instead (node values are the engine's source outputs)."""
+    """A compiled model as an HL model: interchanging a node replaces its output, as every later
+    node reads it, by its output on the source input (node values are the nodes' outputs).
+
+    This is what the patching engine computes when it cuts every edge out of the node, made as a
+    plain forward pass: the engine mixes every destination's input separately, and with one mask
+    per row that cost most of a training step's HL time on wide tracr models (d_model 234).
+    """
 
     def __init__(self, model: CircuitTransformer, node_names: Sequence[str]) -> None:
         self.node_names = tuple(node_names)
-        self.patchable = PatchableModel(model)
-        layout = self.patchable.layout
-        cuts = torch.stack([torch.tensor([source == node for source in layout.sources]) for node in self.node_names])
-        self.node_masks = layout.cut_sources_mask(cuts).to(self.patchable.device)
+        self.model = model
+        cfg = model.cfg
+        # tracr pads every MLP to the widest one; the dead units change nothing and cost most.
+        self._mlp_units = [model.live_mlp_units(layer) for layer in range(cfg.n_layers)] if cfg.d_mlp > 0 else []
+        index = {node: i for i, node in enumerate(self.node_names)}
+        # Per layer: (head, node index) of its heads that are nodes, and its MLP's node index (None: not a node).
+        self._head_nodes = [
+            [(head, index[components.head_name(layer, head)]) for head in range(cfg.n_heads) if components.head_name(layer, head) in index]
+            for layer in range(cfg.n_layers)
+        ]
+        self._mlp_nodes = [index.get(components.mlp_name(layer)) for layer in range(cfg.n_layers)]
+        unknown = set(self.node_names) - set(components.sources(cfg.n_layers, cfg.n_heads, cfg.d_mlp > 0)[1:])
+        if unknown:
+            raise ValueError(f"the compiled model has no head or MLP {', '.join(sorted(unknown))}")
 
     def run(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        with torch.no_grad():
-            return self.patchable.run_with_sources(tokens)
+        return self._forward(tokens, None, None)
 
     def interchange(self, tokens: torch.Tensor, node_index: torch.Tensor, source_values: torch.Tensor) -> torch.Tensor:
+        replaced = torch.nn.functional.one_hot(node_index, len(self.node_names)).bool()
+        return self._forward(tokens, replaced, source_values)[0]
+
+    def _forward(
+        self, tokens: torch.Tensor, replaced: torch.Tensor | None, source_values: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Logits and the nodes' outputs [nodes, batch, pos, d_model] of a pass in which, where
+        `replaced[r, i]` (bool [rows, nodes]), node i's output in row r is `source_values[i, r]`
+        (None: no node replaced)."""
+        model = self.model
+        values: list[torch.Tensor | None] = [None] * len(self.node_names)
+
+        def node_output(node: int, output: torch.Tensor) -> torch.Tensor:
+            values[node] = output
+            if replaced is None:
+                return output
+            return torch.where(replaced[:, node].view(-1, 1, 1), source_values[node], output)
+
         with torch.no_grad():
-            return self.patchable.run(tokens, self.node_masks[node_index], source_values)
+            resid = model.embed.W_E[tokens] + model.pos_embed.W_pos[: tokens.shape[1]]
+            for layer, block in enumerate(model.blocks):
+                heads = model.attention_heads(block.attn, resid, resid, resid)
+                for head, node in self._head_nodes[layer]:
+                    heads[:, :, head] = node_output(node, heads[:, :, head].clone())
+                resid = resid + heads.sum(dim=2) + model.attention_bias(block.attn)
+                if self._mlp_units:
+                    mlp_out = model.mlp(block.mlp, resid, units=self._mlp_units[layer])
+                    node = self._mlp_nodes[layer]
+                    resid = resid + (mlp_out if node is None else node_output(node, mlp_out))
+            return model.unembed_residual(resid), torch.stack(values)

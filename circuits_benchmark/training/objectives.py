@@ -89,6 +89,16 @@ class InterventionOutputs:
     hl_strict: torch.Tensor | None = None  # the strict rows' targets, where not all are hl_base
 
 
+@dataclasses.dataclass
+class HighLevelTargets:
+    """The HL outputs of one batch of interventions: clean, IIT and strict (None where not
+    computed, or, for `strict`, where every strict row's target is the clean output)."""
+
+    base: torch.Tensor
+    iit: torch.Tensor | None
+    strict: torch.Tensor | None
+
+
 class SiitObjective:
     """The HL and LL models wrapped once, with the LL intervention masks the correspondence implies.
 
@@ -177,40 +187,74 @@ class SiitObjective:
         source_index: torch.Tensor,
         node_index: torch.Tensor | None,
         strict_masks: torch.Tensor | None,
+        hl_targets: HighLevelTargets | None = None,
+        ll_clean: tuple[torch.Tensor, torch.Tensor] | None = None,
+        one_intervention: bool = False,
     ) -> InterventionOutputs:
         """Clean, IIT and strict outputs of both models for base rows `tokens`.
 
         Row r's source input is `tokens[source_index[r]]`; `node_index[r]` is the HL intervention
         made in row r (an index into `interventions`; None skips IIT); `strict_masks` None skips the strict pass. LL outputs carry
-        gradients, HL outputs do not.
+        gradients, HL outputs do not. `hl_targets` are the HL outputs of these very arguments
+        (`high_level_targets`), and `ll_clean` the LL model's `run_with_sources(tokens)`, when
+        already computed (the HL outputs depend on nothing the LL model learns). `one_intervention`
+        says that every row makes intervention `node_index[0]`: its LL rows then run as the
+        engine's one-circuit pass, one mask for all rows (on case 113, half the cost of a mask per
+        row), and the strict rows in a pass of their own.
         """
-        with torch.no_grad():
-            hl_base, hl_values = self.hl.run(tokens)
-        ll_base, ll_sources = self.ll.run_with_sources(tokens)
-        hl_iit = hl_strict = None
-        ll_masks = []
-        if node_index is not None:
-            with torch.no_grad():
-                hl_iit = self.hl.interchange(tokens, node_index, hl_values[:, source_index])
-            ll_masks.append(self.ll_node_masks[node_index])
-        if strict_masks is not None:
-            intervened = (torch.arange(len(tokens), device=tokens.device) % 2 == 0).view(-1, 1)
-            if node_index is not None and self.strict_interventions:
-                strict_masks = torch.where(intervened, strict_masks * self.ll_node_masks[node_index], strict_masks)
-                hl_strict = torch.where(intervened.unsqueeze(-1), hl_iit, hl_base)
-            if self.outside_nodes:
-                hl_strict = self._strict_target(tokens, intervened, node_index, strict_masks, hl_values[:, source_index])
-            ll_masks.append(strict_masks)
-        if not ll_masks:
-            return InterventionOutputs(hl_base, ll_base, None, None, None)
-        # IIT and strict rows share their inputs and ablated values: one patched pass serves both.
+        strict_masks = self._strict_rows_masks(strict_masks, node_index)
+        if hl_targets is None:
+            hl_targets = self._high_level_targets(tokens, source_index, node_index, strict_masks)
+        ll_base, ll_sources = self.ll.run_with_sources(tokens) if ll_clean is None else ll_clean
         ablated = ll_sources[:, source_index]
+        if one_intervention and node_index is not None:
+            ll_iit = self.ll.run(tokens, self.ll_node_masks[node_index[0]], ablated)
+            ll_strict = None if strict_masks is None else self.ll.run(tokens, strict_masks, ablated)
+            return InterventionOutputs(hl_targets.base, ll_base, hl_targets.iit, ll_iit, ll_strict, hl_targets.strict)
+        ll_masks = [masks for masks in (None if node_index is None else self.ll_node_masks[node_index], strict_masks) if masks is not None]
+        if not ll_masks:
+            return InterventionOutputs(hl_targets.base, ll_base, None, None, None)
+        # IIT and strict rows share their inputs and ablated values: one patched pass serves both.
         patched = self.ll.run(
             tokens.repeat(len(ll_masks), 1), torch.cat(ll_masks), ablated.repeat(1, len(ll_masks), 1, 1)
         ).split(len(tokens))
         ll_iit = patched[0] if node_index is not None else None
         ll_strict = patched[-1] if strict_masks is not None else None
-        return InterventionOutputs(hl_base, ll_base, hl_iit, ll_iit, ll_strict, hl_strict)
+        return InterventionOutputs(hl_targets.base, ll_base, hl_targets.iit, ll_iit, ll_strict, hl_targets.strict)
+
+    def high_level_targets(
+        self, tokens: torch.Tensor, source_index: torch.Tensor, node_index: torch.Tensor | None, strict_masks: torch.Tensor | None
+    ) -> HighLevelTargets:
+        """The HL outputs `run` compares the LL outputs with, for the same arguments."""
+        return self._high_level_targets(tokens, source_index, node_index, self._strict_rows_masks(strict_masks, node_index))
+
+    def _strict_rows_masks(self, strict_masks: torch.Tensor | None, node_index: torch.Tensor | None) -> torch.Tensor | None:
+        """The strict rows' LL masks: for an HL model intervened on under the strict ablations,
+        every other row also cuts the LL nodes of its IIT intervention."""
+        if strict_masks is None or node_index is None or not self.strict_interventions:
+            return strict_masks
+        return torch.where(self._intervened_rows(len(strict_masks)), strict_masks * self.ll_node_masks[node_index], strict_masks)
+
+    def _intervened_rows(self, rows: int) -> torch.Tensor:
+        """bool [rows, 1]: the strict rows that also make their IIT intervention (every other one)."""
+        return (torch.arange(rows, device=self.targeted.device) % 2 == 0).view(-1, 1)
+
+    def _high_level_targets(
+        self, tokens: torch.Tensor, source_index: torch.Tensor, node_index: torch.Tensor | None, strict_masks: torch.Tensor | None
+    ) -> HighLevelTargets:
+        """`high_level_targets` given the strict rows' masks already combined (`_strict_rows_masks`)."""
+        with torch.no_grad():
+            hl_base, hl_values = self.hl.run(tokens)
+            hl_iit = hl_strict = None
+            if node_index is not None:
+                hl_iit = self.hl.interchange(tokens, node_index, hl_values[:, source_index])
+            if strict_masks is not None:
+                intervened = self._intervened_rows(len(tokens))
+                if node_index is not None and self.strict_interventions:
+                    hl_strict = torch.where(intervened.unsqueeze(-1), hl_iit, hl_base)
+                if self.outside_nodes:
+                    hl_strict = self._strict_target(tokens, intervened, node_index, strict_masks, hl_values[:, source_index])
+        return HighLevelTargets(hl_base, hl_iit, hl_strict)
 
     @staticmethod
     def strict_target(outputs: InterventionOutputs) -> torch.Tensor:
@@ -261,24 +305,46 @@ def strict_units(ll: PatchableModel, ll_circuit: Circuit) -> torch.Tensor:
 
 
 def heldout_metrics(objective: SiitObjective, tokens: torch.Tensor, seed: int) -> dict[str, float]:
-    """Accuracy, IIA and strict IIA on held-out inputs, as fractions of targeted positions.
+    """Accuracy, IIA and strict IIA on held-out inputs, as fractions of targeted positions (one
+    evaluation by `HeldoutEvaluation`, which says what is measured)."""
+    return HeldoutEvaluation(objective, tokens, seed).metrics()
+
+
+class HeldoutEvaluation:
+    """Accuracy, IIA and strict IIA on held-out inputs, as fractions of targeted positions, measured
+    as often as a run asks.
 
     Every HL intervention is made in every input, with the next input of `tokens` as the source; each
     of those passes also draws strict ablations (from a generator seeded with `seed`, so that
-    repeated evaluations of one run see the same interventions).
+    repeated evaluations of one run see the same interventions). Since the interventions repeat
+    and the HL model does not learn, its outputs are computed at the first evaluation and kept
+    (on case 113 the HL passes were a third of an evaluation's time); the LL model's clean pass,
+    the same for every intervention, is made once per evaluation, and each intervention's LL rows
+    run as one circuit (`SiitObjective.run`'s `one_intervention`).
     """
-    generator = torch.Generator().manual_seed(seed)
-    source_index = torch.arange(len(tokens), device=tokens.device).roll(-1)
-    totals: dict[str, list[int]] = {}
-    with torch.no_grad():
-        for node in range(objective.n_interventions):
-            node_index = torch.full((len(tokens),), node, device=tokens.device)
-            strict = objective.strict_masks(len(tokens), generator)
-            outputs = objective.run(tokens, source_index, node_index, strict)
-            for name, (matching, targeted) in objective.match_counts(outputs).items():
-                if name == "accuracy" and node > 0:
-                    continue  # the clean pass is the same for every node
-                total = totals.setdefault(name, [0, 0])
-                total[0] += matching
-                total[1] += targeted
-    return {name: matching / targeted if targeted else 1.0 for name, (matching, targeted) in totals.items()}
+
+    def __init__(self, objective: SiitObjective, tokens: torch.Tensor, seed: int) -> None:
+        self.objective, self.tokens, self.seed = objective, tokens, seed
+        self.source_index = torch.arange(len(tokens), device=tokens.device).roll(-1)
+        self._hl_targets: list[HighLevelTargets] = []
+
+    def metrics(self) -> dict[str, float]:
+        """The held-out metrics of the LL model as it is now."""
+        objective, tokens = self.objective, self.tokens
+        generator = torch.Generator().manual_seed(self.seed)
+        totals: dict[str, list[int]] = {}
+        with torch.no_grad():
+            ll_clean = objective.ll.run_with_sources(tokens)
+            for node in range(objective.n_interventions):
+                node_index = torch.full((len(tokens),), node, device=tokens.device)
+                strict = objective.strict_masks(len(tokens), generator)
+                if len(self._hl_targets) == node:
+                    self._hl_targets.append(objective.high_level_targets(tokens, self.source_index, node_index, strict))
+                outputs = objective.run(tokens, self.source_index, node_index, strict, self._hl_targets[node], ll_clean, one_intervention=True)
+                for name, (matching, targeted) in objective.match_counts(outputs).items():
+                    if name == "accuracy" and node > 0:
+                        continue  # the clean pass is the same for every node
+                    total = totals.setdefault(name, [0, 0])
+                    total[0] += matching
+                    total[1] += targeted
+        return {name: matching / targeted if targeted else 1.0 for name, (matching, targeted) in totals.items()}

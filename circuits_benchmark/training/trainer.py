@@ -27,7 +27,7 @@ from circuits_benchmark.models.model_id import ModelId
 from circuits_benchmark.storage.files import StorageError, atomic_write_json
 from circuits_benchmark.training.artifacts import CHECKPOINT_FILE, META_FILE, Checkpoint, TrainedModel, TrainingMeta, TrainingProgress, run_dir, write_run
 from circuits_benchmark.training.ground_truth_checks import ground_truth_problems
-from circuits_benchmark.training.objectives import SiitObjective, heldout_metrics
+from circuits_benchmark.training.objectives import HeldoutEvaluation, SiitObjective
 from circuits_benchmark.training.siit_models import trained_benchmark_model
 from circuits_benchmark.training.task import SiitTask, fresh_ll_model
 from circuits_benchmark.training.task_families import CaseKey, build_task, task_family
@@ -142,13 +142,23 @@ def deterministic_kernels() -> Iterator[None]:
     """Torch's deterministic kernels inside the block. With two or more threads some CPU kernels
     otherwise add up in a different order on every run: two 2-thread runs of 15 IOI steps from the
     same seed gave different weights, so a seed alone did not fix what training learns. Kernels
-    with no deterministic version (some CUDA ones) warn instead of failing."""
-    previous = torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled()
+    with no deterministic version (some CUDA ones) warn instead of failing. Torch's deterministic
+    mode also fills every new tensor with NaN before its kernel writes it, a guard against kernels
+    that read memory they never wrote; no kernel of training does, and the fills of the patched
+    pass's large activations cost 2-3% of a step on cases 9 and 113, so they are off."""
+    deterministic = torch.utils.deterministic
+    previous = (
+        torch.are_deterministic_algorithms_enabled(),
+        torch.is_deterministic_algorithms_warn_only_enabled(),
+        deterministic.fill_uninitialized_memory,
+    )
     torch.use_deterministic_algorithms(True, warn_only=True)
+    deterministic.fill_uninitialized_memory = False
     try:
         yield
     finally:
         torch.use_deterministic_algorithms(previous[0], warn_only=previous[1])
+        deterministic.fill_uninitialized_memory = previous[2]
 
 
 class _Loop:
@@ -172,7 +182,7 @@ class _Loop:
         self.directory, self.progress, self.checkpoint_seconds = directory, progress, checkpoint_seconds
         self.objective: SiitObjective = task.objective(model, settings.tolerance, device)
         self.train = task.split.train.to(device)
-        self.test = task.split.test.to(device)
+        self.heldout = HeldoutEvaluation(self.objective, task.split.test.to(device), settings.seed)
         self.generator = torch.Generator()
         self.seconds_before = progress.seconds
         self.session_start = time.perf_counter()
@@ -310,7 +320,7 @@ class _Loop:
     def _evaluate(self) -> dict[str, Any]:
         """Held-out metrics now and mean losses since the last evaluation, appended to the history."""
         self.model.eval()
-        metrics = heldout_metrics(self.objective, self.test, self.settings.seed)
+        metrics = self.heldout.metrics()
         self.model.train()
         progress = self.progress
         record = {
