@@ -69,6 +69,8 @@ CASE_RECIPES: dict[int, CaseRecipe] = {
     61: CaseRecipe(settings={"strict_weight": 1.0}, d_head=10),
     63: CaseRecipe(settings={"strict_weight": 1.0}, d_head=10),
     78: CaseRecipe(settings={"strict_weight": 1.0}, d_head=10),
+    25: CaseRecipe(settings={"strict_weight": 1.0}, d_head=10),
+    108: CaseRecipe(settings={"strict_weight": 1.0}, d_head=10),
     # Strict IIA 99.25% and 1.16% of positions changed at the family's recipe.
     125: CaseRecipe(settings={"strict_weight": 1.0}, lr_plateau=PLATEAU),
 }
