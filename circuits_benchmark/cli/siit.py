@@ -48,6 +48,7 @@ MaxSeconds = Annotated[Optional[float], typer.Option("--max-seconds", help="Stop
 Resume = Annotated[bool, typer.Option("--resume", help="Continue the run with these settings from its last checkpoint.")]
 Wandb = Annotated[bool, typer.Option("--wandb", "--use-wandb", help="Log to Weights & Biases (offline unless WANDB_MODE=online).")]
 WandbProject = Annotated[str, typer.Option("--wandb-project", help="wandb project name.")]
+TrainingSeed = Annotated[Optional[int], typer.Option("--seed", help="Random seed (default: the task's recipe; 0 for most).")]
 Threads = Annotated[Optional[int], typer.Option("--threads", help="CPU threads for torch (default: the task's recipe; tracr cases 1 (fastest for their small models), IOI 2).")]
 
 
@@ -68,7 +69,7 @@ def train_iit(
     wandb_project: WandbProject = "circuits-benchmark-siit",
     threads: Threads = None,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Cases trained at once, one process each (CPU).")] = 1,
-    seed: Seed = 0,
+    seed: TrainingSeed = None,
     output_dir: OutputDir = DEFAULT_OUTPUT_DIR,
     device: Device = "cpu",
 ) -> None:
@@ -92,9 +93,9 @@ def train_iit(
     given = {
         "behaviour_weight": behavior_weight, "iit_weight": iit_weight, "strict_weight": strict_weight, "epochs": epochs,
         "batch_size": batch_size, "lr": lr, "early_stop": early_stop, "target": target, "tolerance": atol,
-        "max_seconds": max_seconds,
+        "max_seconds": max_seconds, "seed": seed,
     }
-    overrides = {name: value for name, value in given.items() if value is not None} | {"seed": seed}
+    overrides = {name: value for name, value in given.items() if value is not None}
     case_ids = parse_task_keys(indices)
     settings = {case_id: task_family(case_id).settings(case_id, **overrides) for case_id in case_ids}
     device = resolve_device(device)
