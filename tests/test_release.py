@@ -130,3 +130,4 @@ def test_every_released_model_was_trained_with_its_cases_recipe() -> None:
         assert meta.split.get("by_draws", False) == recipe.split_by_draws, case_id
         plateau = meta.recipe and meta.recipe.get("lr_plateau")
         assert (tuple(plateau) if plateau else None) == recipe.lr_plateau, case_id
+        assert recipe.d_head is None or meta.ll_config["d_head"] == recipe.d_head, case_id

@@ -70,7 +70,6 @@ CASE_RECIPES: dict[int, CaseRecipe] = {
     44: CaseRecipe(settings={"strict_weight": 1.0}, d_head=10),
     61: CaseRecipe(settings={"strict_weight": 1.0}, d_head=10),
     63: CaseRecipe(settings={"strict_weight": 1.0}, d_head=10),
-    108: CaseRecipe(settings={"strict_weight": 1.0}, d_head=10),
     # Accurate, but strict IIA short at the family's recipe (17: 65%; 125: 99.25%, with 1.16% of
     # positions changed): a stronger strict loss fixes them.
     17: CaseRecipe(settings={"strict_weight": 1.0}),
