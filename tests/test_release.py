@@ -20,7 +20,7 @@ from circuits_benchmark.training.ground_truth_checks import CHECK_EXAMPLES as DE
 from circuits_benchmark.training.objectives import output_matches
 from circuits_benchmark.training.release import RELEASED_FILES, read_manifest, released_case_ids, sha256_of
 from circuits_benchmark.training.task_families import task_family
-from circuits_benchmark.training.tracr_tasks import CASE_RECIPES, CaseRecipe, case_split
+from circuits_benchmark.training.tracr_tasks import case_recipe, case_split
 from circuits_benchmark.training.siit_models import load_run
 
 MANIFEST = read_manifest()
@@ -123,7 +123,7 @@ def test_every_released_model_was_trained_with_its_cases_recipe() -> None:
     # (`CASE_RECIPES`: settings, split and learning-rate decay).
     for case_id in RELEASED:
         meta = TrainingMeta.read(release_case_dir(case_id))
-        recipe = CASE_RECIPES.get(case_id, CaseRecipe())
+        recipe = case_recipe(case_id)
         expected = dataclasses.asdict(task_family(case_id).settings(case_id))
         trained = dataclasses.asdict(meta.settings)
         assert {k: v for k, v in trained.items() if k not in STOPPING} == {k: v for k, v in expected.items() if k not in STOPPING}, case_id

@@ -202,9 +202,9 @@ class SiitObjective:
         engine's one-circuit pass, one mask for all rows (on case 113, half the cost of a mask per
         row), and the strict rows in a pass of their own.
         """
-        strict_masks = self._strict_rows_masks(strict_masks, node_index)
         if hl_targets is None:
-            hl_targets = self._high_level_targets(tokens, source_index, node_index, strict_masks)
+            hl_targets = self.high_level_targets(tokens, source_index, node_index, strict_masks)
+        strict_masks = self._strict_rows_masks(strict_masks, node_index)
         ll_base, ll_sources = self.ll.run_with_sources(tokens) if ll_clean is None else ll_clean
         ablated = ll_sources[:, source_index]
         if one_intervention and node_index is not None:
@@ -226,23 +226,7 @@ class SiitObjective:
         self, tokens: torch.Tensor, source_index: torch.Tensor, node_index: torch.Tensor | None, strict_masks: torch.Tensor | None
     ) -> HighLevelTargets:
         """The HL outputs `run` compares the LL outputs with, for the same arguments."""
-        return self._high_level_targets(tokens, source_index, node_index, self._strict_rows_masks(strict_masks, node_index))
-
-    def _strict_rows_masks(self, strict_masks: torch.Tensor | None, node_index: torch.Tensor | None) -> torch.Tensor | None:
-        """The strict rows' LL masks: for an HL model intervened on under the strict ablations,
-        every other row also cuts the LL nodes of its IIT intervention."""
-        if strict_masks is None or node_index is None or not self.strict_interventions:
-            return strict_masks
-        return torch.where(self._intervened_rows(len(strict_masks)), strict_masks * self.ll_node_masks[node_index], strict_masks)
-
-    def _intervened_rows(self, rows: int) -> torch.Tensor:
-        """bool [rows, 1]: the strict rows that also make their IIT intervention (every other one)."""
-        return (torch.arange(rows, device=self.targeted.device) % 2 == 0).view(-1, 1)
-
-    def _high_level_targets(
-        self, tokens: torch.Tensor, source_index: torch.Tensor, node_index: torch.Tensor | None, strict_masks: torch.Tensor | None
-    ) -> HighLevelTargets:
-        """`high_level_targets` given the strict rows' masks already combined (`_strict_rows_masks`)."""
+        strict_masks = self._strict_rows_masks(strict_masks, node_index)
         with torch.no_grad():
             hl_base, hl_values = self.hl.run(tokens)
             hl_iit = hl_strict = None
@@ -255,6 +239,17 @@ class SiitObjective:
                 if self.outside_nodes:
                     hl_strict = self._strict_target(tokens, intervened, node_index, strict_masks, hl_values[:, source_index])
         return HighLevelTargets(hl_base, hl_iit, hl_strict)
+
+    def _strict_rows_masks(self, strict_masks: torch.Tensor | None, node_index: torch.Tensor | None) -> torch.Tensor | None:
+        """The strict rows' LL masks: for an HL model intervened on under the strict ablations,
+        every other row also cuts the LL nodes of its IIT intervention."""
+        if strict_masks is None or node_index is None or not self.strict_interventions:
+            return strict_masks
+        return torch.where(self._intervened_rows(len(strict_masks)), strict_masks * self.ll_node_masks[node_index], strict_masks)
+
+    def _intervened_rows(self, rows: int) -> torch.Tensor:
+        """bool [rows, 1]: the strict rows that also make their IIT intervention (every other one)."""
+        return (torch.arange(rows, device=self.targeted.device) % 2 == 0).view(-1, 1)
 
     @staticmethod
     def strict_target(outputs: InterventionOutputs) -> torch.Tensor:

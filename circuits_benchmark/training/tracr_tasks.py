@@ -87,16 +87,13 @@ class TracrTasks(TaskFamily):
         return isinstance(key, int)  # an unknown id is refused by the case library, naming the known ones
 
     def recipe_for(self, key: CaseKey | None) -> Recipe:
-        case = CASE_RECIPES.get(key)  # type: ignore[arg-type]
-        if case is None:
-            return self.recipe
-        return dataclasses.replace(self.recipe, settings={**self.recipe.settings, **case.settings})
+        return dataclasses.replace(self.recipe, settings={**self.recipe.settings, **case_recipe(key).settings})
 
     def build_task(self, key: CaseKey, output_dir: Path, seed: int) -> SiitTask:
         """Sizes the LL model, maps HL nodes onto it, derives the LL ground truth and splits the
         inputs. Raises BenchmarkError for a case with no HL node to intervene on."""
         compiled = _compiled(key, output_dir)
-        recipe = CASE_RECIPES.get(key, CaseRecipe())
+        recipe = case_recipe(key)
         config = ll_config(compiled.model.cfg)
         if recipe.d_head is not None:
             config = dataclasses.replace(config, d_head=recipe.d_head)
@@ -135,8 +132,12 @@ class TracrTasks(TaskFamily):
 
 def case_split(compiled, case_id: int, seed: int) -> InputSplit:  # noqa: ANN001 - a CompiledCase, imported lazily with tracr
     """The case's training and held-out inputs for `seed`, as its recipe splits them."""
-    recipe = CASE_RECIPES.get(case_id, CaseRecipe())
-    return split_unique_inputs(compiled, seed, by_draws=recipe.split_by_draws)
+    return split_unique_inputs(compiled, seed, by_draws=case_recipe(case_id).split_by_draws)
+
+
+def case_recipe(key: CaseKey | None) -> CaseRecipe:
+    """How case `key` trains apart from the family's recipe (nothing, for most cases)."""
+    return CASE_RECIPES.get(key, CaseRecipe())  # type: ignore[arg-type]
 
 
 def _compiled(case_id: int, output_dir: Path):  # noqa: ANN202 - a CompiledCase, imported lazily with tracr
