@@ -121,7 +121,12 @@ def attention_pattern(q: torch.Tensor, k: torch.Tensor, scale: float, causal: bo
         n = scores.shape[-1]
         future = torch.triu(torch.ones(n, n, dtype=torch.bool, device=scores.device), diagonal=1)
         scores = scores.masked_fill(future, float("-inf"))
-    return torch.softmax(scores, dim=-1)
+    # The softmax written out: torch.softmax over a last dimension this short (a context of 5-20
+    # positions) runs about 4x slower on CPU than these broadcast operations (12.9 against 2.9 ms
+    # on [2100, 4, 10, 10], forward and backward 17.9 against 6.0 ms). The shift by the row's
+    # maximum keeps exp finite; it cancels in the ratio, so it takes no gradient.
+    exp = (scores - scores.amax(dim=-1, keepdim=True).detach()).exp()
+    return exp / exp.sum(dim=-1, keepdim=True)
 
 
 class CircuitTransformer(nn.Module):
