@@ -89,6 +89,19 @@ def test_release_list_shows_every_verdict_whole_in_80_columns(shown_whole_at_80)
     shown_whole_at_80(manifest_table(manifest), verdicts + list(manifest["models"]))
 
 
+def test_release_list_counts_the_suite_cases_it_ships(cli) -> None:
+    """`release list` says how many of the realistic suite's cases ship, counted from the manifest:
+    the project's release holds most of the 118 and IOI (no suite case), the hard family's none."""
+    from circuits_benchmark.cases import suite_case_ids
+
+    shipped = {entry["case_id"] for entry in read_manifest()["models"].values()}
+    suite = suite_case_ids()
+    assert len(suite) == 118 and "ioi" in shipped
+    listed = cli("release", "list").stdout
+    assert f"{len(shipped) - 1} of 118 suite cases" in listed  # every shipped case but IOI
+    assert listed.count("suite cases") == 1  # not on the hard family's release
+
+
 def test_a_released_model_with_a_flipped_byte_is_refused(tmp_path: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A copy of the release holding case 3 loads as shipped; with one byte of its weights flipped
     (which safetensors would read without a word) loading names the file and the manifest."""

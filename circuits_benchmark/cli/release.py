@@ -77,5 +77,14 @@ def _print_manifest(manifest: dict, name: str = "siit") -> None:
     for case_id, excluded in manifest.get("excluded", {}).items():
         console.print(f"case {case_id} not released ({excluded['run_id']}): {excluded['reason']}")
     total = manifest.get("total_bytes", 0)
-    console.print(f"{len(manifest['models'])} models, {total / 1e6:.1f} MB")
+    console.print(f"{len(manifest['models'])} models, {total / 1e6:.1f} MB{_suite_coverage(manifest)}")
+
+
+def _suite_coverage(manifest: dict) -> str:
+    """", N of 118 suite cases" for a release that holds cases of the realistic suite, else ""."""
+    from circuits_benchmark.cases import suite_case_ids
+
+    suite = suite_case_ids()
+    released = {entry["case_id"] for entry in manifest["models"].values()} & set(suite)
+    return f"; {len(released)} of {len(suite)} suite cases" if released else ""
 
