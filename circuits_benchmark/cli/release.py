@@ -81,7 +81,7 @@ def _print_manifest(manifest: dict, name: str = "siit") -> None:
 
 
 def _suite_coverage(manifest: dict) -> str:
-    """", N of 118 suite cases" for a release that holds cases of the realistic suite, else ""."""
+    """"; N of 118 suite cases" for a release holding cases of the realistic suite, else ""."""
     from circuits_benchmark.cases import suite_case_ids
 
     suite = suite_case_ids()
