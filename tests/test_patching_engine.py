@@ -11,7 +11,7 @@ import torch
 from circuits_benchmark.circuits import components
 from circuits_benchmark.circuits.components import OUTPUT, QKV
 from circuits_benchmark.compiler.cache import load_compiled_case
-from circuits_benchmark.models.transformer import CircuitTransformer, TransformerConfig
+from circuits_benchmark.models.transformer import CircuitTransformer, TransformerConfig, attention_pattern
 from circuits_benchmark.patching.engine import PatchableModel
 
 
@@ -150,3 +150,19 @@ def test_mask_gradients_of_a_frozen_model_match_the_definition(random_model: tup
     finally:
         model.requires_grad_(True)
     torch.testing.assert_close(gradients[0], gradients[1], rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_attention_pattern_is_torchs_softmax_even_for_cold_scores(causal: bool) -> None:
+    """The written-out softmax equals torch.softmax on ordinary scores and on tracr's very cold ones
+    (scores in the thousands, where exp without the shift overflows), causal rows included."""
+    generator = torch.Generator().manual_seed(0)
+    q, k = torch.randn(2, 3, 5, 4, 4, generator=generator).unbind(0)  # [batch, pos, head, d_head]
+    for scale in (1.0, 1e-3):
+        pattern = attention_pattern(q, k, scale, causal)
+        scores = torch.einsum("bqhd,bkhd->bhqk", q, k) / scale
+        if causal:
+            scores = scores.masked_fill(torch.ones(5, 5, dtype=torch.bool).triu(1), float("-inf"))
+        assert torch.isfinite(pattern).all()
+        torch.testing.assert_close(pattern, torch.softmax(scores, dim=-1))
+        assert not causal or pattern.triu(1).eq(0).all()
