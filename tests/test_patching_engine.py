@@ -11,7 +11,7 @@ import torch
 from circuits_benchmark.circuits import components
 from circuits_benchmark.circuits.components import OUTPUT, QKV
 from circuits_benchmark.compiler.cache import load_compiled_case
-from circuits_benchmark.models.transformer import CircuitTransformer, TransformerConfig, attention_pattern
+from circuits_benchmark.models.transformer import SHORT_ROW, CircuitTransformer, TransformerConfig, attention_pattern
 from circuits_benchmark.patching.engine import PatchableModel
 
 
@@ -158,6 +158,7 @@ def test_attention_pattern_is_torchs_softmax_even_for_cold_scores(causal: bool) 
     (scores in the thousands, where exp without the shift overflows), causal rows included."""
     generator = torch.Generator().manual_seed(0)
     q, k = torch.randn(2, 3, 5, 4, 4, generator=generator).unbind(0)  # [batch, pos, head, d_head]
+    assert q.shape[1] < SHORT_ROW  # the written-out softmax, not torch's
     for scale in (1.0, 1e-3):
         pattern = attention_pattern(q, k, scale, causal)
         scores = torch.einsum("bqhd,bkhd->bhqk", q, k) / scale
