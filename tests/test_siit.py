@@ -367,6 +367,9 @@ def test_the_learning_rate_halves_only_on_a_plateau_at_one_rate() -> None:
     # just halved: the evaluations since must be at the new rate before it can halve again
     assert not plateaued(history([0.5, 0.9, 0.9, 0.85], [1e-3, 1e-3, 1e-3, 5e-4]), watched, 5e-4, 2)
     assert not plateaued(history([0.5, 0.4], [1e-3] * 2), watched, 1e-3, 2)  # too short to tell
+    # with a floor the rule waits until the best worst metric has reached it
+    assert not plateaued(history([0.5, 0.9, 0.9, 0.85], [1e-3] * 4), watched, 1e-3, 2, floor=0.95)
+    assert plateaued(history([0.5, 0.96, 0.9, 0.85], [1e-3] * 4), watched, 1e-3, 2, floor=0.95)
 
 
 def test_training_goes_on_past_the_metric_bar_until_the_ground_truth_check_passes(tmp_path: Path, cache_dir: Path) -> None:

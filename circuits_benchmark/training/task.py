@@ -36,8 +36,9 @@ class SiitTask:
     `high_level(device)` builds the HL model on a device; `targeted` (bool [pos]) marks the output
     positions trained and scored; `hl_model` is what a run's meta.json records of the HL model;
     `init_std` the standard deviation of the fresh LL weights; `max_grad_norm` clips each step's
-    gradient norm (None: no clipping); `lr_plateau` (patience, factor) lowers the learning rate
-    when the held-out metrics stop improving (see `trainer._Loop._decay_on_plateau`; None: never);
+    gradient norm (None: no clipping); `lr_plateau` (patience, factor[, floor]) lowers the
+    learning rate when the held-out metrics stop improving (see `trainer._Loop._decay_on_plateau`;
+    None: never);
     `pair_order(order, generator)` rearranges an epoch's order of training inputs, so that chosen
     inputs become each other's IIT sources (each input's source is the next one in its batch).
     """
@@ -52,7 +53,7 @@ class SiitTask:
     hl_model: dict[str, Any]
     init_std: float = INIT_STD
     max_grad_norm: float | None = None
-    lr_plateau: tuple[int, float] | None = None
+    lr_plateau: tuple[int, float] | tuple[int, float, float] | None = None
     pair_order: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None
 
     def objective(

@@ -268,16 +268,17 @@ class _Loop:
         record[GROUND_TRUTH_KEY] = {key: check[STOPPING_ABLATION][key] for key in ("faithful", "minimal", "changed_fraction", "redundant")}
 
     def _decay_on_plateau(self) -> None:
-        """For a task with a plateau rule (`SiitTask.lr_plateau`: patience, factor): when the worst
-        watched metric of the last `patience` evaluations, all at the current learning rate, beat
-        none of the evaluations before them, the learning rate is multiplied by `factor`. Each
-        evaluation records its learning rate, so a resumed run decays exactly as it would have."""
+        """For a task with a plateau rule (`SiitTask.lr_plateau`: patience, factor and optionally a
+        floor): when the worst watched metric of the last `patience` evaluations, all at the current
+        learning rate, beat none of the evaluations before them, and has once reached the floor, the
+        learning rate is multiplied by `factor`. Each evaluation records its learning rate, so a
+        resumed run decays exactly as it would have."""
         if self.task.lr_plateau is None:
             return
-        patience, factor = self.task.lr_plateau
+        patience, factor, *floor = self.task.lr_plateau
         history, lr = self.progress.history, self.optimizer.param_groups[0]["lr"]
         history[-1]["lr"] = lr
-        if plateaued(history, self._watched(), lr, patience):
+        if plateaued(history, self._watched(), lr, patience, *floor):
             for group in self.optimizer.param_groups:
                 group["lr"] = lr * factor
 
@@ -370,16 +371,16 @@ def training_on_reason(record: dict[str, Any]) -> str:
     return "" if check is None else "; ".join(ground_truth_problems(check))
 
 
-def plateaued(history: list[dict[str, Any]], watched: list[str], lr: float, patience: int) -> bool:
+def plateaued(history: list[dict[str, Any]], watched: list[str], lr: float, patience: int, floor: float = 0.0) -> bool:
     """Whether the last `patience` evaluations, all made at learning rate `lr`, each have a worst
-    watched metric no better than the best worst metric before them."""
+    watched metric no better than the best worst metric before them, and that best has reached
+    `floor` (a rule that should wait until the model is near the bar: below it, metrics that swing
+    from epoch to epoch would lower the rate while the model is still learning)."""
+    if len(history) <= patience or any(record.get("lr") != lr for record in history[-patience:]):
+        return False
     worst = [min(record[m] for m in watched) for record in history]
-    recent = history[-patience:]
-    return (
-        len(history) > patience
-        and all(record.get("lr") == lr for record in recent)
-        and max(worst[-patience:]) <= max(worst[:-patience])
-    )
+    best_before = max(worst[:-patience])
+    return best_before >= floor and max(worst[-patience:]) <= best_before
 
 
 @contextlib.contextmanager
