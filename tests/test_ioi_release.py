@@ -82,7 +82,7 @@ def test_ground_truth_is_faithful_and_every_node_necessary(ablation: str, output
 
 def test_only_the_circuit_heads_carry_the_task(output_dir: Path) -> None:
     """`eval ioi`: resample-ablating a ground-truth head breaks held-out accuracy; ablating any one
-    other head or MLP does not (measured: 98.8% or more, against 38% or less for a circuit head)."""
+    other head or MLP does not (measured: 99.3% or more, against 38% or less for a circuit head)."""
     from circuits_benchmark.ioi.evaluation import ioi_report
 
     report = ioi_report("siit:ioi", output_dir, n_examples=300, seed=5)
@@ -115,7 +115,7 @@ def test_name_mover_attends_to_the_indirect_object(output_dir: Path) -> None:
     pattern = attention_of("name_mover", output_dir)[:, -1]
     to_io, to_subject = pattern[ROWS, IO_POSITION], pattern[ROWS, S1_POSITION]
     assert (to_io > to_subject).float().mean() >= 0.95
-    assert to_io.mean() >= 0.9  # measured: 98.4% on IO, 1.0% on S1
+    assert to_io.mean() >= 0.9  # measured: 99.4% on IO, 0.4% on S1
 
 
 def test_duplicate_head_looks_back_from_the_repeat_to_the_first_mention(output_dir: Path) -> None:
@@ -125,7 +125,7 @@ def test_duplicate_head_looks_back_from_the_repeat_to_the_first_mention(output_d
     to_s1 = pattern[ROWS, S2_POSITION, S1_POSITION]
     to_io = pattern[ROWS, S2_POSITION, IO_POSITION]
     assert (to_s1 > to_io).float().mean() >= 0.95
-    assert to_s1.mean() >= 0.4  # measured: 55.6% on S1, 1.3% on IO, 39.6% on S2 itself
+    assert to_s1.mean() >= 0.4  # measured: 56.4% on S1, 1.9% on IO, 27.7% on S2 itself
 
 
 def test_acdc_finds_the_released_circuit_from_the_command_line(output_dir: Path, cli) -> None:
