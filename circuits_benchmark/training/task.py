@@ -29,6 +29,9 @@ from circuits_benchmark.training.objectives import SiitObjective
 INIT_STD = 0.2
 
 
+# A plateau rule: (patience, factor) or (patience, factor, floor); `trainer.plateaued` reads it.
+LrPlateau = tuple[int, float] | tuple[int, float, float]
+
 @dataclasses.dataclass
 class SiitTask:
     """A case prepared for SIIT: the HL model and everything derived from it for one seed.
@@ -53,7 +56,7 @@ class SiitTask:
     hl_model: dict[str, Any]
     init_std: float = INIT_STD
     max_grad_norm: float | None = None
-    lr_plateau: tuple[int, float] | tuple[int, float, float] | None = None
+    lr_plateau: LrPlateau | None = None
     pair_order: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None
 
     def objective(

@@ -27,7 +27,7 @@ from circuits_benchmark.training.correspondence import build_correspondence, ll_
 from circuits_benchmark.training.data_split import InputSplit, split_unique_inputs
 from circuits_benchmark.training.high_level import CompiledHighLevel
 from circuits_benchmark.training.artifacts import TrainedModel
-from circuits_benchmark.training.task import SiitTask
+from circuits_benchmark.training.task import LrPlateau, SiitTask
 from circuits_benchmark.training.task_families import CaseKey, Recipe, TaskFamily, register_task_family
 
 
@@ -36,12 +36,13 @@ class CaseRecipe:
     """How one case's training differs from the family's recipe: `settings` (SiitSettings fields
     over the family's), `split_by_draws` (`training.data_split`: the training and held-out inputs
     keep the case's own distribution instead of each distinct input once), `lr_plateau`
-    (`SiitTask.lr_plateau`: lower the learning rate when the held-out metrics stop improving) and
+    (`SiitTask.lr_plateau`: lower the learning rate when the held-out metrics stop improving,
+    optionally only once they have reached a floor) and
     `d_head` (wider heads than the sizing rule's d_model / n_heads)."""
 
     settings: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     split_by_draws: bool = False
-    lr_plateau: tuple[int, float] | None = None
+    lr_plateau: LrPlateau | None = None
     d_head: int | None = None
 
 
